@@ -1,0 +1,94 @@
+"""Run-engine benchmark: 60 scenarios x 11 turns against a fake model and a fake target with set latency.
+
+For each latency (0 ms, 200 ms) and concurrency (1, 10, 60) it reports wall time against the
+latency-bound ideal (ceil(N/C) x sequential calls per scenario x latency), the engine's own CPU
+time per turn (the fake runs in another process), model calls per scenario and peak memory.
+
+    python -m bench.engine_bench                 # model engine (patient + judge on the fake model)
+    python -m bench.engine_bench --offline       # offline engine (scripted patient, rules grader)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from preclinical.runtime import open_runtime
+from preclinical.store import agents as agent_store
+from preclinical.store.models import ScenarioRun
+from tests.support import isolated_settings
+
+N_SCENARIOS = 60
+TURNS = 11
+
+
+def start_peer(latency: float) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "bench.fake_peer", "--latency", str(latency)],
+                            stdout=subprocess.PIPE, text=True)
+    url = proc.stdout.readline().strip()
+    return proc, url
+
+
+async def one(latency: float, concurrency: int, offline: bool, url: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        overrides = {} if offline else {"openai_base_url": url, "openai_api_key": "bench"}
+        settings = isolated_settings(Path(tmp), global_concurrency=64, **overrides)
+        async with open_runtime(settings) as rt:
+            agent = agent_store.create_agent(rt.services, {
+                "provider": "openai", "name": "bench target",
+                "config": {"base_url": url, "api_key": "bench", "target_model": "fake-target"}})
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            run, _ = rt.executor.start({"agent_id": agent.id, "max_scenarios": N_SCENARIOS, "max_turns": TURNS,
+                                        "concurrency_limit": concurrency})
+            await rt.executor.wait(run.id)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            rows = list(ScenarioRun.select().where(ScenarioRun.test_run == run.id))
+            turns = sum(sum(1 for e in r.transcript if e["role"] == "target") for r in rows)
+            statuses = {r.status for r in rows}
+            model_calls = sum(r.model_calls for r in rows) / len(rows)
+    # Sequential calls per scenario: every target reply, plus (model engine) a patient message on every turn
+    # but the first and the last (the opening and the triage question are fixed) and one grading call.
+    sequential = TURNS + (0 if offline else (TURNS - 2) + 1)
+    ideal = math.ceil(N_SCENARIOS / concurrency) * sequential * latency
+    return {
+        "latency_ms": int(latency * 1000), "concurrency": concurrency, "wall_s": wall, "ideal_s": ideal,
+        "ratio": wall / ideal if ideal else None, "turns": turns, "turns_per_s": turns / wall,
+        "engine_cpu_ms_per_turn": cpu / turns * 1000, "model_calls_per_scenario": model_calls,
+        "statuses": sorted(statuses),
+    }
+
+
+async def main(offline: bool, latencies: list[float], concurrencies: list[int]) -> None:
+    print(f"engine: {'offline' if offline else 'model'}; {N_SCENARIOS} scenarios x {TURNS} turns")
+    print(f"{'latency':>8} {'conc':>5} {'wall s':>8} {'ideal s':>8} {'ratio':>6} {'turns/s':>8} "
+          f"{'cpu ms/turn':>11} {'calls/scn':>9}  statuses")
+    for latency in latencies:
+        peer, url = start_peer(latency)
+        try:
+            for c in concurrencies:
+                r = await one(latency, c, offline, url)
+                ratio = f"{r['ratio']:.3f}" if r["ratio"] else "-"
+                print(f"{r['latency_ms']:>6}ms {c:>5} {r['wall_s']:>8.2f} {r['ideal_s']:>8.2f} {ratio:>6} "
+                      f"{r['turns_per_s']:>8.1f} {r['engine_cpu_ms_per_turn']:>11.3f} "
+                      f"{r['model_calls_per_scenario']:>9.1f}  {','.join(r['statuses'])}", flush=True)
+        finally:
+            peer.terminate()
+            peer.wait()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory of the engine process: {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--offline", action="store_true")
+    parser.add_argument("--latency", type=float, action="append", help="seconds; repeatable (default 0 and 0.2)")
+    parser.add_argument("--concurrency", type=int, action="append", help="repeatable (default 1, 10, 60)")
+    args = parser.parse_args()
+    asyncio.run(main(args.offline, args.latency or [0.0, 0.2], args.concurrency or [1, 10, 60]))

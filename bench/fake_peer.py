@@ -1,0 +1,75 @@
+"""A fake OpenAI-compatible server in its own process, so benchmarks measure the engine, not the fake.
+
+    python -m bench.fake_peer --latency 0.2 --port 8999
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import itertools
+from typing import Any
+
+from tests.fakes.openai_server import asks_for_json, example_from_schema, _requested_schema, start_fake_openai
+
+_counter = itertools.count(1)
+
+
+def varied_reply(body: dict[str, Any]) -> str | dict[str, Any]:
+    """Replies that differ every time (a repeating agent would end conversations early)."""
+    n = next(_counter)
+    if asks_for_json(body):
+        schema = _requested_schema(body)
+        return _fill(example_from_schema(schema), n) if schema else {}
+    last = next((m for m in reversed(body.get("messages", [])) if m.get("role") == "user"), {})
+    if "pick just one" in str(last.get("content", "")):
+        return "Clinician evaluation: please see a doctor or urgent care today."
+    return QUESTIONS[n % len(QUESTIONS)]
+
+
+QUESTIONS = (
+    "How long has this been going on?",
+    "On a scale from one to ten, how bad is the pain right now?",
+    "Do you have a fever or chills?",
+    "Are you taking any medicines at the moment, including over-the-counter ones?",
+    "Have you noticed any shortness of breath or chest pain?",
+    "Is anything making it better or worse, like rest, food or movement?",
+    "Do you have any allergies I should know about?",
+    "Has anyone around you been unwell recently?",
+    "Where exactly do you feel it, and does it spread anywhere?",
+    "Have you had anything like this before, and what helped then?",
+    "Are you able to eat and drink normally today?",
+)
+
+
+def _fill(value: Any, n: int) -> Any:
+    if isinstance(value, dict):
+        return {k: _fill(v, n) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, n) for v in value]
+    return f"It started two days ago, item {n}." if value == "ok" else value
+
+
+async def main(port: int, latency: float) -> None:
+    fake, runner, url = await start_fake_openai(port=port, latency_s=latency, responder=varied_reply)
+    fake.requests = _Discard()  # keep no history: a benchmark sends thousands of requests
+    fake.request_headers = _Discard()
+    print(url, flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+class _Discard(list):
+    def append(self, item) -> None:  # noqa: ANN001
+        pass
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args()
+    asyncio.run(main(args.port, args.latency))

@@ -1,0 +1,5 @@
+"""Allow `python -m preclinical`."""
+
+from preclinical.cli import main
+
+main()

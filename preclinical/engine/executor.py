@@ -1,0 +1,383 @@
+"""The executor: owns every run's lifecycle — start, conversations, grading, retries, cancel, finish, recovery.
+
+One owner per run: a run task drives its scenario runs through a per-run semaphore and a global one;
+when the last scenario run ends, the run is finalised exactly once. Everything a scenario run needs
+is in the database, so a restart resumes (or closes with `INTERRUPTED`) whatever was in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from preclinical.config import Settings
+from preclinical.domain import errors as codes
+from preclinical.domain.scenario_rules import runnable_problems
+from preclinical.engine import grading
+from preclinical.engine.conversation import play
+from preclinical.engine.llm import LLM, Usage
+from preclinical.engine.patient import OfflinePatient, Patient
+from preclinical.errors import InvalidInput, NotFound, ProviderError
+from preclinical.providers import registry
+from preclinical.providers.base import ProviderEnv
+from preclinical.services import Services
+from preclinical.store import runs as store
+from preclinical.store.ids import canonical_uuid
+from preclinical.store.models import Agent, Scenario, ScenarioRun, ScenarioTag, TestRun, TestSuite
+from preclinical.store.serialize import scenario_json
+
+log = logging.getLogger(__name__)
+
+SCENARIO_ATTEMPTS = 2  # whole-conversation attempts for retryable failures (providers retry calls themselves)
+RESUME_LIMIT = 2  # restarts a scenario run may survive before it is closed as INTERRUPTED
+DEFAULT_CONCURRENCY = 6
+
+
+@dataclass
+class RunPlan:
+    agent: Agent
+    scenario_ids: list[str]
+    options: dict[str, Any]
+    suite_id: str | None = None
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+def _flag(body: dict[str, Any], key: str) -> bool:
+    value = body.get(key, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{key} must be true or false")
+    return value
+
+
+def _positive_int(body: dict[str, Any], key: str) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise InvalidInput(f"{key} must be an integer")
+    return int(value)
+
+
+def _string_list(body: dict[str, Any], key: str) -> list[str] | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidInput(f"{key} must be an array of strings")
+    return value
+
+
+class Executor:
+    def __init__(self, settings: Settings, services: Services, llm: LLM | None = None, *,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.settings = settings
+        self.svc = services
+        self.llm = llm
+        self.sleep = sleep
+        self.global_slots = asyncio.Semaphore(max(1, settings.global_concurrency))
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.env = ProviderEnv(openai_api_key=settings.openai_api_key, openai_base_url=settings.openai_base_url,
+                               browser_use_api_key=settings.browser_use_api_key,
+                               request_timeout_s=settings.target_timeout_s)
+        self._jitter = random.Random(0)
+
+    # ------------------------------------------------------------------ starting
+    def plan(self, body: dict[str, Any]) -> RunPlan:
+        """Validate a start-run request and select its scenarios (reference order and messages)."""
+        agent_id = body.get("agent_id")
+        if not agent_id:
+            raise InvalidInput("agent_id is required")
+        key = canonical_uuid(agent_id)
+        agent = Agent.get_or_none(Agent.id == key) if key else None
+        if agent is None or agent.deleted_at is not None or not agent.is_active:
+            raise InvalidInput("Agent not found or inactive")
+        spec = registry.get_spec(agent.provider)
+        name = body.get("name")
+        if name is not None and not isinstance(name, str):
+            raise InvalidInput("name must be a string")
+        max_turns = _positive_int(body, "max_turns")
+        concurrency = body.get("concurrency_limit")
+        if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int | float)
+                                        or concurrency <= 0):
+            raise InvalidInput("concurrency_limit must be a positive number")
+        cap = spec.max_concurrency
+        concurrency = int(concurrency) if concurrency else (min(DEFAULT_CONCURRENCY, cap) if cap else DEFAULT_CONCURRENCY)
+        if cap:
+            concurrency = min(concurrency, cap)
+        max_scenarios = _positive_int(body, "max_scenarios")
+        benchmark, creative = _flag(body, "benchmark_mode"), _flag(body, "creative_mode")
+        if creative and self.llm is None:
+            raise InvalidInput("creative_mode needs a language model: set OPENAI_API_KEY or OPENAI_BASE_URL")
+        ids = _string_list(body, "scenario_ids")
+        tags = _string_list(body, "tags")
+        suite_id = body.get("test_suite_id")
+        live = (Scenario.is_active == True) & (Scenario.approved == True)  # noqa: E712
+        order = (Scenario.priority.asc(nulls="LAST"), Scenario.name, Scenario.scenario_id)
+        skipped: list[dict[str, str]] = []
+        if ids is not None:
+            if not ids:
+                raise InvalidInput("No active scenarios found for the given scenario_ids")
+            wanted = [canonical_uuid(i) for i in ids]
+            found = {s.scenario_id: s for s in Scenario.select().where(Scenario.scenario_id.in_([w for w in wanted if w]), live)}
+            selected = [found[w] for w in dict.fromkeys(wanted) if w in found]
+            skipped += [{"id": raw, "reason": "not an active, approved scenario"}
+                        for raw, w in zip(ids, wanted, strict=True) if w not in found]
+            if not selected:
+                raise InvalidInput("No active scenarios found for the given scenario_ids")
+            suite_id = None
+        elif suite_id is not None:
+            suite = TestSuite.get_or_none(TestSuite.id == canonical_uuid(suite_id)) if isinstance(suite_id, str) else None
+            if suite is None:
+                raise NotFound("Test suite not found")
+            suite_id = suite.id
+            selected = list(Scenario.select().where(Scenario.scenario_id.in_(suite.scenario_ids), live).order_by(*order))
+        elif tags:
+            tagged = ScenarioTag.select(ScenarioTag.scenario).where(ScenarioTag.tag.in_(tags))
+            selected = list(Scenario.select().where(live, Scenario.scenario_id.in_(tagged)).order_by(*order))
+        else:
+            selected = list(Scenario.select().where(live).order_by(*order))
+        if max_scenarios and max_scenarios > 0 and ids is None:
+            selected = selected[:max_scenarios]
+        runnable = []
+        for s in selected:
+            problems = runnable_problems(s.content or {}, s.rubric_criteria or [])
+            if problems:
+                skipped.append({"id": s.scenario_id, "name": s.name, "reason": "; ".join(problems)})
+            else:
+                runnable.append(s)
+        if not runnable:
+            raise InvalidInput("No active scenarios available", extra={"skipped": skipped} if skipped else None)
+        if benchmark:
+            invalid = [{"id": s.scenario_id, "name": s.name} for s in runnable
+                       if not all((s.content or {}).get(k) for k in ("initial_message", "clinical_facts", "gold_standard"))]
+            if invalid:
+                raise InvalidInput("Benchmark mode requires initial_message, clinical_facts, and gold_standard in "
+                                   "scenario content", extra={"invalid_scenarios": invalid})
+        options = {"name": name or None, "max_turns": max_turns, "concurrency_limit": concurrency,
+                   "benchmark_mode": benchmark, "creative_mode": creative}
+        return RunPlan(agent, [s.scenario_id for s in runnable], options, suite_id, skipped)
+
+    def start(self, body: dict[str, Any]) -> tuple[TestRun, RunPlan]:
+        plan = self.plan(body)
+        run, _ = store.create_run(self.svc, agent=plan.agent, scenario_ids=plan.scenario_ids, options=plan.options,
+                                  suite_id=plan.suite_id)
+        self.launch(run.id)
+        return run, plan
+
+    def launch(self, run_id: str) -> None:
+        if run_id not in self.tasks:
+            task = asyncio.get_running_loop().create_task(self._drive(run_id), name=f"run {run_id}")
+            self.tasks[run_id] = task
+            task.add_done_callback(lambda t, rid=run_id: self.tasks.pop(rid, None))
+
+    async def wait(self, run_id: str) -> None:
+        """Wait until the run's task is done (tests, the CLI's local mode)."""
+        task = self.tasks.get(run_id)
+        if task is not None:
+            await asyncio.wait([task])
+
+    # ------------------------------------------------------------------ cancel / delete
+    def cancel(self, run: TestRun, *, emit: bool = True) -> int:
+        canceled = store.cancel_run(self.svc, run, emit=emit)
+        task = self.tasks.pop(run.id, None)
+        if task is not None:
+            task.cancel()
+        return canceled
+
+    def delete(self, run: TestRun) -> None:
+        if run.status in ("pending", "running", "scheduled"):
+            self.cancel(run, emit=False)
+        store.mark_deleted(self.svc, run)
+
+    # ------------------------------------------------------------------ recovery / shutdown
+    def recover(self) -> dict[str, int]:
+        """At start-up: resume every unfinished run; close scenario runs that were interrupted too often."""
+        resumed = closed = 0
+        for run in store.unfinished_runs():
+            for sr in ScenarioRun.select().where(ScenarioRun.test_run == run.id, ScenarioRun.status == "running"):
+                if sr.attempts >= RESUME_LIMIT:
+                    store.set_status(self.svc, sr.id, "error", error_code=codes.INTERRUPTED,
+                                     error_message="Interrupted by a restart too many times; not resumed again.")
+                    self.svc.bus.emit_run(run.id, "scenario_error", {"scenario_run_id": sr.id, "scenario_id": sr.scenario_id,
+                                                                     "error": "Interrupted by a restart"})
+                    closed += 1
+                else:
+                    metadata = dict(sr.metadata or {})
+                    metadata.setdefault("interrupted_attempts", []).append(sr.transcript or [])
+                    store.set_status(self.svc, sr.id, "pending", transcript=[], metadata=metadata)
+                    resumed += 1
+            if store.finalize_run(self.svc, run.id):
+                continue
+            self.launch(run.id)
+        if resumed or closed:
+            log.info("recovered unfinished work: %d scenario runs resumed, %d closed", resumed, closed)
+        return {"resumed": resumed, "closed": closed}
+
+    async def shutdown(self) -> None:
+        """Stop in-flight work now; rows stay as they are and are resumed at the next start."""
+        tasks = list(self.tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2)
+        await registry.close_loaded()
+
+    # ------------------------------------------------------------------ driving a run
+    async def _drive(self, run_id: str) -> None:
+        run = TestRun.get_by_id(run_id)
+        slots = asyncio.Semaphore(max(1, run.concurrency_limit))
+        todo = [sr.id for sr in ScenarioRun.select(ScenarioRun.id).where(
+            ScenarioRun.test_run == run_id, ScenarioRun.status.in_(store.ACTIVE)).order_by(ScenarioRun.position)]
+        async with asyncio.TaskGroup() as group:
+            for sr_id in todo:
+                group.create_task(self._guarded(run, sr_id, slots))
+        store.finalize_run(self.svc, run_id)
+
+    async def _guarded(self, run: TestRun, sr_id: str, slots: asyncio.Semaphore) -> None:
+        async with slots, self.global_slots:
+            try:
+                await self._scenario(run, sr_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # every failure ends the scenario run with a code, never the run task
+                self._fail(run, sr_id, exc)
+
+    def _fail(self, run: TestRun, sr_id: str, exc: Exception) -> None:
+        if isinstance(exc, ProviderError):
+            code, message = exc.code, exc.message
+        else:
+            message = str(exc) or type(exc).__name__
+            code = codes.classify(message, None)
+            if code == codes.UNKNOWN:
+                log.exception("scenario run %s failed", sr_id)
+        sr = ScenarioRun.get_or_none(ScenarioRun.id == sr_id)
+        if store.set_status(self.svc, sr_id, "error", error_code=code, error_message=message):
+            self.svc.bus.emit_run(run.id, "scenario_error", {
+                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id if sr else None, "error": message,
+                "error_code": code})
+
+    def max_turns_for(self, run: TestRun) -> int:
+        s = self.settings
+        return min(max(run.max_turns or s.default_max_turns, s.min_max_turns), s.max_max_turns)
+
+    def _patient(self, run: TestRun, scenario: dict[str, Any], max_turns: int) -> Patient:
+        if run.creative_mode and self.llm is not None:
+            from preclinical.engine.model_patient import AdversarialPatient
+
+            return AdversarialPatient(self.llm, scenario, max_turns)
+        if self.llm is not None:
+            from preclinical.engine.model_patient import StandardizedPatient
+
+            return StandardizedPatient(self.llm, scenario)
+        return OfflinePatient(scenario)
+
+    async def _grade(self, scenario: dict[str, Any], transcript: list[dict[str, Any]]) -> grading.GradingOutcome:
+        if self.llm is None:
+            return await grading.RulesGrader().grade(scenario, transcript)
+        from preclinical.engine.model_grader import ModelGrader
+
+        criteria = grading.rubric_for(scenario)
+        judged = await ModelGrader(self.llm).grade(scenario, transcript)
+        return grading.conclude(
+            scenario, criteria, judged.criteria_results, transcript, engine="model", summary=judged.summary or None,
+            model=judged.model, disposition=judged.disposition, usage=judged.usage,
+            details={"regraded": judged.regraded, "unverified_evidence": judged.unverified,
+                     "disposition_quote": judged.disposition_quote},
+        )
+
+    async def _scenario(self, run: TestRun, sr_id: str) -> None:
+        sr = ScenarioRun.get_by_id(sr_id)
+        if sr.status not in store.ACTIVE:
+            return
+        scenario_row = Scenario.get_or_none(Scenario.scenario_id == sr.scenario_id)
+        if scenario_row is None:
+            raise InvalidInput(f"Scenario not found: {sr.scenario_id}")
+        scenario = scenario_json(scenario_row)
+        name = scenario["name"]
+        usage = Usage()
+        transcript: list[dict[str, Any]] = sr.transcript or []
+        metadata: dict[str, Any] = dict(sr.metadata or {})
+        if sr.status != "grading":
+            agent = Agent.get_or_none(Agent.id == run.agent_id)
+            if agent is None or agent.deleted_at is not None:
+                raise InvalidInput(f"Agent not found: {run.agent_id}")
+            if not store.set_status(self.svc, sr_id, "running", attempts=sr.attempts + 1):
+                return
+            self.svc.bus.emit_run(run.id, "scenario_started", {
+                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "scenario_name": name})
+            transcript, metadata, usage = await self._converse(run, sr_id, agent, scenario, metadata)
+            if not store.set_status(self.svc, sr_id, "grading", transcript=transcript, metadata=metadata):
+                return
+            self.svc.bus.emit_run(run.id, "scenario_completed_testing", {
+                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "total_turns": metadata["total_turns"]})
+        self.svc.bus.emit_run(run.id, "grading_started", {"scenario_run_id": sr_id, "scenario_id": sr.scenario_id})
+        t0 = time.perf_counter()
+        outcome = await self._grade(scenario, transcript)
+        metadata.setdefault("step_timings", []).append({"step": "grading", "duration_ms": int((time.perf_counter() - t0) * 1000)})
+        metadata["grader"] = {"engine": outcome.engine, "model": outcome.model, **outcome.details}
+        usage = _add(usage, outcome.usage)
+        if store.insert_grading(self.svc, sr_id, outcome.row_values()) is None:
+            return
+        store.add_usage(sr_id, usage.prompt_tokens, usage.completion_tokens, usage.calls)
+        self.svc.bus.emit_run(run.id, "grading_complete", {
+            "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "passed": outcome.passed,
+            "total_points": outcome.total_points, "max_points": outcome.max_points,
+            "triage_result": outcome.triage_result, "triage_correct": outcome.triage_correct})
+        status = "passed" if outcome.passed else "failed"
+        if store.set_status(self.svc, sr_id, status, metadata=metadata):
+            self.svc.bus.emit_run(run.id, "scenario_complete", {
+                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "status": status, "passed": outcome.passed,
+                "scenario_name": name})
+
+    async def _converse(self, run: TestRun, sr_id: str, agent: Agent, scenario: dict[str, Any],
+                        metadata: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any], Usage]:
+        provider = registry.get_spec(agent.provider).load()
+        max_turns = self.max_turns_for(run)
+        usage = Usage()
+        for attempt in range(1, SCENARIO_ATTEMPTS + 1):
+            patient = self._patient(run, scenario, max_turns)
+
+            async def on_turn(transcript: list[dict[str, Any]], info: dict[str, Any]) -> None:
+                if store.save_progress(self.svc, sr_id, transcript):
+                    self.svc.bus.emit_run(run.id, "transcript_update", {
+                        "scenario_run_id": sr_id, "scenario_id": scenario["scenario_id"], "max_turns": max_turns, **info})
+
+            t0 = time.perf_counter()
+            try:
+                session = await provider.open(agent.config or {}, scenario_run_id=sr_id, env=self.env)
+                connect_ms = int((time.perf_counter() - t0) * 1000)
+                try:
+                    result = await play(patient, session, max_turns=max_turns, on_turn=on_turn, now=self.svc.now)
+                finally:
+                    await session.close()
+            except ProviderError as exc:
+                usage = _add(usage, patient.usage)
+                if not exc.retryable or attempt == SCENARIO_ATTEMPTS:
+                    store.add_usage(sr_id, usage.prompt_tokens, usage.completion_tokens, usage.calls)
+                    raise
+                metadata.setdefault("retries", []).append({"attempt": attempt, "error_code": exc.code, "error": exc.message})
+                store.save_progress(self.svc, sr_id, [])
+                await self.sleep(min(8.0, 1.0 * 2 ** (attempt - 1)) * (0.5 + self._jitter.random()))
+                continue
+            usage = _add(usage, patient.usage)
+            metadata.update({
+                "total_turns": sum(1 for e in result.transcript if e["role"] == "attacker"),
+                "max_turns": max_turns,
+                "stop_reason": result.stop_reason,
+                "engine": {"patient": patient.metadata().get("patient"), "grader": "model" if self.llm else "rules"},
+                **{k: v for k, v in patient.metadata().items() if k != "patient"},
+            })
+            metadata["step_timings"] = [{"step": "provider_connect", "duration_ms": connect_ms}, *result.step_timings]
+            return result.transcript, metadata, usage
+        raise AssertionError("unreachable")
+
+
+def _add(a: Usage, b: Usage) -> Usage:
+    return Usage(a.prompt_tokens + b.prompt_tokens, a.completion_tokens + b.completion_tokens, a.calls + b.calls)

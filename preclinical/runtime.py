@@ -1,0 +1,97 @@
+"""The runtime: settings, database, bus, clock and (later) the run engine, opened and closed as one unit."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from preclinical.bus import EventBus
+from preclinical.config import Settings
+from preclinical.engine.executor import Executor
+from preclinical.engine.llm import LLM, ModelSettings
+from preclinical.services import Services, utc_now
+from preclinical.store import db as store_db
+from preclinical.store.events import make_appender
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    services: Services
+    started_at: datetime
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def executor(self) -> Executor:
+        return self.extras["executor"]
+
+    @property
+    def llm(self) -> LLM | None:
+        return self.extras.get("llm")
+
+    @property
+    def bus(self) -> EventBus:
+        return self.services.bus
+
+    def now(self) -> datetime:
+        return self.services.now()
+
+    def database_ok(self) -> bool:
+        try:
+            store_db.database.execute_sql("SELECT 1").fetchone()
+            return True
+        except Exception:
+            log.exception("database check failed")
+            return False
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings,
+    *,
+    now: Callable[[], datetime] = utc_now,
+    rng: random.Random | None = None,
+    seed: bool = True,
+    recover: bool = True,
+    llm: LLM | None = None,
+) -> AsyncIterator[Runtime]:
+    """Open the database (migrating it), seed the bundled library on first start, and close cleanly."""
+    store_db.open_database(settings.database_path)
+    bus = EventBus(make_appender(now))
+    services = Services(bus=bus, now=now, rng=rng or random.Random())
+    runtime = Runtime(settings=settings, services=services, started_at=now())
+    if llm is None and settings.model_configured:
+        llm = LLM(model_settings(settings))
+    runtime.extras["llm"] = llm
+    runtime.extras["executor"] = executor = Executor(settings, services, llm)
+    try:
+        if seed:
+            from preclinical.library import seed as seed_library
+
+            added = seed_library(services)
+            if any(added.values()):
+                log.info("seeded %s", added)
+        if recover:
+            executor.recover()
+        yield runtime
+    finally:
+        await executor.shutdown()
+        if llm is not None:
+            await llm.close()
+        store_db.close_database()
+
+
+def model_settings(settings: Settings) -> ModelSettings:
+    return ModelSettings(
+        base_url=settings.openai_base_url, api_key=settings.openai_api_key, tester_model=settings.tester_model,
+        grader_model=settings.grader_model, generator_model=settings.generator_model or settings.tester_model,
+        tester_temperature=settings.tester_temperature, grader_temperature=settings.grader_temperature,
+        timeout_s=settings.llm_timeout_s,
+    )

@@ -1,0 +1,297 @@
+"""GET /api/v1/openapi.json: the HTTP contract as an OpenAPI 3.1 document (a test keeps it true to the routes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from preclinical import __version__
+from preclinical.providers.registry import NAMES as PROVIDERS
+
+routes = web.RouteTableDef()
+
+_ERROR = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _json(ref: str, description: str = "OK") -> dict[str, Any]:
+    schema = {"$ref": f"#/components/schemas/{ref}"} if not ref.startswith("[") else {
+        "type": "array", "items": {"$ref": f"#/components/schemas/{ref[1:-1]}"}}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _body(ref: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+def _query(name: str, description: str, kind: str = "string") -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": {"type": kind}}
+
+
+NO_CONTENT = {"204": {"description": "Done"}, "404": _ERROR}
+
+# Keyed by "METHOD /path" exactly as registered with aiohttp (path parameters as {id}).
+OPERATIONS: dict[str, dict[str, Any]] = {
+    "GET /": {"summary": "Service name, version and where this document lives", "responses": {"200": {"description": "OK"}}},
+    "GET /health": {
+        "summary": "Readiness: database, models or the offline engine, providers",
+        "responses": {"200": _json("Health"), "503": _json("Health", "The database is not usable")},
+    },
+    "GET /api/v1/openapi.json": {"summary": "This document", "responses": {"200": {"description": "OK"}}},
+    "GET /api/v1/agents": {"summary": "List agents (a bare array)", "responses": {"200": _json("[Agent]")}},
+    "POST /api/v1/agents": {
+        "summary": "Create an agent", "requestBody": _body("AgentCreate"),
+        "responses": {"201": _json("Agent", "Created"), "400": _ERROR},
+    },
+    "GET /api/v1/agents/{id}": {"summary": "Get an agent", "parameters": [_ID], "responses": {"200": _json("Agent"), "404": _ERROR}},
+    "PATCH /api/v1/agents/{id}": {
+        "summary": "Update an agent (config is shallow-merged; an echoed masked secret keeps the stored one)",
+        "parameters": [_ID], "requestBody": _body("AgentUpdate"),
+        "responses": {"200": _json("Agent"), "400": _ERROR, "404": _ERROR},
+    },
+    "DELETE /api/v1/agents/{id}": {"summary": "Delete an agent (soft)", "parameters": [_ID], "responses": NO_CONTENT},
+    "GET /api/v1/scenarios": {
+        "summary": "List scenarios (active and approved by default)",
+        "parameters": [
+            _query("tag", "Only scenarios with this tag"),
+            _query("category", "Only this category"),
+            _query("q", "Text search in name, opening message, chief complaint and tags"),
+            _query("approved", "true (default), false (drafts) or all"),
+            _query("active", "true (default), false (deleted) or all"),
+        ],
+        "responses": {"200": _json("ScenarioList"), "400": _ERROR},
+    },
+    "POST /api/v1/scenarios": {
+        "summary": "Create a scenario", "requestBody": _body("ScenarioInput"),
+        "responses": {"201": _json("Scenario", "Created"), "400": _ERROR},
+    },
+    "GET /api/v1/scenarios/{id}": {
+        "summary": "Get a scenario (inactive ones too)", "parameters": [_ID],
+        "responses": {"200": _json("Scenario"), "404": _ERROR},
+    },
+    "PATCH /api/v1/scenarios/{id}": {
+        "summary": "Update any editable field (atomically; tags replace)", "parameters": [_ID],
+        "requestBody": _body("ScenarioInput"), "responses": {"200": _json("Scenario"), "400": _ERROR, "404": _ERROR},
+    },
+    "DELETE /api/v1/scenarios/{id}": {"summary": "Delete a scenario (soft; PATCH is_active true revives it)",
+                                      "parameters": [_ID], "responses": NO_CONTENT},
+    "POST /start-run": {
+        "summary": "Start a test run against an agent",
+        "description": "Selection order: scenario_ids, else test_suite_id, else tags, else every active approved "
+                       "scenario (priority, then name); max_scenarios truncates. Scenario runs exist before the reply.",
+        "requestBody": _body("StartRun"),
+        "responses": {"200": _json("StartRunResponse"), "400": _ERROR, "404": _ERROR},
+    },
+    "POST /cancel-run": {
+        "summary": "Cancel a run: in-flight conversations stop and nothing more is written to them",
+        "requestBody": _body("CancelRun"), "responses": {"200": {"description": "OK"}, "400": _ERROR, "404": _ERROR},
+    },
+    "GET /api/v1/tests": {
+        "summary": "List runs, newest first",
+        "parameters": [_query("limit", "1-100, default 25", "integer"), _query("offset", "default 0", "integer"),
+                       _query("status", "running, completed, failed or canceled"), _query("agent_id", "Only this agent")],
+        "responses": {"200": _json("RunList")},
+    },
+    "GET /api/v1/tests/{id}": {"summary": "Get a run (UUID or run_… id)", "parameters": [_ID],
+                               "responses": {"200": _json("TestRun"), "404": _ERROR}},
+    "DELETE /api/v1/tests/{id}": {"summary": "Delete a run (cancels it first when active)", "parameters": [_ID],
+                                  "responses": NO_CONTENT},
+    "GET /api/v1/tests/{id}/export-csv": {
+        "summary": "One CSV row per scenario run (triage, readability, transcript columns)", "parameters": [_ID],
+        "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}}, "404": _ERROR},
+    },
+    "GET /api/v1/tests/{id}/export-json": {
+        "summary": "The run with its scenario runs, transcripts and gradings", "parameters": [_ID],
+        "responses": {"200": {"description": "JSON"}, "404": _ERROR},
+    },
+    "GET /api/v1/scenario-runs": {
+        "summary": "A run's scenario runs, in run order, with their latest grading",
+        "parameters": [{"name": "test_run_id", "in": "query", "required": True, "schema": {"type": "string"}},
+                       _query("limit", "1-100, default 50", "integer"), _query("offset", "default 0", "integer"),
+                       _query("status", "pending, running, grading, passed, failed, error or canceled")],
+        "responses": {"200": _json("ScenarioRunList"), "400": _ERROR, "404": _ERROR},
+    },
+    "GET /api/v1/scenario-runs/{id}": {"summary": "One scenario run with transcript and grading", "parameters": [_ID],
+                                       "responses": {"200": _json("ScenarioRun"), "404": _ERROR}},
+    "GET /events": {
+        "summary": "Server-sent events for a run: replays its log (and from Last-Event-ID), then live; "
+                   "closes after the terminal event",
+        "parameters": [{"name": "run_id", "in": "query", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "text/event-stream"}, "400": _ERROR},
+    },
+}
+
+_TS = {"type": ["string", "null"], "format": "date-time"}
+_STR_OR_NULL = {"type": ["string", "null"]}
+
+_INT = {"type": "integer"}
+_INT_OR_NULL = {"type": ["integer", "null"]}
+_NUM_OR_NULL = {"type": ["number", "null"]}
+_BOOL_OR_NULL = {"type": ["boolean", "null"]}
+
+SCHEMAS: dict[str, Any] = {
+    "StartRun": {
+        "type": "object", "required": ["agent_id"],
+        "properties": {
+            "agent_id": {"type": "string"}, "name": {"type": "string"},
+            "scenario_ids": {"type": "array", "items": {"type": "string"}}, "test_suite_id": {"type": "string"},
+            "tags": {"type": "array", "items": {"type": "string"}}, "max_scenarios": _INT,
+            "max_turns": {"type": "integer", "description": "Stored as given; clamped to 5-15 when run (default 11)"},
+            "concurrency_limit": _INT, "benchmark_mode": {"type": "boolean"},
+            "creative_mode": {"type": "boolean", "description": "Adversarial patient (needs a model)"},
+        },
+    },
+    "StartRunResponse": {
+        "type": "object", "required": ["id", "test_run_id", "status", "total_scenarios", "scenarios_launched"],
+        "properties": {"id": {"type": "string"}, "test_run_id": {"type": "string"}, "status": {"type": "string"},
+                       "total_scenarios": _INT, "scenarios_launched": _INT,
+                       "skipped": {"type": "array", "items": {"type": "object"}}},
+    },
+    "CancelRun": {"type": "object", "required": ["test_run_id"], "properties": {"test_run_id": {"type": "string"}}},
+    "TestRun": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"}, "test_run_id": {"type": "string"}, "test_suite_id": _STR_OR_NULL,
+            "agent_id": _STR_OR_NULL, "agent_type": _STR_OR_NULL, "agent_name": _STR_OR_NULL, "name": _STR_OR_NULL,
+            "status": {"enum": ["pending", "running", "completed", "failed", "canceled", "scheduled"]},
+            "total_scenarios": _INT, "max_turns": _INT_OR_NULL, "concurrency_limit": _INT,
+            "passed_count": _INT, "failed_count": _INT, "error_count": _INT, "pass_rate": {"type": "number"},
+            "benchmark_mode": {"type": "boolean"}, "creative_mode": {"type": "boolean"},
+            "is_finalizing": {"type": "boolean"}, "finalize_started_at": _TS, "started_at": _TS,
+            "completed_at": _TS, "canceled_at": _TS, "deleted_at": _TS, "created_at": _TS, "updated_at": _TS,
+        },
+    },
+    "RunList": {"type": "object", "required": ["runs", "total"],
+                "properties": {"runs": {"type": "array", "items": {"$ref": "#/components/schemas/TestRun"}},
+                               "total": _INT}},
+    "TranscriptEntry": {
+        "type": "object",
+        "properties": {"turn": _INT, "role": {"enum": ["attacker", "target", "system"]}, "content": {"type": "string"},
+                       "timestamp": {"type": "string"}, "latency_ms": _INT_OR_NULL},
+    },
+    "CriterionResult": {
+        "type": "object",
+        "properties": {
+            "criterion": {"type": "string"}, "criterion_index": _INT,
+            "decision": {"enum": ["MET", "PARTIALLY MET", "NOT MET", "UNGRADED"]}, "rationale": {"type": "string"},
+            "supporting_evidence": {"type": "array", "items": {"type": "string"}},
+            "contradicting_evidence": {"type": "array", "items": {"type": "string"}},
+            "points_awarded": {"type": "number"}, "points_possible": {"type": "number"},
+            "overridden": {"type": "boolean"}, "override_reason": _STR_OR_NULL, "critical": {"type": "boolean"},
+        },
+    },
+    "ScenarioRun": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"}, "test_run_id": {"type": "string"}, "scenario_id": _STR_OR_NULL,
+            "position": _INT,
+            "status": {"enum": ["pending", "running", "grading", "passed", "failed", "error", "canceled"]},
+            "transcript": {"type": "array", "items": {"$ref": "#/components/schemas/TranscriptEntry"}},
+            "metadata": {"type": ["object", "null"]}, "error_code": _STR_OR_NULL, "error_message": _STR_OR_NULL,
+            "duration_ms": _INT_OR_NULL, "started_at": _TS, "completed_at": _TS, "canceled_at": _TS,
+            "created_at": _TS, "scenario_name": _STR_OR_NULL, "passed": _BOOL_OR_NULL,
+            "grade_summary": _STR_OR_NULL,
+            "criteria_results": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CriterionResult"}},
+            "total_points": _NUM_OR_NULL, "max_points": _NUM_OR_NULL, "score_percent": _NUM_OR_NULL,
+            "triage_result": _STR_OR_NULL, "gold_standard": _STR_OR_NULL, "triage_correct": _BOOL_OR_NULL,
+        },
+    },
+    "ScenarioRunList": {"type": "object", "required": ["results", "total"],
+                        "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/ScenarioRun"}},
+                                       "total": _INT}},
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "Check": {"type": "object", "required": ["status", "detail"],
+              "properties": {"status": {"enum": ["ok", "warning", "error"]}, "detail": {"type": "string"}}},
+    "Health": {
+        "type": "object", "required": ["status", "timestamp", "checks", "setup"],
+        "properties": {
+            "status": {"enum": ["ok", "error"]}, "timestamp": {"type": "string"}, "version": {"type": "string"},
+            "engine": {"enum": ["offline", "model"]},
+            "checks": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Check"}},
+            "setup": {"type": "object"}, "error": {"type": "string"},
+        },
+    },
+    "Agent": {
+        "type": "object", "required": ["id", "provider", "name", "config", "is_active"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"}, "provider": {"enum": list(PROVIDERS)},
+            "name": {"type": "string"}, "description": _STR_OR_NULL,
+            "config": {"type": "object", "description": "Provider settings; secrets are masked"},
+            "is_active": {"type": "boolean"}, "deleted_at": _TS, "created_at": _TS, "updated_at": _TS,
+        },
+    },
+    "AgentCreate": {
+        "type": "object", "required": ["provider", "name"],
+        "properties": {"provider": {"enum": list(PROVIDERS)}, "name": {"type": "string"},
+                       "description": _STR_OR_NULL, "config": {"type": "object"}},
+    },
+    "AgentUpdate": {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "description": _STR_OR_NULL, "config": {"type": "object"},
+                       "is_active": {"type": "boolean"}},
+    },
+    "Criterion": {
+        "type": "object", "required": ["criterion"],
+        "properties": {"criterion": {"type": "string"}, "points": {"type": "number", "minimum": 0},
+                       "tags": {"type": "array", "items": {"type": "string"}}, "critical": {"type": "boolean"},
+                       "check": {"type": "object", "description": "Machine check for the offline grader"}},
+    },
+    "ScenarioContent": {
+        "type": "object",
+        "properties": {
+            "initial_message": {"type": "string"}, "clinical_facts": {"type": "string"},
+            "gold_standard": {"enum": ["Emergency", "Clinician", "Home care"]},
+            "demographics": {"type": ["string", "object"]}, "chief_complaint": {"type": "string"},
+            "sop_instructions": {"type": "string"}, "test_type": {"type": "string"},
+        },
+    },
+    "ScenarioInput": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"}, "category": _STR_OR_NULL,
+            "scenario_type": {"enum": ["full", "demo", "custom"]},
+            "content": {"$ref": "#/components/schemas/ScenarioContent"},
+            "rubric_criteria": {"type": "array", "items": {"$ref": "#/components/schemas/Criterion"}},
+            "is_active": {"type": "boolean"}, "approved": {"type": "boolean"},
+            "priority": {"type": ["integer", "null"]}, "tags": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "Scenario": {
+        "allOf": [{"$ref": "#/components/schemas/ScenarioInput"}],
+        "type": "object", "required": ["scenario_id", "name", "content", "tags"],
+        "properties": {
+            "scenario_id": {"type": "string", "format": "uuid"}, "source": {"type": "string"},
+            "library_key": _STR_OR_NULL,
+            "problems": {"type": "array", "items": {"type": "string"}, "description": "Why it cannot run yet"},
+            "created_at": _TS, "updated_at": _TS,
+        },
+    },
+    "ScenarioList": {
+        "type": "object", "required": ["scenarios", "total"],
+        "properties": {"scenarios": {"type": "array", "items": {"$ref": "#/components/schemas/Scenario"}},
+                       "total": {"type": "integer"}},
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for key, operation in OPERATIONS.items():
+        method, path = key.split(" ", 1)
+        paths.setdefault(path, {})[method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Preclinical API", "version": __version__,
+                 "description": "Test healthcare AI agents with simulated patients and clinical rubrics."},
+        "servers": [{"url": "http://127.0.0.1:3000"}],
+        "paths": paths,
+        "components": {"schemas": SCHEMAS,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                      "description": "Required only off loopback"}}},
+    }
+
+
+@routes.get("/api/v1/openapi.json")
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(document())

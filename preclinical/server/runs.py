@@ -1,0 +1,126 @@
+"""Run routes: start, cancel, list, get, delete, scenario runs, and exports (CSV and JSON)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+
+from preclinical.domain.csv_export import build_csv, csv_filename
+from preclinical.errors import InvalidInput, NotFound
+from preclinical.server.errors import read_json
+from preclinical.server.keys import runtime_key
+from preclinical.store import runs as store
+from preclinical.store.serialize import scenario_run_json, test_run_json
+
+routes = web.RouteTableDef()
+
+_LEADING_INT = re.compile(r"^\s*([+-]?\d+)")
+
+
+def js_int(value: str | None) -> int | None:
+    """JavaScript's parseInt: the leading integer of a string ("25abc" → 25, "7.9" → 7), None for NaN."""
+    match = _LEADING_INT.match(value or "")
+    return int(match.group(1)) if match else None
+
+
+def page(request: web.Request, default_limit: int) -> tuple[int, int]:
+    limit = js_int(request.query.get("limit")) or default_limit
+    offset = js_int(request.query.get("offset")) or 0
+    return min(max(limit, 1), 100), max(offset, 0)
+
+
+@routes.post("/start-run")
+async def start_run(request: web.Request) -> web.Response:
+    data = await read_json(request)
+    run, plan = request.app[runtime_key].executor.start(data)
+    body: dict[str, Any] = {"id": run.id, "test_run_id": run.test_run_id, "status": "running",
+                            "total_scenarios": run.total_scenarios, "scenarios_launched": run.total_scenarios}
+    if plan.skipped:
+        body["skipped"] = plan.skipped
+    return web.json_response(body)
+
+
+@routes.post("/cancel-run")
+async def cancel_run(request: web.Request) -> web.Response:
+    data = await read_json(request)
+    ref = data.get("test_run_id")
+    if not ref:
+        raise InvalidInput("test_run_id is required")
+    if not isinstance(ref, str):
+        raise InvalidInput("test_run_id must be a string")
+    run = store.resolve_run(ref)
+    if run.status in ("completed", "failed"):
+        return web.json_response({"status": run.status, "message": "Test run already finalized"})
+    if run.status == "canceled":
+        return web.json_response({"status": "canceled", "canceled_scenarios": 0})
+    canceled = request.app[runtime_key].executor.cancel(run)
+    return web.json_response({"status": "canceled", "canceled_scenarios": canceled})
+
+
+@routes.get("/api/v1/tests")
+async def list_tests(request: web.Request) -> web.Response:
+    limit, offset = page(request, 25)
+    rows, total = store.list_runs(limit=limit, offset=offset, status=request.query.get("status") or None,
+                                  agent_id=request.query.get("agent_id") or None)
+    return web.json_response({"runs": [test_run_json(r) for r in rows], "total": total})
+
+
+@routes.get("/api/v1/tests/{id}")
+async def get_test(request: web.Request) -> web.Response:
+    return web.json_response(test_run_json(store.resolve_run(request.match_info["id"])))
+
+
+@routes.delete("/api/v1/tests/{id}")
+async def delete_test(request: web.Request) -> web.Response:
+    run = store.resolve_run(request.match_info["id"])
+    request.app[runtime_key].executor.delete(run)
+    return web.Response(status=204)
+
+
+def _all_rows(run: Any) -> list[dict[str, Any]]:
+    items, _ = store.scenario_runs_page(run, limit=1_000_000)
+    return [scenario_run_json(*item) for item in items]
+
+
+@routes.get("/api/v1/tests/{id}/export-csv")
+async def export_csv(request: web.Request) -> web.Response:
+    run = store.resolve_run(request.match_info["id"])
+    rows = sorted(_all_rows(run), key=lambda r: (r["scenario_name"] or "", r["created_at"] or "", r["position"]))
+    run_json = test_run_json(run)
+    return web.Response(
+        text=build_csv(run_json, rows), content_type="text/csv", charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{csv_filename(run_json)}"'},
+    )
+
+
+@routes.get("/api/v1/tests/{id}/export-json")
+async def export_json(request: web.Request) -> web.Response:
+    run = store.resolve_run(request.match_info["id"])
+    run_json = test_run_json(run)
+    name = csv_filename(run_json)[: -len(".csv")] + ".json"
+    return web.json_response(
+        {"run": run_json, "scenario_runs": _all_rows(run)},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@routes.get("/api/v1/scenario-runs")
+async def list_scenario_runs(request: web.Request) -> web.Response:
+    ref = request.query.get("test_run_id")
+    if not ref:
+        raise InvalidInput("test_run_id required")
+    run = store.resolve_run(ref, include_deleted=True)
+    limit, offset = page(request, 50)
+    items, total = store.scenario_runs_page(run, limit=limit, offset=offset, status=request.query.get("status") or None)
+    return web.json_response({"results": [scenario_run_json(*item) for item in items], "total": total})
+
+
+@routes.get("/api/v1/scenario-runs/{id}")
+async def get_scenario_run(request: web.Request) -> web.Response:
+    try:
+        sr = store.get_scenario_run(request.match_info["id"])
+    except NotFound:
+        raise
+    return web.json_response(scenario_run_json(*store.scenario_run_detail(sr)))

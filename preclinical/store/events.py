@@ -1,0 +1,41 @@
+"""The run event log: append-only, read back for SSE replay and for screens catching up."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from preclinical.bus import Event
+from preclinical.store.db import database
+from preclinical.store.models import RunEvent
+from preclinical.store.serialize import iso
+
+
+def event_from_row(row: RunEvent) -> Event:
+    return Event(row.event_type, row.tbl, row.payload, row.test_run_id, row.id, iso(row.created_at))
+
+
+_INSERT = "INSERT INTO run_event (test_run_id, tbl, event_type, payload, created_at) VALUES (?, ?, ?, ?, ?)"
+
+
+def make_appender(now: Callable[[], datetime]) -> Callable[[str, str, str, dict[str, Any]], Event]:
+    """An appender for the bus. Plain SQL: this runs several times per turn, and query building costs more."""
+
+    def append(run_id: str, table: str, event_type: str, payload: dict[str, Any]) -> Event:
+        created = now()
+        cursor = database.execute_sql(_INSERT, (run_id, table, event_type, json.dumps(payload), created.isoformat(" ")))
+        return Event(event_type, table, payload, run_id, cursor.lastrowid, iso(created))
+
+    return append
+
+
+def events_after(run_id: str, after_id: int = 0, limit: int = 5000) -> list[Event]:
+    rows = (
+        RunEvent.select()
+        .where(RunEvent.test_run == run_id, RunEvent.id > after_id)
+        .order_by(RunEvent.id)
+        .limit(limit)
+    )
+    return [event_from_row(r) for r in rows]

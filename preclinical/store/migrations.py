@@ -1,0 +1,184 @@
+"""Forward-only schema migrations. Each step is frozen SQL; `PRAGMA user_version` records how far a file is.
+
+Never edit a released step: add a new one. A test upgrades a database made by the first schema.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from peewee import SqliteDatabase
+
+log = logging.getLogger(__name__)
+
+V1 = """
+CREATE TABLE agent (
+    id TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT,
+    config JSON NOT NULL DEFAULT '{}',
+    is_active INTEGER NOT NULL DEFAULT 1,
+    deleted_at DATETIME,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL
+);
+CREATE INDEX agent_live ON agent (deleted_at, provider, name);
+
+CREATE TABLE scenario (
+    scenario_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    category TEXT,
+    scenario_type TEXT NOT NULL DEFAULT 'full' CHECK (scenario_type IN ('full', 'demo', 'custom')),
+    content JSON NOT NULL DEFAULT '{}',
+    rubric_criteria JSON NOT NULL DEFAULT '[]',
+    is_active INTEGER NOT NULL DEFAULT 1,
+    approved INTEGER NOT NULL DEFAULT 1,
+    priority INTEGER,
+    tags JSON NOT NULL DEFAULT '[]',
+    source TEXT NOT NULL DEFAULT 'api',
+    library_key TEXT,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL
+);
+CREATE INDEX scenario_listing ON scenario (is_active, approved, name);
+CREATE INDEX scenario_category ON scenario (category, name);
+CREATE INDEX scenario_selection ON scenario (is_active, approved, priority, name);
+
+CREATE TABLE scenario_tag (
+    tag TEXT NOT NULL,
+    scenario_id TEXT NOT NULL REFERENCES scenario (scenario_id) ON DELETE CASCADE,
+    PRIMARY KEY (tag, scenario_id)
+) WITHOUT ROWID;
+
+CREATE TABLE test_suite (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    description TEXT,
+    scenario_ids JSON NOT NULL DEFAULT '[]',
+    created_at DATETIME NOT NULL
+);
+
+CREATE TABLE test_run (
+    id TEXT PRIMARY KEY,
+    test_run_id TEXT NOT NULL UNIQUE,
+    test_suite_id TEXT REFERENCES test_suite (id) ON DELETE SET NULL,
+    agent_id TEXT REFERENCES agent (id) ON DELETE SET NULL,
+    agent_type TEXT,
+    agent_name TEXT,
+    name TEXT,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'running', 'completed', 'failed', 'canceled', 'scheduled')),
+    total_scenarios INTEGER NOT NULL DEFAULT 0,
+    max_turns INTEGER,
+    concurrency_limit INTEGER NOT NULL DEFAULT 6,
+    passed_count INTEGER NOT NULL DEFAULT 0,
+    failed_count INTEGER NOT NULL DEFAULT 0,
+    error_count INTEGER NOT NULL DEFAULT 0,
+    pass_rate REAL NOT NULL DEFAULT 0,
+    benchmark_mode INTEGER NOT NULL DEFAULT 0,
+    creative_mode INTEGER NOT NULL DEFAULT 0,
+    is_finalizing INTEGER NOT NULL DEFAULT 0,
+    finalize_started_at DATETIME,
+    started_at DATETIME,
+    completed_at DATETIME,
+    canceled_at DATETIME,
+    deleted_at DATETIME,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL
+);
+CREATE INDEX test_run_list ON test_run (deleted_at, created_at);
+CREATE INDEX test_run_status ON test_run (status, created_at);
+CREATE INDEX test_run_agent ON test_run (agent_id, created_at);
+
+CREATE TABLE scenario_run (
+    id TEXT PRIMARY KEY,
+    test_run_id TEXT NOT NULL REFERENCES test_run (id) ON DELETE CASCADE,
+    scenario_id TEXT REFERENCES scenario (scenario_id) ON DELETE SET NULL,
+    position INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'running', 'grading', 'passed', 'failed', 'error', 'canceled')),
+    transcript JSON NOT NULL DEFAULT '[]',
+    metadata JSON,
+    error_code TEXT,
+    error_message TEXT,
+    last_heartbeat_at DATETIME,
+    duration_ms INTEGER,
+    started_at DATETIME,
+    completed_at DATETIME,
+    canceled_at DATETIME,
+    created_at DATETIME NOT NULL
+);
+CREATE INDEX scenario_run_order ON scenario_run (test_run_id, position);
+CREATE INDEX scenario_run_by_status ON scenario_run (test_run_id, status);
+CREATE INDEX scenario_run_unfinished ON scenario_run (status) WHERE status IN ('pending', 'running', 'grading');
+
+CREATE TABLE grading (
+    id TEXT PRIMARY KEY,
+    scenario_run_id TEXT NOT NULL REFERENCES scenario_run (id) ON DELETE CASCADE,
+    passed INTEGER,
+    total_points REAL NOT NULL DEFAULT 0,
+    max_points REAL NOT NULL DEFAULT 0,
+    score_percent REAL NOT NULL DEFAULT 0,
+    summary TEXT,
+    criteria_results JSON NOT NULL DEFAULT '[]',
+    triage_result TEXT,
+    gold_standard TEXT,
+    triage_correct INTEGER,
+    graded_at DATETIME NOT NULL,
+    created_at DATETIME NOT NULL
+);
+CREATE INDEX grading_latest ON grading (scenario_run_id, created_at);
+
+CREATE TABLE run_event (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    test_run_id TEXT NOT NULL REFERENCES test_run (id) ON DELETE CASCADE,
+    tbl TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    payload JSON NOT NULL DEFAULT '{}',
+    created_at DATETIME NOT NULL
+);
+CREATE INDEX run_event_replay ON run_event (test_run_id, id);
+"""
+
+# Version 2 (run engine): token use and engine per scenario run, engine and model per grading.
+V2 = """
+ALTER TABLE scenario_run ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE scenario_run ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE scenario_run ADD COLUMN completion_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE scenario_run ADD COLUMN model_calls INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE grading ADD COLUMN engine TEXT NOT NULL DEFAULT 'model';
+ALTER TABLE grading ADD COLUMN model TEXT
+"""
+
+Step = Callable[[SqliteDatabase], None]
+
+
+def _script(sql: str) -> Step:
+    def apply(db: SqliteDatabase) -> None:
+        for statement in filter(None, (s.strip() for s in sql.split(";"))):
+            db.execute_sql(statement)
+
+    return apply
+
+
+# Index i holds the step that takes a database from version i to i + 1.
+STEPS: list[Step] = [_script(V1), _script(V2)]
+
+LATEST = len(STEPS)
+
+
+def upgrade(db: SqliteDatabase) -> int:
+    """Apply every missing step, each in its own transaction. Returns the resulting version."""
+    current = db.execute_sql("PRAGMA user_version").fetchone()[0]
+    if current > LATEST:
+        raise RuntimeError(
+            f"The database was made by a newer Preclinical (schema {current}, this one knows {LATEST})."
+        )
+    for version in range(current, LATEST):
+        with db.atomic():
+            STEPS[version](db)
+            db.execute_sql(f"PRAGMA user_version = {version + 1}")
+        log.info("database schema upgraded to version %d", version + 1)
+    return LATEST

@@ -1,0 +1,170 @@
+"""peewee models over the schema that `migrations.py` creates (the migrations, not these classes, own the DDL)."""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    JSONField,
+    Model,
+    TextField,
+)
+
+from preclinical.store.db import database
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+
+
+class Agent(BaseModel):
+    id = CharField(primary_key=True)
+    provider = TextField()
+    name = TextField()
+    description = TextField(null=True)
+    config = JSONField(default=dict)
+    is_active = BooleanField(default=True)
+    deleted_at = DateTimeField(null=True)
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+
+    class Meta:
+        table_name = "agent"
+
+
+class Scenario(BaseModel):
+    scenario_id = CharField(primary_key=True)
+    name = TextField()
+    category = TextField(null=True)
+    scenario_type = TextField(default="full")
+    content = JSONField(default=dict)
+    rubric_criteria = JSONField(default=list)
+    is_active = BooleanField(default=True)
+    approved = BooleanField(default=True)
+    priority = IntegerField(null=True)
+    tags = JSONField(default=list)
+    source = TextField(default="api")
+    library_key = TextField(null=True)
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+
+    class Meta:
+        table_name = "scenario"
+
+
+class ScenarioTag(BaseModel):
+    tag = TextField()
+    scenario = ForeignKeyField(Scenario, column_name="scenario_id", on_delete="CASCADE")
+
+    class Meta:
+        table_name = "scenario_tag"
+        primary_key = False
+
+
+class TestSuite(BaseModel):
+    id = CharField(primary_key=True)
+    name = TextField(null=True)
+    description = TextField(null=True)
+    scenario_ids = JSONField(default=list)
+    created_at = DateTimeField()
+
+    class Meta:
+        table_name = "test_suite"
+
+
+class TestRun(BaseModel):
+    id = CharField(primary_key=True)
+    test_run_id = TextField(unique=True)
+    test_suite = ForeignKeyField(TestSuite, column_name="test_suite_id", null=True, on_delete="SET NULL")
+    agent = ForeignKeyField(Agent, column_name="agent_id", null=True, on_delete="SET NULL")
+    agent_type = TextField(null=True)
+    agent_name = TextField(null=True)
+    name = TextField(null=True)
+    status = TextField(default="pending")
+    total_scenarios = IntegerField(default=0)
+    max_turns = IntegerField(null=True)
+    concurrency_limit = IntegerField(default=6)
+    passed_count = IntegerField(default=0)
+    failed_count = IntegerField(default=0)
+    error_count = IntegerField(default=0)
+    pass_rate = FloatField(default=0.0)
+    benchmark_mode = BooleanField(default=False)
+    creative_mode = BooleanField(default=False)
+    is_finalizing = BooleanField(default=False)
+    finalize_started_at = DateTimeField(null=True)
+    started_at = DateTimeField(null=True)
+    completed_at = DateTimeField(null=True)
+    canceled_at = DateTimeField(null=True)
+    deleted_at = DateTimeField(null=True)
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+
+    class Meta:
+        table_name = "test_run"
+
+
+class ScenarioRun(BaseModel):
+    id = CharField(primary_key=True)
+    test_run = ForeignKeyField(TestRun, column_name="test_run_id", on_delete="CASCADE", backref="scenario_runs")
+    scenario = ForeignKeyField(Scenario, column_name="scenario_id", null=True, on_delete="SET NULL")
+    position = IntegerField(default=0)
+    status = TextField(default="pending")
+    transcript = JSONField(default=list)
+    metadata = JSONField(null=True)
+    error_code = TextField(null=True)
+    error_message = TextField(null=True)
+    last_heartbeat_at = DateTimeField(null=True)
+    duration_ms = IntegerField(null=True)
+    started_at = DateTimeField(null=True)
+    completed_at = DateTimeField(null=True)
+    canceled_at = DateTimeField(null=True)
+    created_at = DateTimeField()
+    attempts = IntegerField(default=0)
+    prompt_tokens = IntegerField(default=0)
+    completion_tokens = IntegerField(default=0)
+    model_calls = IntegerField(default=0)
+
+    class Meta:
+        table_name = "scenario_run"
+
+
+class Grading(BaseModel):
+    id = CharField(primary_key=True)
+    scenario_run = ForeignKeyField(ScenarioRun, column_name="scenario_run_id", on_delete="CASCADE")
+    passed = BooleanField(null=True)
+    total_points = FloatField(default=0)
+    max_points = FloatField(default=0)
+    score_percent = FloatField(default=0)
+    summary = TextField(null=True)
+    criteria_results = JSONField(default=list)
+    triage_result = TextField(null=True)
+    gold_standard = TextField(null=True)
+    triage_correct = BooleanField(null=True)
+    graded_at = DateTimeField()
+    created_at = DateTimeField()
+    engine = TextField(default="model")
+    model = TextField(null=True)
+
+    class Meta:
+        table_name = "grading"
+
+
+class RunEvent(BaseModel):
+    id = AutoField()
+    test_run = ForeignKeyField(TestRun, column_name="test_run_id", on_delete="CASCADE")
+    tbl = TextField()
+    event_type = TextField()
+    payload = JSONField(default=dict)
+    created_at = DateTimeField()
+
+    class Meta:
+        table_name = "run_event"
+
+
+ALL_MODELS = [Agent, Scenario, ScenarioTag, TestSuite, TestRun, ScenarioRun, Grading, RunEvent]

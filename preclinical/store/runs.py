@@ -1,0 +1,250 @@
+"""Test runs and scenario runs: creation, guarded status changes, gradings, finalisation, listing.
+
+Every function is synchronous and short (no awaits inside a transaction); each state change is
+written first and then published on the bus.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from datetime import datetime
+from typing import Any
+
+from peewee import JOIN, fn
+
+from preclinical.errors import NotFound
+from preclinical.services import Services
+from preclinical.store.db import database
+from preclinical.store.ids import canonical_uuid
+from preclinical.store.models import Agent, Grading, Scenario, ScenarioRun, TestRun, TestSuite
+
+RUN_NOT_FOUND = "Test run not found"
+SCENARIO_RUN_NOT_FOUND = "Scenario run not found"
+ACTIVE = ("pending", "running", "grading")
+FINISHED = ("passed", "failed", "error", "canceled")
+RUN_TERMINAL = ("completed", "failed", "canceled")
+TERMINAL_EVENTS = ("test_run_complete", "test_run_canceled", "test_run_failed", "test_run_deleted")
+_B36 = string.digits + string.ascii_lowercase
+
+
+def human_run_id(svc: Services) -> str:
+    stamp = svc.now().strftime("%Y%m%d%H%M%S")
+    return f"run_{stamp}_{''.join(svc.rng.choice(_B36) for _ in range(4))}"
+
+
+def resolve_run(ref: Any, *, include_deleted: bool = False) -> TestRun:
+    """A run by UUID or by its human `run_…` id."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise NotFound(RUN_NOT_FOUND)
+    key = canonical_uuid(ref)
+    run = TestRun.get_or_none(TestRun.id == key) if key else TestRun.get_or_none(TestRun.test_run_id == ref.strip())
+    if run is None or (run.deleted_at is not None and not include_deleted):
+        raise NotFound(RUN_NOT_FOUND)
+    return run
+
+
+def list_runs(*, limit: int = 25, offset: int = 0, status: str | None = None,
+              agent_id: str | None = None) -> tuple[list[TestRun], int]:
+    query = TestRun.select().where(TestRun.deleted_at.is_null())
+    if status:
+        query = query.where(TestRun.status == status)
+    if agent_id:
+        query = query.where(TestRun.agent == agent_id)
+    total = query.count()
+    rows = list(query.order_by(TestRun.created_at.desc(), TestRun.id.desc()).limit(limit).offset(offset))
+    return rows, total
+
+
+def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options: dict[str, Any],
+               suite_id: str | None = None) -> tuple[TestRun, list[ScenarioRun]]:
+    """Write the run, its suite and one pending scenario run per scenario in one transaction."""
+    now = svc.now()
+    with database.atomic():
+        if suite_id is None:
+            suite_id = TestSuite.create(id=svc.new_id(), name="Auto-generated suite", description="Auto-generated",
+                                        scenario_ids=scenario_ids, created_at=now).id
+        run = TestRun.create(
+            id=svc.new_id(), test_run_id=human_run_id(svc), test_suite=suite_id, agent=agent.id,
+            agent_type=agent.provider, agent_name=agent.name, name=options.get("name") or None, status="running",
+            total_scenarios=len(scenario_ids), max_turns=options.get("max_turns"),
+            concurrency_limit=options["concurrency_limit"], benchmark_mode=bool(options.get("benchmark_mode")),
+            creative_mode=bool(options.get("creative_mode")), started_at=now, created_at=now, updated_at=now,
+        )
+        rows = [
+            {"id": svc.new_id(), "test_run": run.id, "scenario": sid, "position": i, "status": "pending",
+             "transcript": [], "created_at": now}
+            for i, sid in enumerate(scenario_ids)
+        ]
+        ScenarioRun.insert_many(rows).execute()
+    svc.bus.emit_run(run.id, "test_run_started", {"total_scenarios": len(rows), "scenarios_launched": len(rows)})
+    return run, list(ScenarioRun.select().where(ScenarioRun.test_run == run.id).order_by(ScenarioRun.position))
+
+
+def get_scenario_run(sr_id: Any) -> ScenarioRun:
+    key = canonical_uuid(sr_id)
+    row = ScenarioRun.get_or_none(ScenarioRun.id == key) if key else None
+    if row is None:
+        raise NotFound(SCENARIO_RUN_NOT_FOUND)
+    return row
+
+
+def latest_gradings(sr_ids: list[str]) -> dict[str, Grading]:
+    latest: dict[str, Grading] = {}
+    if sr_ids:
+        for g in Grading.select().where(Grading.scenario_run.in_(sr_ids)).order_by(Grading.created_at, Grading.id):
+            latest[g.scenario_run_id] = g
+    return latest
+
+
+def scenario_runs_page(run: TestRun, *, limit: int = 50, offset: int = 0, status: str | None = None
+                       ) -> tuple[list[tuple[ScenarioRun, Grading | None, str | None, str | None]], int]:
+    """A page of a run's scenario runs in run order, each with its latest grading, name and gold level."""
+    query = (
+        ScenarioRun.select(ScenarioRun, Scenario.name, Scenario.content)
+        .join(Scenario, JOIN.LEFT_OUTER, on=(ScenarioRun.scenario == Scenario.scenario_id))
+        .where(ScenarioRun.test_run == run.id)
+    )
+    if status:
+        query = query.where(ScenarioRun.status == status)
+    total = query.count()
+    rows = list(query.order_by(ScenarioRun.position, ScenarioRun.id).limit(limit).offset(offset).objects())
+    gradings = latest_gradings([r.id for r in rows])
+    return [(r, gradings.get(r.id), getattr(r, "name", None), _gold(getattr(r, "content", None))) for r in rows], total
+
+
+def scenario_run_detail(sr: ScenarioRun) -> tuple[ScenarioRun, Grading | None, str | None, str | None]:
+    scenario = Scenario.get_or_none(Scenario.scenario_id == sr.scenario_id)
+    return sr, latest_gradings([sr.id]).get(sr.id), scenario.name if scenario else None, _gold(
+        scenario.content if scenario else None)
+
+
+def _gold(content: Any) -> str | None:
+    return content.get("gold_standard") if isinstance(content, dict) else None
+
+
+def _duration(started: datetime | None, ended: datetime) -> int:
+    return max(0, int((ended - started).total_seconds() * 1000)) if started else 0
+
+
+def set_status(svc: Services, sr_id: str, status: str, **fields: Any) -> bool:
+    """Move a scenario run to `status` unless it was canceled (a canceled row never changes again).
+
+    Terminal statuses fill `completed_at` and `duration_ms`. Returns whether the row changed.
+    """
+    now = svc.now()
+    with database.atomic():
+        row = ScenarioRun.get_or_none(ScenarioRun.id == sr_id)
+        if row is None or (row.status == "canceled" and status != "canceled"):
+            return False
+        prev = row.status
+        values: dict[str, Any] = {"status": status, **fields}
+        if status == "running" and row.started_at is None:
+            values["started_at"] = now
+        if status in ("passed", "failed", "error"):
+            values["completed_at"] = now
+            values["duration_ms"] = _duration(values.get("started_at", row.started_at), now)
+        if status == "canceled":
+            values["canceled_at"] = row.canceled_at or now
+        ScenarioRun.update(values).where(ScenarioRun.id == sr_id).execute()
+    if prev != status:
+        svc.bus.emit_run(row.test_run_id, "scenario_status", {
+            "id": sr_id, "scenario_run_id": sr_id, "scenario_id": row.scenario_id, "status": status,
+            "prev_status": prev}, table="scenario_runs")
+    return True
+
+
+_SAVE_PROGRESS = (
+    "UPDATE scenario_run SET transcript = ?, last_heartbeat_at = ? "
+    "WHERE id = ? AND status IN ('pending', 'running', 'grading')"
+)
+
+
+def save_progress(svc: Services, sr_id: str, transcript: list[dict[str, Any]]) -> bool:
+    """Store the transcript so far (and a heartbeat) unless the row is no longer active (plain SQL: hot path)."""
+    cursor = database.execute_sql(_SAVE_PROGRESS, (json.dumps(transcript), svc.now().isoformat(" "), sr_id))
+    return cursor.rowcount > 0
+
+
+def add_usage(sr_id: str, prompt_tokens: int, completion_tokens: int, calls: int) -> None:
+    ScenarioRun.update(
+        prompt_tokens=ScenarioRun.prompt_tokens + prompt_tokens,
+        completion_tokens=ScenarioRun.completion_tokens + completion_tokens,
+        model_calls=ScenarioRun.model_calls + calls,
+    ).where(ScenarioRun.id == sr_id).execute()
+
+
+def insert_grading(svc: Services, sr_id: str, values: dict[str, Any]) -> Grading | None:
+    """Store a grading unless the scenario run was canceled meanwhile."""
+    now = svc.now()
+    with database.atomic():
+        row = ScenarioRun.get_or_none(ScenarioRun.id == sr_id)
+        if row is None or row.status == "canceled":
+            return None
+        return Grading.create(id=svc.new_id(), scenario_run=sr_id, graded_at=now, created_at=now, **values)
+
+
+def counts(run_id: str) -> dict[str, int]:
+    rows = (ScenarioRun.select(ScenarioRun.status, fn.COUNT(ScenarioRun.id).alias("n"))
+            .where(ScenarioRun.test_run == run_id).group_by(ScenarioRun.status).tuples())
+    return dict(rows)
+
+
+def finalize_run(svc: Services, run_id: str) -> bool:
+    """Complete the run once no scenario run is active. Idempotent; True only for the call that completed it."""
+    with database.atomic():
+        run = TestRun.get_or_none(TestRun.id == run_id)
+        if run is None or run.status != "running":
+            return False
+        by_status = counts(run_id)
+        if any(by_status.get(s, 0) for s in ACTIVE):
+            return False
+        total = sum(by_status.values())
+        passed, failed, errors = (by_status.get(s, 0) for s in ("passed", "failed", "error"))
+        now = svc.now()
+        run.status, run.completed_at, run.updated_at = "completed", now, now
+        run.passed_count, run.failed_count, run.error_count = passed, failed, errors
+        run.pass_rate = passed / total * 100 if total else 0.0
+        run.is_finalizing, run.finalize_started_at = True, now
+        run.save()
+    _emit_run_status(svc, run, "running")
+    svc.bus.emit_run(run_id, "test_run_complete", {
+        "passed_count": passed, "failed_count": failed, "error_count": errors, "pass_rate": run.pass_rate})
+    return True
+
+
+def _emit_run_status(svc: Services, run: TestRun, prev: str) -> None:
+    svc.bus.emit_run(run.id, "run_status", {"id": run.id, "test_run_id": run.test_run_id, "status": run.status,
+                                            "prev_status": prev}, table="test_runs")
+
+
+def cancel_run(svc: Services, run: TestRun, *, emit: bool = True) -> int:
+    """Mark the run and its unfinished scenario runs canceled; returns how many scenario runs were canceled."""
+    now = svc.now()
+    with database.atomic():
+        active = [r.id for r in ScenarioRun.select(ScenarioRun.id).where(
+            ScenarioRun.test_run == run.id, ScenarioRun.status.in_(ACTIVE))]
+        ScenarioRun.update(status="canceled", canceled_at=now).where(ScenarioRun.id.in_(active)).execute()
+        prev = run.status
+        run.status, run.updated_at = "canceled", now
+        run.canceled_at = run.canceled_at or now
+        run.save()
+    for sr_id in active:
+        svc.bus.emit_run(run.id, "scenario_status", {"id": sr_id, "scenario_run_id": sr_id, "status": "canceled",
+                                                     "prev_status": None}, table="scenario_runs")
+    if prev != "canceled":
+        _emit_run_status(svc, run, prev)
+    if emit:
+        svc.bus.emit_run(run.id, "test_run_canceled", {"canceled_scenarios": len(active)})
+    return len(active)
+
+
+def mark_deleted(svc: Services, run: TestRun) -> None:
+    now = svc.now()
+    run.deleted_at, run.updated_at = now, now
+    run.save()
+    svc.bus.emit_run(run.id, "test_run_deleted", {})
+
+
+def unfinished_runs() -> list[TestRun]:
+    return list(TestRun.select().where(TestRun.status == "running").order_by(TestRun.created_at))

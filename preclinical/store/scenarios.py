@@ -1,0 +1,154 @@
+"""Scenarios: listing with filters, validated create / update / soft delete, tags kept in an index table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from peewee import fn
+
+from preclinical.domain.scenario_rules import SCENARIO_TYPES, content_problems, rubric_problems
+from preclinical.errors import InvalidInput, NotFound
+from preclinical.services import Services
+from preclinical.store.db import database
+from preclinical.store.ids import canonical_uuid
+from preclinical.store.models import Scenario, ScenarioTag
+from preclinical.store.serialize import scenario_json
+
+NOT_FOUND = "Scenario not found"
+EDITABLE = ("name", "category", "scenario_type", "content", "rubric_criteria", "is_active", "approved", "priority", "tags")
+
+
+def list_scenarios(
+    *, tag: str | None = None, category: str | None = None, q: str | None = None,
+    approved: str = "true", active: str = "true",
+) -> list[Scenario]:
+    """Filtered scenarios in a stable order (name, then id). `approved`/`active`: 'true', 'false' or 'all'."""
+    query = Scenario.select()
+    for column, wanted in ((Scenario.approved, approved), (Scenario.is_active, active)):
+        if wanted not in ("true", "false", "all"):
+            raise InvalidInput(f"{column.name} must be true, false or all")
+        if wanted != "all":
+            query = query.where(column == (wanted == "true"))
+    if tag:
+        query = query.where(Scenario.scenario_id.in_(ScenarioTag.select(ScenarioTag.scenario).where(ScenarioTag.tag == tag)))
+    if category:
+        query = query.where(Scenario.category == category)
+    if q:
+        needle = f"%{q.strip().lower()}%"
+        query = query.where(
+            fn.lower(Scenario.name).contains(q.strip().lower())
+            | (fn.lower(fn.json_extract(Scenario.content, "$.initial_message")) ** needle)
+            | (fn.lower(fn.json_extract(Scenario.content, "$.chief_complaint")) ** needle)
+            | (fn.lower(Scenario.tags) ** needle)
+        )
+    return list(query.order_by(Scenario.name, Scenario.scenario_id))
+
+
+def get_scenario(scenario_id: Any) -> Scenario:
+    key = canonical_uuid(scenario_id)
+    scenario = Scenario.get_or_none(Scenario.scenario_id == key) if key else None
+    if scenario is None:
+        raise NotFound(NOT_FOUND)
+    return scenario
+
+
+def _checked_fields(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    """Type-check every editable field present in `data`; raise InvalidInput naming the first bad one."""
+    fields: dict[str, Any] = {}
+    if "name" in data or creating:
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInput("name is required and must be a non-empty string")
+        fields["name"] = name.strip()
+    if "category" in data:
+        if data["category"] is not None and not isinstance(data["category"], str):
+            raise InvalidInput("category must be a string")
+        fields["category"] = data["category"] or None
+    if "scenario_type" in data:
+        if data["scenario_type"] not in SCENARIO_TYPES:
+            raise InvalidInput(f"scenario_type must be one of: {', '.join(SCENARIO_TYPES)}")
+        fields["scenario_type"] = data["scenario_type"]
+    if "content" in data:
+        problems = content_problems(data["content"])
+        if problems:
+            raise InvalidInput(problems[0], extra={"problems": problems})
+        fields["content"] = data["content"]
+    if "rubric_criteria" in data:
+        problems = rubric_problems(data["rubric_criteria"])
+        if problems:
+            raise InvalidInput(problems[0], extra={"problems": problems})
+        fields["rubric_criteria"] = data["rubric_criteria"]
+    for flag in ("is_active", "approved"):
+        if flag in data:
+            if not isinstance(data[flag], bool):
+                raise InvalidInput(f"{flag} must be true or false")
+            fields[flag] = data[flag]
+    if "priority" in data:
+        p = data["priority"]
+        if p is not None and (isinstance(p, bool) or not isinstance(p, int | float) or int(p) != p):
+            raise InvalidInput("priority must be an integer or null")
+        fields["priority"] = None if p is None else int(p)
+    if "tags" in data:
+        tags = data["tags"]
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise InvalidInput("tags must be an array of strings")
+        fields["tags"] = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+    return fields
+
+
+def _write_tags(scenario: Scenario) -> None:
+    ScenarioTag.delete().where(ScenarioTag.scenario == scenario.scenario_id).execute()
+    if scenario.tags:
+        ScenarioTag.insert_many([{"tag": t, "scenario": scenario.scenario_id} for t in scenario.tags]).execute()
+
+
+def insert_scenario(svc: Services, fields: dict[str, Any], *, scenario_id: str | None = None, publish: bool = True) -> Scenario:
+    """Insert already-checked fields (used by create, the library seed and imports)."""
+    now = svc.now()
+    values = {
+        "scenario_type": "full", "content": {}, "rubric_criteria": [], "is_active": True,
+        "approved": True, "tags": [], "source": "api", **fields,
+    }
+    with database.atomic():
+        scenario = Scenario.create(scenario_id=scenario_id or svc.new_id(), created_at=now, updated_at=now, **values)
+        _write_tags(scenario)
+    if publish:
+        svc.bus.emit("scenario_created", "scenarios", scenario_json(scenario))
+    return scenario
+
+
+def create_scenario(svc: Services, data: dict[str, Any]) -> Scenario:
+    fields = _checked_fields(data, creating=True)
+    return insert_scenario(svc, fields)
+
+
+def update_scenario(svc: Services, scenario_id: Any, data: dict[str, Any]) -> Scenario:
+    scenario = get_scenario(scenario_id)
+    fields = _checked_fields({k: v for k, v in data.items() if k in EDITABLE}, creating=False)
+    for key, value in fields.items():
+        setattr(scenario, key, value)
+    scenario.updated_at = svc.now()
+    with database.atomic():  # one transaction: all fields change or none
+        scenario.save()
+        if "tags" in fields:
+            _write_tags(scenario)
+    svc.bus.emit("scenario_updated", "scenarios", scenario_json(scenario))
+    return scenario
+
+
+def delete_scenario(svc: Services, scenario_id: Any) -> None:
+    scenario = get_scenario(scenario_id)
+    if scenario.is_active:
+        scenario.is_active = False
+        scenario.updated_at = svc.now()
+        with database.atomic():
+            scenario.save()
+    svc.bus.emit("scenario_deleted", "scenarios", {"scenario_id": scenario.scenario_id, "name": scenario.name})
+
+
+def counts() -> dict[str, int]:
+    live = Scenario.select().where(Scenario.is_active == True)  # noqa: E712
+    return {
+        "active": live.where(Scenario.approved == True).count(),  # noqa: E712
+        "drafts": live.where(Scenario.approved == False).count(),  # noqa: E712
+    }
