@@ -9,6 +9,7 @@ produces the same replies.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,11 +217,12 @@ class _Trigger:
     concept: str
     pattern: re.Pattern[str]
     size: int
+    key: str  # the first word's literal text: a cheap substring test before the regex runs
 
 
 _WEIGHTS: dict[str, float] = {name: weight for name, weight, _ in _CONCEPT_TABLE}
 _TRIGGERS: list[_Trigger] = [
-    _Trigger(name, _compile_trigger(trigger.strip()), len(trigger.strip()))
+    _Trigger(name, _compile_trigger(trigger.strip()), len(trigger.strip()), trigger.split()[0].rstrip("*"))
     for name, _, triggers in _CONCEPT_TABLE
     for trigger in triggers.split("|")
     if trigger.strip()
@@ -250,9 +252,17 @@ def normalize(text: str) -> str:
 
 def find_concepts(text: str) -> list[Mention]:
     """Concepts mentioned in `text`, longest phrases first, without overlaps, in reading order."""
+    return list(_find_concepts(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _find_concepts(text: str) -> tuple[Mention, ...]:
+    # Cached: fact lines are matched against every question of every turn, and ~800 patterns are not free.
     norm = normalize(text)
     candidates: list[tuple[int, int, str, str]] = []
     for trig in _TRIGGERS:
+        if trig.key not in norm:
+            continue
         for match in trig.pattern.finditer(norm):
             candidates.append((match.start(), match.end(), trig.concept, match.group(0)))
     candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0]))
@@ -264,7 +274,7 @@ def find_concepts(text: str) -> list[Mention]:
         taken.append((start, end))
         chosen.append(Mention(concept, start, end, said))
     chosen.sort(key=lambda m: m.start)
-    return chosen
+    return tuple(chosen)
 
 
 # ---- content words (the fallback when no concept matches) -----------------------------------------

@@ -294,7 +294,7 @@ _AGE_RE = re.compile(
 )
 _TEMP_RE = re.compile(r"\b(\d{2,3}(?:\.\d)?)\s*(?:°|degrees)?\s*(f|c)\b")
 _BP_RE = re.compile(r"\b(\d{2,3})\s*/\s*(\d{2,3})\b(?!\s*(?:out of|10\b))")
-_HR_RE = re.compile(r"(heart rate|pulse|heart|racing|smartwatch|bpm)[^.]{0,30}?\b(\d{2,3})\b")
+_HR_RE = re.compile(r"(heart rate|pulse|heart|racing|bpm)[^.]{0,30}?\b(\d{2,3})\b")
 _SEVERITY_RE = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:/|out of)\s*10\b")
 
 
