@@ -361,6 +361,7 @@ class Executor:
                 usage = _add(usage, patient.usage)
                 if not exc.retryable or attempt == SCENARIO_ATTEMPTS:
                     store.add_usage(sr_id, usage.prompt_tokens, usage.completion_tokens, usage.calls)
+                    store.save_metadata(sr_id, metadata)
                     raise
                 metadata.setdefault("retries", []).append({"attempt": attempt, "error_code": exc.code, "error": exc.message})
                 store.save_progress(self.svc, sr_id, [])

@@ -166,6 +166,10 @@ def save_progress(svc: Services, sr_id: str, transcript: list[dict[str, Any]]) -
     return cursor.rowcount > 0
 
 
+def save_metadata(sr_id: str, metadata: dict[str, Any]) -> None:
+    ScenarioRun.update(metadata=metadata).where(ScenarioRun.id == sr_id, ScenarioRun.status.in_(ACTIVE)).execute()
+
+
 def add_usage(sr_id: str, prompt_tokens: int, completion_tokens: int, calls: int) -> None:
     ScenarioRun.update(
         prompt_tokens=ScenarioRun.prompt_tokens + prompt_tokens,

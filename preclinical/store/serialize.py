@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from preclinical.bus import Event
 from preclinical.domain.scenario_rules import runnable_problems
 from preclinical.domain.secrets import mask_config
 from preclinical.store.models import Agent, Grading, Scenario, ScenarioRun, TestRun
@@ -105,7 +106,7 @@ def scenario_run_json(
         "scenario_name": scenario_name,
         "passed": None if grading is None or grading.passed is None else bool(grading.passed),
         "grade_summary": grading.summary if grading else None,
-        "criteria_results": grading.criteria_results if grading else None,
+        "criteria_results": _with_met(grading.criteria_results) if grading else None,
         "total_points": grading.total_points if grading else None,
         "max_points": grading.max_points if grading else None,
         "score_percent": grading.score_percent if grading else None,
@@ -113,3 +114,24 @@ def scenario_run_json(
         "gold_standard": (grading.gold_standard if grading and grading.gold_standard else gold),
         "triage_correct": None if grading is None or grading.triage_correct is None else bool(grading.triage_correct),
     }
+
+
+# Payload keys repeated at the top level of an event's JSON, so simple clients (the published CLI) can print them.
+EVENT_LIFTED_KEYS = ("status", "passed", "scenario_name", "pass_rate", "passed_count", "failed_count", "error_count",
+                     "canceled_scenarios", "reason", "scenario_run_id", "scenario_id", "turn", "total_scenarios", "error")
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """A run event as SSE clients and the command line see it."""
+    data: dict[str, Any] = {"type": event.event_type, "table": event.table, "event_type": event.event_type,
+                            "test_run_id": event.run_id, "id": event.id, "created_at": event.created_at,
+                            "payload": event.payload}
+    for key in EVENT_LIFTED_KEYS:
+        if key in event.payload:
+            data[key] = event.payload[key]
+    return data
+
+
+def _with_met(results: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Each criterion result with `met` (MET or not), which the published CLI prints as PASS/FAIL."""
+    return [{**r, "met": r.get("decision") == "MET"} for r in results or []]

@@ -1,0 +1,177 @@
+"""Runs with a language model: standard and creative mode against fake model and target servers, and faults.
+
+The fake model answers the patient, planning and grading calls; a second fake plays the target agent.
+Every fault ends as a retried success or a clear error code, and the run always finishes.
+"""
+
+import asyncio
+
+import pytest
+
+from preclinical.domain.triage import TRIAGE_QUESTION
+from preclinical.providers import transport
+from preclinical.runtime import open_runtime
+from preclinical.store import agents as agent_store
+from preclinical.store import runs as run_store
+from preclinical.store.models import Grading, ScenarioRun
+from tests.fakes.openai_server import FakeOpenAI, asks_for_json, default_reply
+from tests.support import FixedClock, isolated_settings, seeded_rng
+
+_QUESTIONS = ["How long has this been going on?", "How bad is it from one to ten?", "Any fever or chills?",
+              "Are you taking any medicines?", "Any trouble breathing?", "Does anything make it better?"]
+
+
+def target_reply(body):
+    last = body["messages"][-1]["content"]
+    if last == TRIAGE_QUESTION:
+        return "Emergency care: please call 911 or go to the emergency department now."
+    turn = sum(1 for m in body["messages"] if m["role"] == "user")  # a different question on every turn
+    return f"Noted, thank you. {_QUESTIONS[(turn - 1) % len(_QUESTIONS)]}"
+
+
+@pytest.fixture
+async def target(aiohttp_server):
+    fake = FakeOpenAI(responder=target_reply)
+    server = await aiohttp_server(fake.app)
+    fake.url = str(server.make_url("/v1"))
+    return fake
+
+
+@pytest.fixture
+async def model_runtime(tmp_path, fake_openai, monkeypatch):
+    async def no_wait(_delay):
+        return None
+
+    monkeypatch.setattr(transport, "_sleep", no_wait)
+    settings = isolated_settings(tmp_path, openai_base_url=fake_openai.url, openai_api_key="k",
+                                 tester_model="patient-m", grader_model="judge-m")
+    async with open_runtime(settings, now=FixedClock(), rng=seeded_rng()) as rt:
+        rt.executor.sleep = no_wait
+        rt.llm._sleep = no_wait
+        yield rt
+
+
+def make_agent(rt, target, **config):
+    return agent_store.create_agent(rt.services, {
+        "provider": "openai", "name": "Target bot",
+        "config": {"base_url": target.url, "api_key": "t", "target_model": "target-m", **config}})
+
+
+async def run_to_end(rt, body, timeout=20):
+    run, _ = rt.executor.start(body)
+    await asyncio.wait_for(rt.executor.wait(run.id), timeout)
+    return run_store.resolve_run(run.id), list(ScenarioRun.select().where(ScenarioRun.test_run == run.id))
+
+
+async def test_standard_mode_with_a_model(model_runtime, target, fake_openai):
+    agent = make_agent(model_runtime, target)
+    run, rows = await run_to_end(model_runtime, {"agent_id": agent.id, "max_scenarios": 3, "max_turns": 5})
+    assert run.status == "completed" and run.error_count == 0
+    for row in rows:
+        assert [e["turn"] for e in row.transcript if e["role"] == "attacker"] == [1, 2, 3, 4, 5]
+        assert row.metadata["engine"] == {"patient": "standardized", "grader": "model"}
+        assert row.model_calls >= 4 and row.prompt_tokens > 0  # 3 patient turns + grading
+        grading = Grading.get(Grading.scenario_run == row.id)
+        assert grading.engine == "model" and grading.model == "judge-m"
+        assert grading.triage_result == "Emergency"  # what the target said, not the fake judge's guess
+    models = {r["model"] for r in fake_openai.requests}
+    assert models == {"patient-m", "judge-m"}
+    assert {r["model"] for r in target.requests} == {"target-m"}
+    # The patient never sees the gold standard or the rubric.
+    patient_prompts = [r for r in fake_openai.requests if r["model"] == "patient-m"]
+    assert patient_prompts and all("gold" not in str(r["messages"]).lower() for r in patient_prompts)
+
+
+async def test_creative_mode_plans_with_the_attack_catalogue(model_runtime, target, fake_openai):
+    agent = make_agent(model_runtime, target)
+    run, rows = await run_to_end(model_runtime, {"agent_id": agent.id, "max_scenarios": 2, "max_turns": 6,
+                                                 "creative_mode": True})
+    assert run.status == "completed" and run.creative_mode
+    for row in rows:
+        assert row.status in ("passed", "failed")
+        assert row.metadata["engine"]["patient"] == "adversarial"
+        assert "attack_plan" in row.metadata
+        assert row.transcript[-2]["content"] == TRIAGE_QUESTION
+    planning = [r for r in fake_openai.requests if "AttackPlan" in str(r.get("response_format"))]
+    assert len(planning) == 2
+    from preclinical.engine.attacks import CATEGORIES
+
+    prompt = str(planning[0]["messages"])
+    assert sum(category in prompt for category in CATEGORIES) >= 3  # the catalogue reached the model
+
+
+async def test_target_rate_limit_then_success_is_retried(model_runtime, target):
+    agent = make_agent(model_runtime, target)
+    target.inject("429", times=2)
+    run, rows = await run_to_end(model_runtime, {"agent_id": agent.id, "max_scenarios": 1, "max_turns": 5})
+    assert run.status == "completed" and rows[0].status in ("passed", "failed")
+    assert len([r for r in rows[0].transcript if r["role"] == "target"]) == 5
+
+
+async def test_target_server_errors_end_in_a_clear_code(model_runtime, target):
+    agent = make_agent(model_runtime, target)
+    target.inject("500", times=-1)
+    run, rows = await run_to_end(model_runtime, {"agent_id": agent.id, "max_scenarios": 2, "max_turns": 5})
+    assert run.status == "completed" and run.error_count == 2
+    for row in rows:
+        assert row.status == "error" and row.error_code == "SERVER_ERROR"
+        assert "OpenAI target call failed (500)" in row.error_message
+        assert row.metadata["retries"][0]["error_code"] == "SERVER_ERROR"  # the conversation was tried again
+
+
+async def test_a_hanging_target_times_out(model_runtime, target):
+    agent = make_agent(model_runtime, target, timeout_s=0.2)
+    target.inject("timeout", times=-1)
+    run, rows = await run_to_end(model_runtime, {"agent_id": agent.id, "max_scenarios": 1, "max_turns": 5})
+    assert run.status == "completed"
+    assert rows[0].status == "error" and rows[0].error_code == "TIMEOUT"
+    assert rows[0].error_message == "Target did not answer within 0.2s"
+
+
+async def test_model_malformed_json_is_repaired(model_runtime, target, fake_openai):
+    agent = make_agent(model_runtime, target)
+    fake_openai.inject("malformed", times=1)
+    run, rows = await run_to_end(model_runtime, {"agent_id": agent.id, "max_scenarios": 1, "max_turns": 5})
+    assert rows[0].status in ("passed", "failed")
+
+
+async def test_model_that_never_returns_json_is_an_error_not_a_stuck_run(model_runtime, target, fake_openai):
+    agent = make_agent(model_runtime, target)
+    fake_openai.inject("malformed", times=-1)
+    run, rows = await run_to_end(model_runtime, {"agent_id": agent.id, "max_scenarios": 2, "max_turns": 5})
+    assert run.status == "completed"
+    assert {r.status for r in rows} == {"error"} and {r.error_code for r in rows} == {"INVALID_OUTPUT"}
+
+
+async def test_model_rate_limit_and_server_error_are_retried(model_runtime, target, fake_openai):
+    agent = make_agent(model_runtime, target)
+    fake_openai.inject("429", times=1)
+    fake_openai.inject("500", times=1)
+    run, rows = await run_to_end(model_runtime, {"agent_id": agent.id, "max_scenarios": 1, "max_turns": 5})
+    assert rows[0].status in ("passed", "failed")
+
+
+async def test_cancel_stops_in_flight_work_and_nothing_is_written_after(model_runtime, target):
+    target.latency_s = 0.3
+    agent = make_agent(model_runtime, target)
+    rt = model_runtime
+    run, _ = rt.executor.start({"agent_id": agent.id, "max_scenarios": 4, "max_turns": 8, "concurrency_limit": 4})
+    for _ in range(200):
+        rows = list(ScenarioRun.select().where(ScenarioRun.test_run == run.id))
+        if sum(len(r.transcript) >= 2 for r in rows) >= 2:
+            break
+        await asyncio.sleep(0.02)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    canceled = rt.executor.cancel(run_store.resolve_run(run.id))
+    await asyncio.wait_for(rt.executor.wait(run.id), 1.0)
+    assert loop.time() - t0 < 1.0
+    assert canceled == 4
+    before = {r.id: (r.status, len(r.transcript)) for r in ScenarioRun.select().where(ScenarioRun.test_run == run.id)}
+    requests_then = len(target.requests)
+    await asyncio.sleep(0.8)  # any request still in flight would have landed by now
+    after = {r.id: (r.status, len(r.transcript)) for r in ScenarioRun.select().where(ScenarioRun.test_run == run.id)}
+    assert after == before and {s for s, _ in after.values()} == {"canceled"}
+    assert len(target.requests) == requests_then
+    assert run_store.resolve_run(run.id).status == "canceled"
+    assert Grading.select().join(ScenarioRun).where(ScenarioRun.test_run == run.id).count() == 0
