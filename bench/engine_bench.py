@@ -53,9 +53,9 @@ async def one(latency: float, concurrency: int, offline: bool, url: str) -> dict
             turns = sum(sum(1 for e in r.transcript if e["role"] == "target") for r in rows)
             statuses = {r.status for r in rows}
             model_calls = sum(r.model_calls for r in rows) / len(rows)
-    # Sequential calls per scenario: every target reply, plus (model engine) a patient message on every turn
-    # but the first and the last (the opening and the triage question are fixed) and one grading call.
-    sequential = TURNS + (0 if offline else (TURNS - 2) + 1)
+    # Within a scenario every call waits for the one before: each target reply, and (model engine) a
+    # patient message on every turn but the first and the last (fixed texts) plus the judge's call(s).
+    sequential = turns / len(rows) + model_calls
     ideal = math.ceil(N_SCENARIOS / concurrency) * sequential * latency
     return {
         "latency_ms": int(latency * 1000), "concurrency": concurrency, "wall_s": wall, "ideal_s": ideal,

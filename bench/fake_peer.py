@@ -25,7 +25,8 @@ def varied_reply(body: dict[str, Any]) -> str | dict[str, Any]:
     last = next((m for m in reversed(body.get("messages", [])) if m.get("role") == "user"), {})
     if "pick just one" in str(last.get("content", "")):
         return "Clinician evaluation: please see a doctor or urgent care today."
-    return QUESTIONS[n % len(QUESTIONS)]
+    turn = sum(1 for m in body.get("messages", []) if m.get("role") == "user")
+    return QUESTIONS[turn % len(QUESTIONS)]  # never the same question twice in one conversation
 
 
 QUESTIONS = (

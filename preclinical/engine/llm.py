@@ -14,6 +14,7 @@ from typing import Any
 
 import openai
 import pydantic
+from openai.types.chat import ChatCompletion
 
 from preclinical.errors import ProviderError
 
@@ -295,12 +296,13 @@ class LLM:
             usage.calls += 1
             try:
                 async with asyncio.timeout(call.timeout_s):  # cancels the HTTP request, not just our wait
-                    response = await self._client.chat.completions.create(
-                        model=call.model,
-                        messages=messages,  # type: ignore[arg-type]
-                        temperature=call.temperature,
-                        timeout=call.timeout_s + SDK_TIMEOUT_MARGIN_S,
-                        **extra,
+                    # The SDK's low-level post: the same client, auth and errors as `create`, without
+                    # re-validating our plain-dict request (half the client-side cost of every call).
+                    response = await self._client.post(
+                        "/chat/completions",
+                        body={"model": call.model, "messages": messages, "temperature": call.temperature, **extra},
+                        cast_to=ChatCompletion,
+                        options={"timeout": call.timeout_s + SDK_TIMEOUT_MARGIN_S},
                     )
             except (TimeoutError, openai.OpenAIError) as exc:
                 failure = classify_openai_failure(exc)

@@ -20,22 +20,9 @@ from preclinical.server.keys import runtime_key, streams_key
 from preclinical.server.runs import js_int
 from preclinical.store import runs as store
 from preclinical.store.events import events_after
+from preclinical.store.serialize import event_json
 
 routes = web.RouteTableDef()
-
-LIFTED = ("status", "passed", "scenario_name", "pass_rate", "passed_count", "failed_count", "error_count",
-          "canceled_scenarios", "reason", "scenario_run_id", "scenario_id", "turn", "total_scenarios", "error")
-
-
-def frame_data(event: Event) -> dict[str, Any]:
-    data: dict[str, Any] = {"type": event.event_type, "table": event.table, "event_type": event.event_type,
-                            "test_run_id": event.run_id, "id": event.id, "created_at": event.created_at,
-                            "payload": event.payload}
-    for key in LIFTED:
-        if key in event.payload:
-            data[key] = event.payload[key]
-    return data
-
 
 @routes.get("/events")
 async def events(request: web.Request) -> web.StreamResponse:
@@ -74,7 +61,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 async def _send(resp: Any, event: Event) -> None:
-    await resp.send(json.dumps(frame_data(event)), id=str(event.id), event=event.event_type)
+    await resp.send(json.dumps(event_json(event)), id=str(event.id), event=event.event_type)
 
 
 async def _replay(resp: Any, run_id: str, after: int) -> tuple[int, bool]:
