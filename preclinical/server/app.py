@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from preclinical.server.responses import json_response
 from preclinical import __version__
 from preclinical.runtime import Runtime
 from preclinical.server import agents, events, health, openapi, runs, scenarios
@@ -56,7 +57,7 @@ def auth_middleware(token: str) -> Any:
 
 
 async def index(request: web.Request) -> web.Response:
-    return web.json_response({"name": "preclinical", "version": __version__, "openapi": "/api/v1/openapi.json"})
+    return json_response({"name": "preclinical", "version": __version__, "openapi": "/api/v1/openapi.json"})
 
 
 async def _close_streams(app: web.Application) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from preclinical.server.responses import json_response
 from preclinical.errors import Conflict, InvalidInput, NotFound, PreclinicalError, ProviderError
 
 log = logging.getLogger(__name__)
@@ -16,7 +17,7 @@ _HTTP_WORDS = {404: "Not found", 405: "Method not allowed", 413: "Request body t
 
 
 def error_response(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status)
+    return json_response({"error": message, **extra}, status=status)
 
 
 @web.middleware

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from preclinical.server.responses import json_response
 from preclinical.readiness import health_report
 from preclinical.server.keys import runtime_key
 
@@ -13,4 +14,4 @@ routes = web.RouteTableDef()
 @routes.get("/health")
 async def health(request: web.Request) -> web.Response:
     report = health_report(request.app[runtime_key])
-    return web.json_response(report, status=200 if report["status"] == "ok" else 503)
+    return json_response(report, status=200 if report["status"] == "ok" else 503)

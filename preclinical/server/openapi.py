@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from preclinical.server.responses import json_response
 from preclinical import __version__
 from preclinical.providers.registry import NAMES as PROVIDERS
 
@@ -294,4 +295,4 @@ def document() -> dict[str, Any]:
 
 @routes.get("/api/v1/openapi.json")
 async def openapi_json(request: web.Request) -> web.Response:
-    return web.json_response(document())
+    return json_response(document())

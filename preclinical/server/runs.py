@@ -7,11 +7,13 @@ from typing import Any
 
 from aiohttp import web
 
+from preclinical.server.responses import json_response
 from preclinical.domain.csv_export import build_csv, csv_filename
 from preclinical.errors import InvalidInput, NotFound
 from preclinical.server.errors import read_json
 from preclinical.server.keys import runtime_key
 from preclinical.store import runs as store
+from preclinical.store.fast_reads import scenario_runs_json, test_runs_json
 from preclinical.store.serialize import scenario_run_json, test_run_json
 
 routes = web.RouteTableDef()
@@ -39,7 +41,7 @@ async def start_run(request: web.Request) -> web.Response:
                             "total_scenarios": run.total_scenarios, "scenarios_launched": run.total_scenarios}
     if plan.skipped:
         body["skipped"] = plan.skipped
-    return web.json_response(body)
+    return json_response(body)
 
 
 @routes.post("/cancel-run")
@@ -52,24 +54,24 @@ async def cancel_run(request: web.Request) -> web.Response:
         raise InvalidInput("test_run_id must be a string")
     run = store.resolve_run(ref)
     if run.status in ("completed", "failed"):
-        return web.json_response({"status": run.status, "message": "Test run already finalized"})
+        return json_response({"status": run.status, "message": "Test run already finalized"})
     if run.status == "canceled":
-        return web.json_response({"status": "canceled", "canceled_scenarios": 0})
+        return json_response({"status": "canceled", "canceled_scenarios": 0})
     canceled = request.app[runtime_key].executor.cancel(run)
-    return web.json_response({"status": "canceled", "canceled_scenarios": canceled})
+    return json_response({"status": "canceled", "canceled_scenarios": canceled})
 
 
 @routes.get("/api/v1/tests")
 async def list_tests(request: web.Request) -> web.Response:
     limit, offset = page(request, 25)
-    rows, total = store.list_runs(limit=limit, offset=offset, status=request.query.get("status") or None,
-                                  agent_id=request.query.get("agent_id") or None)
-    return web.json_response({"runs": [test_run_json(r) for r in rows], "total": total})
+    runs, total = test_runs_json(limit=limit, offset=offset, status=request.query.get("status") or None,
+                                 agent_id=request.query.get("agent_id") or None)
+    return json_response({"runs": runs, "total": total})
 
 
 @routes.get("/api/v1/tests/{id}")
 async def get_test(request: web.Request) -> web.Response:
-    return web.json_response(test_run_json(store.resolve_run(request.match_info["id"])))
+    return json_response(test_run_json(store.resolve_run(request.match_info["id"])))
 
 
 @routes.delete("/api/v1/tests/{id}")
@@ -100,7 +102,7 @@ async def export_json(request: web.Request) -> web.Response:
     run = store.resolve_run(request.match_info["id"])
     run_json = test_run_json(run)
     name = csv_filename(run_json)[: -len(".csv")] + ".json"
-    return web.json_response(
+    return json_response(
         {"run": run_json, "scenario_runs": _all_rows(run)},
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
@@ -113,8 +115,8 @@ async def list_scenario_runs(request: web.Request) -> web.Response:
         raise InvalidInput("test_run_id required")
     run = store.resolve_run(ref, include_deleted=True)
     limit, offset = page(request, 50)
-    items, total = store.scenario_runs_page(run, limit=limit, offset=offset, status=request.query.get("status") or None)
-    return web.json_response({"results": [scenario_run_json(*item) for item in items], "total": total})
+    results, total = scenario_runs_json(run.id, limit=limit, offset=offset, status=request.query.get("status") or None)
+    return json_response({"results": results, "total": total})
 
 
 @routes.get("/api/v1/scenario-runs/{id}")
@@ -123,4 +125,4 @@ async def get_scenario_run(request: web.Request) -> web.Response:
         sr = store.get_scenario_run(request.match_info["id"])
     except NotFound:
         raise
-    return web.json_response(scenario_run_json(*store.scenario_run_detail(sr)))
+    return json_response(scenario_run_json(*store.scenario_run_detail(sr)))

@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import orjson
 from peewee import (
     AutoField,
     BooleanField,
     CharField,
-    DateTimeField,
     FloatField,
     ForeignKeyField,
     IntegerField,
-    JSONField,
     Model,
     TextField,
 )
+from peewee import DateTimeField as _DateTimeField
+from peewee import JSONField as _JSONField
 
 from preclinical.store.db import database
+
+
+def _dumps(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+class JSONField(_JSONField):
+    """JSON column read and written with orjson (transcripts are the bulk of every list page)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(dumps=_dumps, loads=orjson.loads, **kwargs)
+
+
+class DateTimeField(_DateTimeField):
+    """Naive-UTC datetimes parsed with `fromisoformat` (peewee's strptime fallbacks are slow)."""
+
+    def python_value(self, value: object) -> object:
+        if isinstance(value, str):
+            return datetime.fromisoformat(value)
+        return value
 
 
 class BaseModel(Model):

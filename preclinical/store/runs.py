@@ -100,17 +100,18 @@ def latest_gradings(sr_ids: list[str]) -> dict[str, Grading]:
 def scenario_runs_page(run: TestRun, *, limit: int = 50, offset: int = 0, status: str | None = None
                        ) -> tuple[list[tuple[ScenarioRun, Grading | None, str | None, str | None]], int]:
     """A page of a run's scenario runs in run order, each with its latest grading, name and gold level."""
+    where = [ScenarioRun.test_run == run.id] + ([ScenarioRun.status == status] if status else [])
+    total = ScenarioRun.select().where(*where).count()
+    gold = fn.json_extract(Scenario.content, "$.gold_standard").alias("gold")  # not the whole content
     query = (
-        ScenarioRun.select(ScenarioRun, Scenario.name, Scenario.content)
+        ScenarioRun.select(ScenarioRun, Scenario.name, gold)
         .join(Scenario, JOIN.LEFT_OUTER, on=(ScenarioRun.scenario == Scenario.scenario_id))
-        .where(ScenarioRun.test_run == run.id)
+        .where(*where)
+        .order_by(ScenarioRun.position, ScenarioRun.id).limit(limit).offset(offset)
     )
-    if status:
-        query = query.where(ScenarioRun.status == status)
-    total = query.count()
-    rows = list(query.order_by(ScenarioRun.position, ScenarioRun.id).limit(limit).offset(offset).objects())
+    rows = list(query.objects())
     gradings = latest_gradings([r.id for r in rows])
-    return [(r, gradings.get(r.id), getattr(r, "name", None), _gold(getattr(r, "content", None))) for r in rows], total
+    return [(r, gradings.get(r.id), getattr(r, "name", None), getattr(r, "gold", None)) for r in rows], total
 
 
 def scenario_run_detail(sr: ScenarioRun) -> tuple[ScenarioRun, Grading | None, str | None, str | None]:
