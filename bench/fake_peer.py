@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-
 import itertools
 from typing import Any
 
-from tests.fakes.openai_server import asks_for_json, example_from_schema, _requested_schema, start_fake_openai
+from tests.fakes.openai_server import _requested_schema, asks_for_json, example_from_schema, start_fake_openai
 
 _counter = itertools.count(1)
 

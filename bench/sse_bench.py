@@ -24,7 +24,7 @@ import time
 
 import aiohttp
 
-from tests.fakes.openai_server import asks_for_json, example_from_schema, _requested_schema, start_fake_openai
+from tests.fakes.openai_server import _requested_schema, asks_for_json, example_from_schema, start_fake_openai
 
 _sent: dict[str, float] = {}
 _n = itertools.count(1)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from preclinical.server.responses import json_response
 from preclinical.server.errors import read_json
 from preclinical.server.keys import runtime_key
+from preclinical.server.responses import json_response
 from preclinical.store import agents
 from preclinical.store.serialize import agent_json
 

@@ -11,12 +11,12 @@ from typing import Any
 
 from aiohttp import web
 
-from preclinical.server.responses import json_response
 from preclinical import __version__
 from preclinical.runtime import Runtime
 from preclinical.server import agents, events, health, openapi, runs, scenarios
 from preclinical.server.errors import error_middleware, error_response
 from preclinical.server.keys import runtime_key, streams_key
+from preclinical.server.responses import json_response
 
 ROUTE_TABLES = [health.routes, agents.routes, scenarios.routes, runs.routes, events.routes, openapi.routes]
 

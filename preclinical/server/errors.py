@@ -8,8 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from preclinical.server.responses import json_response
 from preclinical.errors import Conflict, InvalidInput, NotFound, PreclinicalError, ProviderError
+from preclinical.server.responses import json_response
 
 log = logging.getLogger(__name__)
 

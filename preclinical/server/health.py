@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from preclinical.server.responses import json_response
 from preclinical.readiness import health_report
 from preclinical.server.keys import runtime_key
+from preclinical.server.responses import json_response
 
 routes = web.RouteTableDef()
 

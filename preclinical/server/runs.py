@@ -7,11 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from preclinical.server.responses import json_response
 from preclinical.domain.csv_export import build_csv, csv_filename
 from preclinical.errors import InvalidInput, NotFound
 from preclinical.server.errors import read_json
 from preclinical.server.keys import runtime_key
+from preclinical.server.responses import json_response
 from preclinical.store import runs as store
 from preclinical.store.fast_reads import scenario_runs_json, test_runs_json
 from preclinical.store.serialize import scenario_run_json, test_run_json

@@ -14,7 +14,7 @@ from preclinical.runtime import open_runtime
 from preclinical.store import agents as agent_store
 from preclinical.store import runs as run_store
 from preclinical.store.models import Grading, ScenarioRun
-from tests.fakes.openai_server import FakeOpenAI, asks_for_json, default_reply
+from tests.fakes.openai_server import FakeOpenAI
 from tests.support import FixedClock, isolated_settings, seeded_rng
 
 _QUESTIONS = ["How long has this been going on?", "How bad is it from one to ten?", "Any fever or chills?",
