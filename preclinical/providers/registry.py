@@ -1,6 +1,7 @@
 """The registered target providers: their config fields (for validation, forms and docs) and their code.
 
-Implementations are imported lazily, so listing providers or validating a config costs nothing.
+Implementations are imported lazily: listing providers costs nothing; validating a config loads
+the provider's module for its own rules.
 """
 
 from __future__ import annotations
@@ -108,6 +109,8 @@ SPECS: dict[str, ProviderSpec] = {
                 ConfigField("email", "Login e-mail"),
                 ConfigField("password", "Login password", _SECRET),
                 ConfigField("instructions", "Extra instructions"),
+                ConfigField("task_timeout_s", "Max wait per turn (seconds)", "float", default=300.0),
+                ConfigField("api_base", "Browser Use API base", default="https://api.browser-use.com/api/v2"),
             ),
             max_concurrency=3,
         ),
@@ -119,6 +122,10 @@ SPECS: dict[str, ProviderSpec] = {
                 ConfigField("api_key", "API key", _SECRET, True, aliases=("apiKey",)),
                 ConfigField("agent_id", "Agent ID", required=True, aliases=("agentId",)),
                 ConfigField("base_url", "API base", aliases=("api_base",), default="https://api.elevenlabs.io"),
+                ConfigField("response_quiet_s", "Reply complete after quiet (seconds)", "float", default=1.5,
+                            help="A reply ends when no further agent message arrives for this long"),
+                ConfigField("text_only", "Force text-only mode (needs the override allowed)", "bool"),
+                ConfigField("dynamic_variables", "Dynamic variables (JSON object)", "json"),
             ),
         ),
         ProviderSpec(
@@ -207,6 +214,7 @@ def validate_config(provider: str, config: Any) -> None:
         profile = config.get("profile_id") or config.get("profileId")
         if not isinstance(profile, str) or not profile.strip():
             raise InvalidInput(BROWSER_PROFILE_MESSAGE)
+    spec.load().validate_config(config)  # the provider's own rules (URL schemes, templates, ranges)
 
 
 def _kind_words(kind: str) -> str:
