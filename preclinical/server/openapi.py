@@ -77,6 +77,42 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     },
     "DELETE /api/v1/scenarios/{id}": {"summary": "Delete a scenario (soft; PATCH is_active true revives it)",
                                       "parameters": [_ID], "responses": NO_CONTENT},
+    "POST /api/v1/scenarios/generate": {
+        "summary": "Generate one runnable draft scenario (approved false) from protocol or guideline text",
+        "description": "Needs a language model (400 when none is configured); model failures are 502.",
+        "requestBody": _body("GenerateRequest"),
+        "responses": {"201": _json("Scenario", "Created"), "400": _ERROR, "502": _ERROR},
+    },
+    "POST /api/v1/scenarios/generate-batch": {
+        "summary": "Generate draft scenarios for each distinct process in a text (long texts go section by section)",
+        "requestBody": _body("GenerateBatchRequest"),
+        "responses": {"201": _json("ScenarioList", "Created"), "400": _ERROR, "502": _ERROR},
+    },
+    "GET /api/v1/scenarios/export": {
+        "summary": "Export scenarios as a file (json, jsonl or csv), with the list filters",
+        "parameters": [
+            _query("format", "json (default), jsonl or csv"),
+            _query("tag", "Only scenarios with this tag"),
+            _query("category", "Only this category"),
+            _query("q", "Text search in name, opening message, chief complaint and tags"),
+            _query("approved", "true (default), false (drafts) or all"),
+            _query("active", "true (default), false (deleted) or all"),
+        ],
+        "responses": {"200": {"description": "The file, with a Content-Disposition filename",
+                              "content": {"application/json": {}, "application/x-ndjson": {}, "text/csv": {}}},
+                      "400": _ERROR},
+    },
+    "POST /api/v1/scenarios/import": {
+        "summary": "Import scenarios from a file's text (ours or the reference platform's); duplicates are skipped",
+        "parameters": [
+            _query("format", "json, jsonl, csv or reference; detected when absent"),
+            _query("dry_run", "true: validate and report, write nothing", "boolean"),
+        ],
+        "requestBody": {"required": True, "content": {"application/json": {}, "application/x-ndjson": {},
+                                                      "text/csv": {}, "text/plain": {}}},
+        "responses": {"200": _json("ImportReport", "Nothing created (dry run, duplicates or invalid items)"),
+                      "201": _json("ImportReport", "Scenarios created"), "400": _ERROR},
+    },
     "POST /start-run": {
         "summary": "Start a test run against an agent",
         "description": "Selection order: scenario_ids, else test_suite_id, else tags, else every active approved "
@@ -272,6 +308,36 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["scenarios", "total"],
         "properties": {"scenarios": {"type": "array", "items": {"$ref": "#/components/schemas/Scenario"}},
                        "total": {"type": "integer"}},
+    },
+    "GenerateRequest": {
+        "type": "object", "required": ["text"],
+        "properties": {"text": {"type": "string", "description": "Protocol, guideline or SOP text"},
+                       "category": {"type": "string"}, "name": {"type": "string"},
+                       "tags": {"type": "array", "items": {"type": "string"}}},
+    },
+    "GenerateBatchRequest": {
+        "type": "object", "required": ["text"],
+        "properties": {"text": {"type": "string"}, "category": {"type": "string"},
+                       "tags": {"type": "array", "items": {"type": "string"}}},
+    },
+    "ImportReport": {
+        "type": "object", "required": ["dry_run", "total", "counts", "created", "duplicates", "invalid", "not_runnable"],
+        "properties": {
+            "dry_run": {"type": "boolean"}, "total": _INT,
+            "counts": {"type": "object", "additionalProperties": _INT},
+            "created": {"type": "array", "description": "Created (or, in a dry run, would be)",
+                        "items": {"type": "object", "properties": {"index": _INT, "scenario_id": {"type": "string"},
+                                                                   "name": {"type": "string"},
+                                                                   "approved": {"type": "boolean"}}}},
+            "duplicates": {"type": "array", "items": {"type": "object", "properties": {
+                "index": _INT, "name": _STR_OR_NULL, "existing_id": {"type": "string"}, "reason": {"type": "string"}}}},
+            "invalid": {"type": "array", "items": {"type": "object", "properties": {
+                "index": _INT, "name": _STR_OR_NULL, "problems": {"type": "array", "items": {"type": "string"}}}}},
+            "not_runnable": {"type": "array", "description": "Created, but missing what a run needs",
+                             "items": {"type": "object", "properties": {
+                                 "index": _INT, "scenario_id": {"type": "string"}, "name": {"type": "string"},
+                                 "problems": {"type": "array", "items": {"type": "string"}}}}},
+        },
     },
 }
 
