@@ -6,6 +6,7 @@ people see `DISPLAY`. The ordinal scale is Home care < Clinician < Emergency.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -436,8 +437,12 @@ def find_mentions(text: str, answers_question: bool = False) -> list[Mention]:
 
     `answers_question` says the text replies to the triage question, so option numbers count.
     """
-    if not text:
-        return []
+    return list(_find_mentions(text, answers_question)) if text else []
+
+
+@functools.lru_cache(maxsize=4096)
+def _find_mentions(text: str, answers_question: bool) -> tuple[Mention, ...]:
+    # Cached: grading reads the same agent replies several times (disposition, checks, timing).
     folded = _fold(text)
     raw = _raw_mentions(folded, answers_question)
     spans = _sentences(folded)
@@ -448,9 +453,9 @@ def find_mentions(text: str, answers_question: bool = False) -> list[Mention]:
         status = MENU if i in menu else _status(folded, mention, spans, following)
         judged.append(Mention(mention.level, mention.start, mention.end, text[mention.start : mention.end], mention.kind, status))
     conceded = _conceded(folded, judged, spans)
-    return [
+    return tuple(
         Mention(m.level, m.start, m.end, m.text, m.kind, CONCEDED) if i in conceded else m for i, m in enumerate(judged)
-    ]
+    )
 
 
 _RECOMMENDING = (LABEL, NUMBER, PHRASE, GENERIC)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from preclinical.bus import Event
 from preclinical.store.db import database
@@ -25,7 +26,8 @@ def make_appender(now: Callable[[], datetime]) -> Callable[[str, str, str, dict[
 
     def append(run_id: str, table: str, event_type: str, payload: dict[str, Any]) -> Event:
         created = now()
-        cursor = database.execute_sql(_INSERT, (run_id, table, event_type, json.dumps(payload), created.isoformat(" ")))
+        values = (run_id, table, event_type, orjson.dumps(payload).decode(), created.isoformat(" "))
+        cursor = database.execute_sql(_INSERT, values)
         return Event(event_type, table, payload, run_id, cursor.lastrowid, iso(created))
 
     return append

@@ -6,11 +6,11 @@ written first and then published on the bus.
 
 from __future__ import annotations
 
-import json
 import string
 from datetime import datetime
 from typing import Any
 
+import orjson
 from peewee import JOIN, fn
 
 from preclinical.errors import NotFound
@@ -135,7 +135,7 @@ _SETTABLE = {"transcript", "metadata", "error_code", "error_message", "attempts"
 
 def _db_value(column: str, value: Any) -> Any:
     if column in _JSON_COLUMNS:
-        return json.dumps(value)
+        return orjson.dumps(value).decode()
     if isinstance(value, datetime):
         return value.isoformat(" ")
     return value
@@ -186,7 +186,8 @@ _SAVE_PROGRESS = (
 
 def save_progress(svc: Services, sr_id: str, transcript: list[dict[str, Any]]) -> bool:
     """Store the transcript so far (and a heartbeat) unless the row is no longer active (plain SQL: hot path)."""
-    cursor = database.execute_sql(_SAVE_PROGRESS, (json.dumps(transcript), svc.now().isoformat(" "), sr_id))
+    text = orjson.dumps(transcript).decode()
+    cursor = database.execute_sql(_SAVE_PROGRESS, (text, svc.now().isoformat(" "), sr_id))
     return cursor.rowcount > 0
 
 
