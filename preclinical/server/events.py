@@ -8,6 +8,7 @@ terminal event; an unknown run gets the `connected` frame only.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -36,7 +37,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     last_id = js_int(request.headers.get("Last-Event-ID") or request.query.get("last_event_id")) or 0
     bus = request.app[runtime_key].bus
     async with sse_response(request, ping_interval=15, sep="\n") as resp:
-        request.app[streams_key].add(resp)
+        # The handler task itself is tracked: at shutdown it is waiting on the bus, not on the socket,
+        # so it must be cancelled rather than merely told to stop streaming.
+        request.app[streams_key].add(asyncio.current_task())
         await resp.send(json.dumps({"type": "connected", "run_id": run_ref}), event="connected")
         if run is None:
             return resp

@@ -9,4 +9,4 @@ from aiohttp import web
 from preclinical.runtime import Runtime
 
 runtime_key = web.AppKey("runtime", Runtime)
-streams_key = web.AppKey("streams", weakref.WeakSet)
+streams_key = web.AppKey("streams", weakref.WeakSet)  # the tasks serving open SSE streams
