@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from aiohttp import web
 
-
-def dumps(data: Any) -> str:
-    return orjson.dumps(data).decode()
+from preclinical import json_codec
 
 
 def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, headers=headers, content_type="application/json")
+    body = json_codec.dumps_bytes(data)
+    return web.Response(body=body, status=status, headers=headers, content_type="application/json")

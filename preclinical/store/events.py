@@ -6,8 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import orjson
-
+from preclinical import json_codec
 from preclinical.bus import Event
 from preclinical.store.db import database
 from preclinical.store.models import RunEvent
@@ -26,7 +25,7 @@ def make_appender(now: Callable[[], datetime]) -> Callable[[str, str, str, dict[
 
     def append(run_id: str, table: str, event_type: str, payload: dict[str, Any]) -> Event:
         created = now()
-        values = (run_id, table, event_type, orjson.dumps(payload).decode(), created.isoformat(" "))
+        values = (run_id, table, event_type, json_codec.dumps(payload), created.isoformat(" "))
         cursor = database.execute_sql(_INSERT, values)
         return Event(event_type, table, payload, run_id, cursor.lastrowid, iso(created))
 

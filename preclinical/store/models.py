@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import orjson
 from peewee import (
     AutoField,
     BooleanField,
@@ -18,18 +17,15 @@ from peewee import (
 from peewee import DateTimeField as _DateTimeField
 from peewee import JSONField as _JSONField
 
+from preclinical import json_codec
 from preclinical.store.db import database
-
-
-def _dumps(value: object) -> str:
-    return orjson.dumps(value).decode()
 
 
 class JSONField(_JSONField):
     """JSON column read and written with orjson (transcripts are the bulk of every list page)."""
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(dumps=_dumps, loads=orjson.loads, **kwargs)
+        super().__init__(dumps=json_codec.dumps, loads=json_codec.loads, **kwargs)
 
 
 class DateTimeField(_DateTimeField):

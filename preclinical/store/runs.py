@@ -10,9 +10,9 @@ import string
 from datetime import datetime
 from typing import Any
 
-import orjson
 from peewee import JOIN, fn
 
+from preclinical import json_codec
 from preclinical.errors import NotFound
 from preclinical.services import Services
 from preclinical.store.db import database
@@ -135,7 +135,7 @@ _SETTABLE = {"transcript", "metadata", "error_code", "error_message", "attempts"
 
 def _db_value(column: str, value: Any) -> Any:
     if column in _JSON_COLUMNS:
-        return orjson.dumps(value).decode()
+        return json_codec.dumps(value)
     if isinstance(value, datetime):
         return value.isoformat(" ")
     return value
@@ -186,7 +186,7 @@ _SAVE_PROGRESS = (
 
 def save_progress(svc: Services, sr_id: str, transcript: list[dict[str, Any]]) -> bool:
     """Store the transcript so far (and a heartbeat) unless the row is no longer active (plain SQL: hot path)."""
-    text = orjson.dumps(transcript).decode()
+    text = json_codec.dumps(transcript)
     cursor = database.execute_sql(_SAVE_PROGRESS, (text, svc.now().isoformat(" "), sr_id))
     return cursor.rowcount > 0
 

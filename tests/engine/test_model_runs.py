@@ -175,3 +175,28 @@ async def test_cancel_stops_in_flight_work_and_nothing_is_written_after(model_ru
     assert len(target.requests) == requests_then
     assert run_store.resolve_run(run.id).status == "canceled"
     assert Grading.select().join(ScenarioRun).where(ScenarioRun.test_run == run.id).count() == 0
+
+
+async def test_unverified_evidence_is_stored_with_the_grading(model_runtime, target, fake_openai):
+    """The judge quotes words nobody said: the criterion is re-graded, the quote dropped and reported."""
+    from tests.fakes.openai_server import example_from_schema
+
+    def judge_invents_quotes(body):
+        response_format = body.get("response_format") or {}
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        value = example_from_schema(schema) if schema else {}
+        if "evaluations" in value:
+            for evaluation in value["evaluations"]:
+                evaluation["supporting_evidence"] = ["Turn 1: the patient said they feel wonderful"]
+                evaluation["criterion_index"] = 0
+        return value if schema else "Noted."
+
+    fake_openai.responder = judge_invents_quotes
+    agent = make_agent(model_runtime, target)
+    run, rows = await run_to_end(model_runtime, {"agent_id": agent.id, "max_scenarios": 1, "max_turns": 5})
+    [row] = rows
+    assert row.status in ("passed", "failed"), (row.error_code, row.error_message)
+    unverified = row.metadata["grader"]["unverified_evidence"]
+    assert unverified == {"0": ["Turn 1: the patient said they feel wonderful"]}
+    grading = Grading.get(Grading.scenario_run == row.id)
+    assert "Turn 1: the patient said they feel wonderful" not in str(grading.criteria_results)
