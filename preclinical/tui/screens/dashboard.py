@@ -1,74 +1,202 @@
-"""Dashboard: readiness, counts and quick actions."""
+"""Dashboard: readiness, counts, recent runs with pass rate and triage accuracy, trends, quick actions."""
 
 from __future__ import annotations
 
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, DataTable, Footer, Header, Label, Sparkline, Static
 
+from preclinical.bus import Event
+from preclinical.providers.registry import SPECS
 from preclinical.readiness import health_report
-from preclinical.runtime import Runtime
-from preclinical.store.models import Agent, TestRun
-from preclinical.store.scenarios import counts as scenario_counts
-from preclinical.tui.messages import BusEvent
+from preclinical.store import stats
+from preclinical.tui import formatting as fmt
+from preclinical.tui.screens.base import NARROW_BELOW, BaseScreen
 
-_MARK = {"ok": "[green]●[/] ok", "warning": "[yellow]●[/] warning", "error": "[red]●[/] error"}
+RECENT_RUNS = 8
+RUN_EVENTS = {"test_run_started", "test_run_complete", "test_run_canceled", "test_run_deleted", "run_status"}
 
 
-class DashboardScreen(Screen):
-    BINDINGS = [Binding("r", "refresh", "Refresh", id="dashboard.refresh")]
-
-    def __init__(self, runtime: Runtime, api_url: str | None, api_error: str | None) -> None:
-        super().__init__()
-        self.runtime = runtime
-        self.api_url = api_url
-        self.api_error = api_error
+class DashboardScreen(BaseScreen):
+    TITLE_TEXT = "Dashboard"
+    AUTO_FOCUS = ""  # the recent runs table takes the focus once it has rows
+    HELP_TEXT = ("Is the installation ready, what is in the library, and how the agents did lately. "
+                 "Select a recent run to open it; d brings you back here from anywhere.")
+    BINDINGS = [
+        Binding("r", "new_run", "New run", id="dashboard.new_run"),
+        Binding("n", "new_agent", "New agent", id="dashboard.new_agent"),
+    ]
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Vertical(id="dashboard"):
-            yield Static(id="api-line")
-            with Horizontal(id="panels"):
+        with VerticalScroll(id="dashboard"):
+            yield Static(id="status-line")
+            yield Static(id="counts-line")
+            with Horizontal(id="dashboard-top", classes="row"):
                 with Vertical(classes="panel", id="readiness-panel"):
-                    yield Static("Readiness", classes="panel-title")
-                    yield DataTable(id="readiness", show_header=False, cursor_type="none", zebra_stripes=False)
+                    yield Label("Readiness", classes="panel-title", id="readiness-title")
+                    yield Static(id="readiness")
                 with Vertical(classes="panel", id="counts-panel"):
-                    yield Static("Library and runs", classes="panel-title")
-                    yield DataTable(id="counts", show_header=False, cursor_type="none")
+                    yield Label("Library and runs", classes="panel-title")
+                    yield Static(id="counts")
+            with Vertical(classes="panel", id="runs-panel"):
+                yield Label("Recent runs", classes="panel-title")
+                yield DataTable(id="recent-runs", cursor_type="row", zebra_stripes=True)
+                yield Static("No runs yet: press r to start one against the demo bot.", id="no-runs",
+                             classes="empty-note")
+            with Horizontal(id="dashboard-bottom", classes="row"):
+                with Vertical(classes="panel", id="trends-panel"):
+                    yield Label("Pass-rate trend per agent (completed runs, oldest → newest)", classes="panel-title")
+                    yield Vertical(id="trends")
+                with Vertical(classes="panel", id="actions-panel"):
+                    yield Label("Quick actions", classes="panel-title")
+                    yield Button("New run  r", id="act-new-run", variant="primary")
+                    yield Button("New agent  n", id="act-new-agent")
+                    yield Button("Scenarios  s", id="act-scenarios")
+                    yield Button("Generate  g", id="act-generate")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.query_one("#readiness", DataTable).add_columns("check", "status", "detail")
-        self.query_one("#counts", DataTable).add_columns("what", "count")
-        self.refresh_data()
-
-    def action_refresh(self) -> None:
-        self.refresh_data()
-
-    def refresh_data(self) -> None:
-        api = self.query_one("#api-line", Static)
-        if self.api_url:
-            api.update(f"API listening on [b]{self.api_url}[/b]   ·   data in {self.runtime.settings.data_dir}")
-        else:
-            api.update(f"[red]API is off:[/] {self.api_error}")
+    # ------------------------------------------------------------------ data
+    def reload(self) -> None:
+        self._show_status_line()
         report = health_report(self.runtime)
-        readiness = self.query_one("#readiness", DataTable)
-        readiness.clear()
-        readiness.add_row("Engine", "", "offline (scripted patient + rules grader)" if report["engine"] == "offline" else "language model")
-        for name, check in report["checks"].items():
-            readiness.add_row(name.replace("_", " ").capitalize(), _MARK[check["status"]], check["detail"])
-        live_agents = Agent.select().where(Agent.deleted_at.is_null()).count()
-        scen = scenario_counts()
-        runs = TestRun.select().where(TestRun.deleted_at.is_null()).count()
-        table = self.query_one("#counts", DataTable)
-        table.clear()
-        table.add_row("Agents", str(live_agents), key="agents")
-        table.add_row("Scenarios (approved)", str(scen["active"]), key="scenarios")
-        table.add_row("Drafts", str(scen["drafts"]), key="drafts")
-        table.add_row("Test runs", str(runs), key="runs")
+        self._show_readiness(report)
+        self._show_counts(stats.overview_counts())
+        self._show_runs(stats.recent_runs(RECENT_RUNS))
+        self._show_trends(stats.pass_rate_trends())
 
-    def on_bus_event(self, message: BusEvent) -> None:
-        if message.event.table in ("agents", "scenarios", "test_runs"):
-            self.refresh_data()
+    def _show_status_line(self) -> None:
+        app = self.papp
+        settings = self.runtime.settings
+        if app.api_url:
+            parts = [f"API on [b]{app.api_url}[/b]"]
+        else:
+            parts = [f"[red]API is off:[/] {app.api_error or 'not started'}"]
+        if self.runtime.llm is None:
+            parts.append("offline engine")
+        else:
+            parts.append(f"models {settings.tester_model} / {settings.grader_model}")
+        parts.append(f"data in {fmt.home_relative(settings.data_dir)}")
+        self.query_one("#status-line", Static).update("  ·  ".join(parts))
+
+    def _show_readiness(self, report: dict) -> None:
+        checks = report["checks"]
+        database_ok = checks["database"]["status"] == "ok"
+        offline = report["engine"] == "offline"
+        title = Text("Readiness  ")
+        if database_ok:
+            title.append("● ready", style="green")
+            title.append(" · offline engine" if offline else " · model engine", style="dim")
+        else:
+            title.append("● database error", style="red")
+        self.query_one("#readiness-title", Label).update(title)
+        settings = self.runtime.settings
+        where = settings.openai_base_url or "api.openai.com"
+        rows = [
+            ("Database", checks["database"]["status"], "connected" if database_ok else checks["database"]["detail"]),
+            ("Patient", "ok", f"{settings.tester_model} at {where}" if not offline
+             else "offline: scripted standardized patient"),
+            ("Judge", "ok", settings.grader_model if not offline else "offline: rules grader (machine checks)"),
+            ("Web-chat agents", checks["browser_provider"]["status"],
+             "Browser Use key set" if checks["browser_provider"]["status"] == "ok" else "need BROWSER_USE_API_KEY"),
+            ("Providers", "ok", f"{len(SPECS)}: {', '.join(SPECS)}"),
+        ]
+        table = Table(show_header=False, box=None, padding=(0, 1, 0, 0), expand=True)
+        table.add_column("check", no_wrap=True, style="bold")
+        table.add_column("status", no_wrap=True)
+        table.add_column("detail", ratio=1, no_wrap=True, overflow="ellipsis")
+        for name, status, detail in rows:
+            table.add_row(name, Text("●", style=fmt.CHECK_STYLE.get(status, "yellow")), detail)
+        hint = Text()
+        if offline:
+            hint.append("For a model-driven patient and judge, set OPENAI_API_KEY or OPENAI_BASE_URL "
+                        "(any OpenAI-compatible endpoint) and restart.", style="dim")
+        self.query_one("#readiness", Static).update(Group(table, hint) if offline else table)
+
+    def _show_counts(self, counts: dict[str, int]) -> None:
+        self.query_one("#counts-line", Static).update(
+            f"{fmt.plural(counts['agents'], 'agent')} · {fmt.plural(counts['scenarios'], 'scenario')} · "
+            f"{fmt.plural(counts['drafts'], 'draft')} · {fmt.plural(counts['runs'], 'run')} · "
+            f"{counts['running']} running")
+        table = Table(show_header=False, box=None, padding=(0, 1, 0, 0))
+        table.add_column("what")
+        table.add_column("count", justify="right", style="bold")
+        table.add_row("Agents", str(counts["agents"]))
+        table.add_row("Scenarios", str(counts["scenarios"]))
+        table.add_row("Drafts to review", str(counts["drafts"]))
+        table.add_row("Test runs", str(counts["runs"]))
+        table.add_row("Running now", str(counts["running"]))
+        self.query_one("#counts", Static).update(table)
+
+    def _show_runs(self, runs: list[dict]) -> None:
+        table = self.query_one("#recent-runs", DataTable)
+        keep = table.cursor_row
+        wide = self.size.width >= NARROW_BELOW
+        table.clear(columns=True)
+        table.add_columns("Run", "Agent", "Result", "Passed", "Triage accuracy" if wide else "Triage",
+                          *(["Created"] if wide else []))
+        for run in runs:
+            cells = [
+                fmt.plain(fmt.one_line(run["name"] or run["test_run_id"], 32 if wide else 20)),
+                fmt.plain(fmt.one_line(run["agent_name"], 24 if wide else 14)),
+                fmt.outcome_badge(fmt.run_outcome(run)),
+                fmt.ratio(run["passed_count"], run["total_scenarios"]),
+                fmt.ratio(run["triage_correct"], run["triage_graded"]),
+            ]
+            table.add_row(*cells, *([fmt.when(run["created_at"])] if wide else []), key=run["id"])
+        if runs:
+            table.move_cursor(row=min(keep, len(runs) - 1))
+            if self.focused is None:
+                table.focus()  # enter opens the newest run straight away
+        self.call_after_refresh(table.refresh, layout=True)  # re-measure the rebuilt auto-height table
+        table.display = bool(runs)
+        self.query_one("#no-runs").display = not runs
+
+    def _show_trends(self, trends: list[dict]) -> None:
+        box = self.query_one("#trends", Vertical)
+        box.remove_children()
+        if not trends:
+            box.mount(Static("Trends appear after the first completed run.", classes="empty-note"))
+            return
+        rows = []
+        for trend in trends:
+            rates = trend["rates"]
+            rows.append(Horizontal(
+                Label(fmt.one_line(trend["agent_name"], 22), classes="trend-name", markup=False),
+                Sparkline(rates if len(rates) > 1 else rates * 2, summary_function=max, classes="trend-line"),
+                Label(f"{rates[-1]:.0f}% · {len(rates)} run{'s' if len(rates) != 1 else ''}", classes="trend-last"),
+                classes="trend",
+            ))
+        box.mount_all(rows)
+
+    def on_resize(self) -> None:
+        self._show_runs(stats.recent_runs(RECENT_RUNS))  # the columns depend on the width
+
+    # ------------------------------------------------------------------ live
+    def wants(self, event: Event) -> bool:
+        return event.table in ("agents", "scenarios", "test_runs") or event.event_type in RUN_EVENTS \
+            or event.event_type in ("scenario_complete", "scenario_error")
+
+    # ------------------------------------------------------------------ actions
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "recent-runs" and event.row_key.value:
+            self.papp.show_run(event.row_key.value)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        actions = {"act-new-run": "new_run", "act-new-agent": "new_agent", "act-scenarios": "app.scenarios",
+                   "act-generate": "app.generate"}
+        if event.button.id in actions:
+            self.run_action(actions[event.button.id])
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "back"  # nothing below the dashboard
+
+    def action_new_run(self) -> None:
+        self.papp.show_new_run()
+
+    def action_new_agent(self) -> None:
+        self.papp.show_agent_form(None)

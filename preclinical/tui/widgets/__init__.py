@@ -1,0 +1,1 @@
+"""Widgets shared by the screens: the run progress bar, the conversation view."""
