@@ -18,3 +18,10 @@ def test_server_does_not_import_the_tui():
     code = "import sys, preclinical.server.app; print(any(m.startswith('preclinical.tui') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_starting_without_a_model_does_not_load_the_openai_sdk():
+    # The SDK takes ~0.4 s to import; the offline engine and the interface's first paint never need it.
+    code = "import sys, preclinical.runtime, preclinical.server.app, preclinical.tui.app; print('openai' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
