@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 RATE_LIMIT = "RATE_LIMIT"
@@ -82,6 +83,30 @@ def classify(message: str, status: int | None = None) -> str:
     if status == 404 or "not found" in text:
         return PROVIDER_NOT_FOUND
     return UNKNOWN
+
+
+def code_for_status(status: int) -> tuple[str, bool]:
+    """The error code for an HTTP error status, and whether trying again may succeed."""
+    if status == 429:
+        return RATE_LIMIT, True
+    if status == 408:
+        return TIMEOUT, True
+    if status >= 500:
+        return SERVER_ERROR, True
+    if status in (401, 403):
+        return PROVIDER_AUTH, False
+    if status == 404:
+        return PROVIDER_NOT_FOUND, False
+    if status == 409:
+        return UNKNOWN, True  # a conflict on the other side is usually transient
+    return INVALID_INPUT, False
+
+
+def backoff_delay(attempt: int, retry_after: float | None = None, *, base: float = 0.5, cap: float = 8.0) -> float:
+    """Seconds before retry `attempt + 1`: the server's Retry-After when given, else exponential with jitter."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), cap)
+    return min(cap, base * 2**attempt) * random.uniform(0.5, 1.0)
 
 
 def is_retryable(code: str) -> bool:

@@ -6,7 +6,6 @@ import asyncio
 import functools
 import json
 import logging
-import random
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic
 
+from preclinical.domain.errors import backoff_delay, code_for_status
 from preclinical.errors import ProviderError
 
 if TYPE_CHECKING:
@@ -31,8 +31,6 @@ log = logging.getLogger(__name__)
 MODES = ("json_schema", "json_object", "prompt")
 ROLES = ("tester", "grader", "generator")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-BACKOFF_BASE_S = 0.5
-BACKOFF_CAP_S = 8.0
 SDK_TIMEOUT_MARGIN_S = 2.0  # the SDK's own timeout only backs up asyncio.timeout
 
 Sleep = Callable[[float], Awaitable[Any]]
@@ -106,35 +104,11 @@ def classify_openai_failure(exc: BaseException) -> CallFailure:
     if isinstance(exc, (TimeoutError, openai.APITimeoutError)):
         return CallFailure("TIMEOUT", True)
     if isinstance(exc, openai.APIStatusError):
-        code, retryable = _code_for_status(exc.status_code)
+        code, retryable = code_for_status(exc.status_code)
         return CallFailure(code, retryable, exc.status_code, _body_snippet(exc), _retry_after_s(exc.response.headers))
     if isinstance(exc, openai.APIConnectionError):
         return CallFailure("SERVER_ERROR", True, None, f"{cause or exc}".strip() or type(exc).__name__)
     return CallFailure("UNKNOWN", False, None, str(exc) or type(exc).__name__)
-
-
-def backoff_delay(attempt: int, retry_after_s: float | None = None) -> float:
-    """Seconds to wait before retry number `attempt + 1`: the server's Retry-After, else exponential with jitter."""
-    if retry_after_s is not None:
-        return min(max(retry_after_s, 0.0), BACKOFF_CAP_S)
-    ceiling = min(BACKOFF_BASE_S * 2**attempt, BACKOFF_CAP_S)
-    return ceiling * random.uniform(0.5, 1.0)
-
-
-def _code_for_status(status: int) -> tuple[str, bool]:
-    if status == 429:
-        return "RATE_LIMIT", True
-    if status == 408:
-        return "TIMEOUT", True
-    if status >= 500:
-        return "SERVER_ERROR", True
-    if status in (401, 403):
-        return "PROVIDER_AUTH", False
-    if status == 404:
-        return "PROVIDER_NOT_FOUND", False
-    if status in (400, 422):
-        return "INVALID_INPUT", False
-    return "UNKNOWN", status == 409
 
 
 def _body_snippet(exc: openai.APIStatusError, limit: int = 300) -> str:

@@ -33,10 +33,11 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from preclinical.domain.errors import code_for_status
 from preclinical.errors import ProviderError
 from preclinical.providers import common
 from preclinical.providers.base import ProviderEnv, TurnContext
-from preclinical.providers.transport import HttpTransport, code_for_status
+from preclinical.providers.transport import HttpTransport
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Providers speak plain HTTP to the agents under test (no per-session client to build), and every
 failure becomes a `ProviderError` with a code: 429 → RATE_LIMIT, 5xx and connection resets →
 SERVER_ERROR (both retried with backoff), 401/403 → PROVIDER_AUTH, 404 → PROVIDER_NOT_FOUND,
-other 4xx → INVALID_INPUT, no answer in time → TIMEOUT.
+other 4xx → INVALID_INPUT, no answer in time → TIMEOUT (`domain.errors.code_for_status`).
 """
 
 from __future__ import annotations
@@ -11,37 +11,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from typing import Any
 
 import aiohttp
 
+from preclinical.domain.errors import backoff_delay, code_for_status
 from preclinical.errors import ProviderError
 
 log = logging.getLogger(__name__)
 
 MAX_RETRIES = 2
-_jitter = random.Random()
 _sleep = asyncio.sleep  # tests replace this to skip backoff waits
-
-
-def code_for_status(status: int) -> tuple[str, bool]:
-    if status == 429:
-        return "RATE_LIMIT", True
-    if status >= 500 or status == 408:
-        return "SERVER_ERROR", True
-    if status in (401, 403):
-        return "PROVIDER_AUTH", False
-    if status == 404:
-        return "PROVIDER_NOT_FOUND", False
-    return "INVALID_INPUT", False
-
-
-def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
-    """Exponential backoff with jitter (0.5 s, 1 s, 2 s … capped at 8 s); a Retry-After header wins."""
-    if retry_after is not None:
-        return min(max(retry_after, 0.0), 8.0)
-    return min(8.0, 0.5 * 2**attempt) * (0.5 + _jitter.random())
 
 
 class HttpTransport:
