@@ -252,6 +252,8 @@ class Executor:
     def _fail(self, run: TestRun, sr_id: str, exc: Exception) -> None:
         if isinstance(exc, ProviderError):
             code, message = exc.code, exc.message
+        elif isinstance(exc, InvalidInput):  # the scenario or agent is gone or unusable
+            code, message = codes.INVALID_INPUT, exc.message
         else:
             message = str(exc) or type(exc).__name__
             code = codes.classify(message, None)

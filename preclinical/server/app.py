@@ -22,8 +22,9 @@ ROUTE_TABLES = [health.routes, agents.routes, scenarios.routes, runs.routes, eve
 
 
 def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return host == "localhost"
+    """Whether `host` only accepts connections from this machine ("" and 0.0.0.0 mean every interface)."""
+    if host == "localhost":
+        return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -208,3 +208,19 @@ def parse_sse(text: str) -> list[dict]:
             frame["data"] = json.loads(frame["data"])
             frames.append(frame)
     return frames
+
+
+async def test_an_agent_deleted_mid_run_ends_its_scenarios_with_a_clear_error(client, runtime):
+    created = await (await client.post("/api/v1/agents", json={"provider": "demo", "name": "Short-lived"})).json()
+    runtime.executor.global_slots = asyncio.Semaphore(0)  # hold every scenario at the start line
+    started = await (await client.post("/start-run", json={"agent_id": created["id"], "max_scenarios": 2})).json()
+    assert (await client.delete(f"/api/v1/agents/{created['id']}")).status == 204
+    for _ in range(2):
+        runtime.executor.global_slots.release()
+    await finish(runtime, started["id"])
+    results = await all_results(client, started["id"])
+    assert {r["status"] for r in results} == {"error"}
+    assert {r["error_code"] for r in results} == {"INVALID_INPUT"}
+    assert all(r["error_message"] == f"Agent not found: {created['id']}" for r in results)
+    run = await (await client.get(f"/api/v1/tests/{started['id']}")).json()
+    assert run["status"] == "completed" and run["error_count"] == 2
