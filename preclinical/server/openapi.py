@@ -6,9 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
-from preclinical.server.responses import json_response
 from preclinical import __version__
 from preclinical.providers.registry import NAMES as PROVIDERS
+from preclinical.server.responses import json_response
 
 routes = web.RouteTableDef()
 
@@ -130,6 +130,15 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                        _query("status", "running, completed, failed or canceled"), _query("agent_id", "Only this agent")],
         "responses": {"200": _json("RunList")},
     },
+    "GET /api/v1/tests/compare": {
+        "summary": "Compare two runs: pass rate and triage accuracy with Wilson 95% CIs, per-scenario changes, "
+                   "exact McNemar tests on the scenarios both ran, and a verdict",
+        "parameters": [{"name": "base", "in": "query", "required": True, "schema": {"type": "string"},
+                        "description": "The baseline run (UUID or run_… id)"},
+                       {"name": "candidate", "in": "query", "required": True, "schema": {"type": "string"},
+                        "description": "The run to judge against it"}],
+        "responses": {"200": _json("RunComparison"), "400": _ERROR, "404": _ERROR},
+    },
     "GET /api/v1/tests/{id}": {"summary": "Get a run (UUID or run_… id)", "parameters": [_ID],
                                "responses": {"200": _json("TestRun"), "404": _ERROR}},
     "DELETE /api/v1/tests/{id}": {"summary": "Delete a run (cancels it first when active)", "parameters": [_ID],
@@ -166,6 +175,8 @@ _INT = {"type": "integer"}
 _INT_OR_NULL = {"type": ["integer", "null"]}
 _NUM_OR_NULL = {"type": ["number", "null"]}
 _BOOL_OR_NULL = {"type": ["boolean", "null"]}
+_PERCENT_CI = {"type": ["array", "null"], "items": {"type": "number"}, "minItems": 2, "maxItems": 2,
+               "description": "Wilson 95% interval, in percent"}
 
 SCHEMAS: dict[str, Any] = {
     "StartRun": {
@@ -237,6 +248,57 @@ SCHEMAS: dict[str, Any] = {
     "ScenarioRunList": {"type": "object", "required": ["results", "total"],
                         "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/ScenarioRun"}},
                                        "total": _INT}},
+    "RunComparisonSide": {
+        "type": "object", "required": ["run", "n", "graded", "passed", "pass_rate", "triage"],
+        "properties": {
+            "run": {"type": "object", "properties": {"id": {"type": "string"}, "test_run_id": {"type": "string"},
+                                                     "name": _STR_OR_NULL, "agent_name": _STR_OR_NULL,
+                                                     "status": {"type": "string"}}},
+            "n": _INT, "graded": {"type": "integer", "description": "Scenario runs with a verdict"},
+            "passed": _INT, "failed": _INT, "errors": _INT,
+            "pass_rate": {**_NUM_OR_NULL, "description": "Percent of graded scenario runs that passed"},
+            "pass_rate_ci": _PERCENT_CI,
+            "triage": {"type": "object", "properties": {
+                "graded": _INT, "correct": _INT, "under_triage": _INT, "over_triage": _INT, "no_answer": _INT,
+                "accuracy": _NUM_OR_NULL, "accuracy_ci": _PERCENT_CI,
+                "matrix": {"type": "object", "description": "gold level → agent's level (or none) → count"}}},
+        },
+    },
+    "ScenarioChange": {
+        "type": "object",
+        "properties": {"scenario_id": {"type": "string"}, "scenario_name": _STR_OR_NULL, "gold_standard": _STR_OR_NULL,
+                       "base": {"$ref": "#/components/schemas/ScenarioOutcome"},
+                       "candidate": {"$ref": "#/components/schemas/ScenarioOutcome"}},
+    },
+    "ScenarioOutcome": {
+        "type": "object",
+        "properties": {"status": {"type": "string"}, "passed": _BOOL_OR_NULL, "triage_result": _STR_OR_NULL,
+                       "triage": {"enum": ["correct", "under", "over", "none", None]}},
+    },
+    "RunComparison": {
+        "type": "object", "required": ["base", "candidate", "paired", "pass", "triage", "changes", "verdict"],
+        "properties": {
+            "base": {"$ref": "#/components/schemas/RunComparisonSide"},
+            "candidate": {"$ref": "#/components/schemas/RunComparisonSide"},
+            "paired": {"type": "integer", "description": "Scenarios both runs played"},
+            "only_in_base": {"type": "array", "items": {"type": "object"}},
+            "only_in_candidate": {"type": "array", "items": {"type": "object"}},
+            "pass": {"type": "object", "properties": {
+                "pairs": _INT, "fixed": _INT, "broken": _INT, "delta": _NUM_OR_NULL,
+                "p_value": {"type": "number", "description": "Exact McNemar test on fixed vs broken"}}},
+            "triage": {"type": "object", "properties": {
+                "pairs": _INT, "gained": _INT, "lost": _INT, "delta": _NUM_OR_NULL,
+                "p_value": {"type": "number", "description": "Exact McNemar test on triage gained vs lost"}}},
+            "changes": {"type": "object", "additionalProperties": {
+                "type": "array", "items": {"$ref": "#/components/schemas/ScenarioChange"}},
+                "description": "fixed, broken, triage_changed, new_under_triaged_emergencies"},
+            "verdict": {"type": "object", "properties": {
+                "text": {"type": "string"}, "direction": {"enum": ["better", "worse", None]},
+                "significant": {"type": "boolean"},
+                "regression": {"type": "boolean",
+                               "description": "Significantly worse (p < 0.05), or an emergency newly under-triaged"}}},
+        },
+    },
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
     "Check": {"type": "object", "required": ["status", "detail"],
               "properties": {"status": {"enum": ["ok", "warning", "error"]}, "detail": {"type": "string"}}},

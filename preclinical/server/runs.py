@@ -1,4 +1,4 @@
-"""Run routes: start, cancel, list, get, delete, scenario runs, and exports (CSV and JSON)."""
+"""Run routes: start, cancel, list, get, compare, delete, scenario runs, and exports (CSV and JSON)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Any
 from aiohttp import web
 
 from preclinical.domain.csv_export import build_csv, csv_filename
-from preclinical.errors import InvalidInput, NotFound
+from preclinical.errors import InvalidInput
 from preclinical.server.errors import read_json
 from preclinical.server.keys import runtime_key
 from preclinical.server.responses import json_response
 from preclinical.store import runs as store
+from preclinical.store.comparison import compare_test_runs
 from preclinical.store.fast_reads import scenario_runs_json, test_runs_json
 from preclinical.store.serialize import scenario_run_json, test_run_json
 
@@ -69,6 +70,11 @@ async def list_tests(request: web.Request) -> web.Response:
     return json_response({"runs": runs, "total": total})
 
 
+@routes.get("/api/v1/tests/compare")  # before /api/v1/tests/{id}, which would take "compare" for an id
+async def compare_tests(request: web.Request) -> web.Response:
+    return json_response(compare_test_runs(request.query.get("base"), request.query.get("candidate")))
+
+
 @routes.get("/api/v1/tests/{id}")
 async def get_test(request: web.Request) -> web.Response:
     return json_response(test_run_json(store.resolve_run(request.match_info["id"])))
@@ -121,8 +127,5 @@ async def list_scenario_runs(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/scenario-runs/{id}")
 async def get_scenario_run(request: web.Request) -> web.Response:
-    try:
-        sr = store.get_scenario_run(request.match_info["id"])
-    except NotFound:
-        raise
+    sr = store.get_scenario_run(request.match_info["id"])
     return json_response(scenario_run_json(*store.scenario_run_detail(sr)))

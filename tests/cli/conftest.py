@@ -19,6 +19,10 @@ def _isolated_home(monkeypatch, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
+    # Tables are checked by their text: a terminal size inherited from the environment (xdist workers
+    # set COLUMNS=80) must not change how they wrap.
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
     return home
 
 

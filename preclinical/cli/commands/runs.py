@@ -1,4 +1,4 @@
-"""`preclinical run` and `preclinical runs list|get|cancel|delete|watch`: start, follow and gate test runs."""
+"""`preclinical run` and `preclinical runs list|get|cancel|delete|watch|compare`: start, follow, compare and gate test runs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import click
 
 from preclinical.cli.client import ApiClient
 from preclinical.cli.commands.agents import find_agent
+from preclinical.cli.commands.compare import compare
 from preclinical.cli.commands.options import comma_list, json_flag, segment
 from preclinical.cli.exit_codes import OK
 from preclinical.cli.invoke import run_async, warn
@@ -83,7 +84,7 @@ def run(agent: str, name: str | None, max_turns: int | None, tags: str | None, s
 
 @click.group()
 def runs() -> None:
-    """List, inspect, cancel, delete and watch test runs."""
+    """List, inspect, cancel, delete, watch and compare test runs."""
 
 
 @runs.command("list")
@@ -178,3 +179,6 @@ def watch(run_id: str, fail_under: float | None, as_json: bool) -> None:
         return await watch_run(api, found, console=console(), json_mode=as_json, fail_under=fail_under)
 
     run_async(action, verdict=True, resume_runs=True)
+
+
+runs.add_command(compare)

@@ -1,0 +1,199 @@
+"""Honest statistics for comparing two runs: Wilson intervals, exact McNemar tests, triage matrices."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from preclinical.domain.triage import EMERGENCY, LEVELS, compare, normalize_level
+
+ALPHA = 0.05  # the significance level behind every verdict
+NO_LEVEL = "none"  # the agent gave no care level we could read
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval for a proportion; (0, 1) when there is nothing to go on (n == 0).
+
+    Unlike the normal approximation it stays inside [0, 1] and is not degenerate at 0/n or n/n.
+    """
+    if n <= 0:
+        return 0.0, 1.0
+    if not 0 <= successes <= n:
+        raise ValueError("successes must be between 0 and n")
+    p = successes / n
+    z2 = z * z
+    scale = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / scale
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / scale
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar test: the binomial(b + c, 1/2) probability of a split at least as uneven as b : c."""
+    if b < 0 or c < 0:
+        raise ValueError("discordant counts cannot be negative")
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1))
+    return min(1.0, 2 * tail / 2**n)  # exact integers until this one division
+
+
+def triage_matrix(pairs: Iterable[tuple[Any, Any]]) -> dict[str, dict[str, int]]:
+    """Counts of (gold, predicted) levels: gold → predicted (a level or "none") → count; unknown gold is left out."""
+    matrix = {gold: {predicted: 0 for predicted in (*LEVELS, NO_LEVEL)} for gold in LEVELS}
+    for gold, predicted in pairs:
+        gold_level = normalize_level(gold)
+        if gold_level is not None:
+            matrix[gold_level][normalize_level(predicted) or NO_LEVEL] += 1
+    return matrix
+
+
+def format_p(p: float) -> str:
+    """A p-value as people read it: "p < 0.001", "p = 0.031", "p = 1"."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+
+
+# ---- comparing two runs --------------------------------------------------------------------------
+# A row is one scenario run: scenario_id, scenario_name, status, passed (True/False/None when there is
+# no verdict), triage_result and gold_standard (canonical level names or None).
+
+
+def _percent(successes: int, n: int) -> tuple[float | None, list[float] | None]:
+    if n == 0:
+        return None, None
+    low, high = wilson_interval(successes, n)
+    return round(successes / n * 100, 2), [round(low * 100, 2), round(high * 100, 2)]
+
+
+def _placement(row: dict[str, Any]) -> str | None:
+    """"correct", "under", "over" or "none" for a graded row with a gold level; None when triage does not apply."""
+    if row.get("passed") is None or normalize_level(row.get("gold_standard")) is None:
+        return None
+    return compare(row.get("triage_result"), row.get("gold_standard")) or NO_LEVEL
+
+
+def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One run's counts: pass rate over the scenarios with a verdict and triage accuracy, each with a Wilson 95 % CI."""
+    graded = [r for r in rows if r.get("passed") is not None]
+    passed = sum(1 for r in graded if r["passed"])
+    placements = [p for p in map(_placement, rows) if p is not None]
+    correct = placements.count("correct")
+    pass_rate, pass_ci = _percent(passed, len(graded))
+    accuracy, accuracy_ci = _percent(correct, len(placements))
+    return {
+        "n": len(rows), "graded": len(graded), "passed": passed, "failed": len(graded) - passed,
+        "errors": sum(1 for r in rows if r.get("status") == "error"),
+        "pass_rate": pass_rate, "pass_rate_ci": pass_ci,
+        "triage": {
+            "graded": len(placements), "correct": correct, "under_triage": placements.count("under"),
+            "over_triage": placements.count("over"), "no_answer": placements.count(NO_LEVEL),
+            "accuracy": accuracy, "accuracy_ci": accuracy_ci,
+            "matrix": triage_matrix((r.get("gold_standard"), r.get("triage_result"))
+                                    for r in rows if _placement(r) is not None),
+        },
+    }
+
+
+def _by_scenario(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The first scenario run of each scenario (in run order); rows whose scenario was deleted cannot be paired."""
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row.get("scenario_id") and row["scenario_id"] not in found:
+            found[row["scenario_id"]] = row
+    return found
+
+
+def _side(row: dict[str, Any]) -> dict[str, Any]:
+    return {"status": row.get("status"), "passed": row.get("passed"), "triage_result": row.get("triage_result"),
+            "triage": _placement(row)}
+
+
+def _change(base: dict[str, Any], candidate: dict[str, Any]) -> dict[str, Any]:
+    return {"scenario_id": candidate["scenario_id"],
+            "scenario_name": candidate.get("scenario_name") or base.get("scenario_name"),
+            "gold_standard": candidate.get("gold_standard") or base.get("gold_standard"),
+            "base": _side(base), "candidate": _side(candidate)}
+
+
+def _unpaired(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"scenario_id": r["scenario_id"], "scenario_name": r.get("scenario_name")} for r in rows]
+
+
+def _delta(base: float | None, candidate: float | None) -> float | None:
+    return None if base is None or candidate is None else round(candidate - base, 2)
+
+
+def compare_runs(base_rows: list[dict[str, Any]], candidate_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each run's rates with CIs, and what changed between them on the scenarios both ran, with exact paired tests."""
+    base, candidate = run_summary(base_rows), run_summary(candidate_rows)
+    base_by, cand_by = _by_scenario(base_rows), _by_scenario(candidate_rows)
+    pairs = [(base_by[sid], cand_by[sid]) for sid in cand_by if sid in base_by]
+
+    changes: dict[str, list[dict[str, Any]]] = {
+        "fixed": [], "broken": [], "triage_changed": [], "new_under_triaged_emergencies": []}
+    verdict_pairs = triage_pairs = gained = lost = 0
+    for b, c in pairs:
+        if b.get("passed") is not None and c.get("passed") is not None:
+            verdict_pairs += 1
+            if b["passed"] != c["passed"]:
+                changes["fixed" if c["passed"] else "broken"].append(_change(b, c))
+        before, after = _placement(b), _placement(c)
+        if before is not None and after is not None:
+            triage_pairs += 1
+            gained += before != "correct" and after == "correct"
+            lost += before == "correct" and after != "correct"
+            if normalize_level(b.get("triage_result")) != normalize_level(c.get("triage_result")):
+                changes["triage_changed"].append(_change(b, c))
+                if after == "under" and before != "under" and normalize_level(c.get("gold_standard")) == EMERGENCY:
+                    changes["new_under_triaged_emergencies"].append(_change(b, c))
+
+    fixed, broken = len(changes["fixed"]), len(changes["broken"])
+    pass_test = {"pairs": verdict_pairs, "fixed": fixed, "broken": broken, "p_value": mcnemar_exact(fixed, broken),
+                 "delta": _delta(base["pass_rate"], candidate["pass_rate"])}
+    triage_test = {"pairs": triage_pairs, "gained": gained, "lost": lost, "p_value": mcnemar_exact(gained, lost),
+                   "delta": _delta(base["triage"]["accuracy"], candidate["triage"]["accuracy"])}
+    return {
+        "base": base, "candidate": candidate, "paired": len(pairs),
+        "only_in_base": _unpaired(r for sid, r in base_by.items() if sid not in cand_by),
+        "only_in_candidate": _unpaired(r for sid, r in cand_by.items() if sid not in base_by),
+        "pass": pass_test, "triage": triage_test, "changes": changes,
+        "verdict": verdict(pass_test, triage_test, len(changes["new_under_triaged_emergencies"]), len(pairs)),
+    }
+
+
+def _direction(p: float, better: int, worse: int) -> str | None:
+    if p >= ALPHA or better == worse:
+        return None
+    return "better" if better > worse else "worse"
+
+
+def verdict(pass_test: dict[str, Any], triage_test: dict[str, Any], new_under_emergencies: int,
+            paired: int) -> dict[str, Any]:
+    """The one-line reading of a comparison, and whether it is a regression (worse at p < 0.05, or an emergency newly under-triaged)."""
+    if paired == 0:
+        return {"text": "No scenarios in common: nothing to compare.", "direction": None, "significant": False,
+                "regression": False}
+    on_pass = _direction(pass_test["p_value"], pass_test["fixed"], pass_test["broken"])
+    on_triage = _direction(triage_test["p_value"], triage_test["gained"], triage_test["lost"])
+    findings = {"worse": [], "better": []}
+    if on_pass:
+        findings[on_pass].append(f"{pass_test['broken']} broken, {pass_test['fixed']} fixed "
+                                 f"({format_p(pass_test['p_value'])})")
+    if on_triage:
+        findings[on_triage].append(f"triage {triage_test['lost']} lost, {triage_test['gained']} gained "
+                                   f"({format_p(triage_test['p_value'])})")
+    if findings["worse"]:
+        direction, text = "worse", "Significantly worse: " + "; ".join(findings["worse"])
+        if findings["better"]:
+            text += "; better: " + "; ".join(findings["better"])
+    elif findings["better"]:
+        direction, text = "better", "Significantly better: " + "; ".join(findings["better"])
+    else:
+        direction, text = None, f"No significant change ({format_p(pass_test['p_value'])})"
+    if new_under_emergencies:
+        plural = "emergency" if new_under_emergencies == 1 else "emergencies"
+        text += f"; {new_under_emergencies} {plural} newly under-triaged"
+    return {"text": text + ".", "direction": direction, "significant": direction is not None,
+            "regression": direction == "worse" or new_under_emergencies > 0}
