@@ -9,6 +9,9 @@ Endpoints used (base `api_base`, default https://api.browser-use.com/api/v2, hea
 Each task asks the browser agent to type the patient's message into the page's chat, wait for the
 answer and return it as structured output `{bot_response, overlay_text}`; the first task also opens
 the page (and logs in with the `email`/`password` secrets when given).
+
+`validate_chat_page` (POST /api/v1/agents[/{id}]/validate-browser) runs one read-only check task in a
+session that is not kept alive, and always stops it.
 """
 
 from __future__ import annotations
@@ -171,8 +174,9 @@ class BrowserSession:
     """One scenario run's chat: a Browser Use Cloud session created on the first turn, one task per turn."""
 
     def __init__(self, settings: BrowserSettings, transport: HttpTransport, scenario_run_id: str,
-                 poll_interval_s: float) -> None:
+                 poll_interval_s: float, *, keep_alive: bool = True) -> None:
         self.settings = settings
+        self.keep_alive = keep_alive
         self.scenario_run_id = scenario_run_id
         self.session_id: str | None = None
         self.live_url: str | None = None
@@ -188,7 +192,7 @@ class BrowserSession:
 
     async def _ensure_session(self) -> str:
         if self.session_id is None:
-            body: dict[str, Any] = {"keepAlive": True, "persistMemory": True}
+            body: dict[str, Any] = {"keepAlive": True, "persistMemory": True} if self.keep_alive else {"keepAlive": False}
             if self.settings.profile_id:
                 body["profileId"] = self.settings.profile_id
             try:
@@ -288,6 +292,89 @@ class BrowserSession:
             log.warning("could not stop Browser Use session %s: %s", session_id, exc.message)
         except Exception:
             log.exception("could not stop Browser Use session %s", session_id)
+
+
+VALIDATE_MAX_STEPS = 5
+VALIDATE_TIMEOUT_S = 60.0
+LOGIN_REQUIRED = "Login required. Use the live browser link to log in, then retry."
+CHECK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "chat_visible": {"type": "boolean", "description": "A chat message input is visible and usable"},
+        "login_required": {"type": "boolean", "description": "The page asks to log in before the chat can be used"},
+        "note": {"type": "string", "description": "One short sentence on what the page shows"},
+    },
+    "required": ["chat_visible", "login_required", "note"],
+}
+
+
+def check_prompt(url: str) -> str:
+    return (f"Go to {url}. Do not type, send, click submit or log in: only look at the page. "
+            "Report whether a chat message input is visible and usable (chat_visible), and whether the page "
+            "requires logging in before the chat can be used (login_required), with a one-sentence note.")
+
+
+def read_check(task: dict[str, Any], url: str) -> tuple[bool, str | None]:
+    """The verdict of a finished page-check task: `(True, None)` when the chat is visible, else `(False, why)`."""
+    status, output = task.get("status"), task.get("output")
+    shown = (output if isinstance(output, str) else json.dumps(output, ensure_ascii=False)) or ""
+    if status != "finished":
+        return False, f"Browser Use Cloud page check failed: status={status}, output={shown[:300]}"
+    data = output
+    if isinstance(output, str):
+        try:
+            data = json.loads(output)
+        except ValueError:
+            data = None
+    if not isinstance(data, dict) or not isinstance(data.get("chat_visible"), bool):
+        return False, f"Browser Use Cloud page check returned an unreadable result: {shown[:300] or '(empty)'}"
+    note = data.get("note") if isinstance(data.get("note"), str) and data["note"].strip() else None
+    if data["chat_visible"]:
+        return True, None
+    if data.get("login_required") is True:
+        return False, LOGIN_REQUIRED
+    return False, f"No chat input found on {url}" + (f": {note.strip()}" if note else "") + "; check the agent's url"
+
+
+async def validate_chat_page(url: str, profile_id: str | None, *, api_key: str, api_base: str | None = None,
+                             timeout_s: float = VALIDATE_TIMEOUT_S,
+                             poll_interval_s: float | None = None) -> tuple[bool, str | None]:
+    """Check that `url` shows a usable chat in a fresh (not kept alive) Browser Use Cloud session with the profile.
+
+    One read-only task of at most 5 steps, polled for up to `timeout_s`; the session is always stopped.
+    Returns `(True, None)`, or `(False, message)` (login required, no chat, or a Browser Use failure).
+    """
+    settings = BrowserSettings(
+        api_key=api_key, url=url, profile_id=profile_id, email=None, password=None, instructions=None,
+        api_base=(api_base or DEFAULT_API_BASE).rstrip("/"), task_timeout_s=timeout_s,
+        request_timeout_s=min(timeout_s, 30.0))
+    interval = PROVIDER.poll_interval_s if poll_interval_s is None else poll_interval_s
+    session = BrowserSession(settings, PROVIDER.transport, "validate-browser", interval, keep_alive=False)
+    try:
+        session_id = await session._ensure_session()
+        try:
+            created = await session._call("POST", "/tasks", "Browser Use Cloud task creation", {
+                "task": check_prompt(url), "sessionId": session_id, "startUrl": url,
+                "maxSteps": VALIDATE_MAX_STEPS, "structuredOutput": json.dumps(CHECK_SCHEMA),
+                "allowedDomains": allowed_domains(url), "vision": True,
+                "metadata": {"source": "preclinical", "purpose": "validate-browser"},
+            })
+        except ProviderError as exc:
+            raise common.explain(exc, TASK_HINTS) from None
+        task_id = created.get("id") if isinstance(created, dict) else None
+        if not isinstance(task_id, str) or not task_id:
+            return False, "Browser Use Cloud created a task without an id; try again later"
+        try:
+            task = await session._wait(task_id)
+        except ProviderError as exc:
+            if exc.code != "BROWSER_TIMEOUT":
+                raise
+            return False, f"Browser Use Cloud page check did not finish within {timeout_s:g}s; try again"
+        return read_check(task, url)
+    except ProviderError as exc:
+        return False, exc.message
+    finally:
+        await session.close()
 
 
 class BrowserProvider:

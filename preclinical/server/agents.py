@@ -2,20 +2,80 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from aiohttp import web
 
+from preclinical.errors import InvalidInput, PreclinicalError
+from preclinical.providers import browser, common
 from preclinical.server.errors import read_json
 from preclinical.server.keys import runtime_key
 from preclinical.server.responses import json_response
 from preclinical.store import agents
 from preclinical.store.serialize import agent_json
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
+
+NO_BROWSER_KEY = "BROWSER_USE_API_KEY not configured"
 
 
 @routes.get("/api/v1/agents")
 async def list_agents(request: web.Request) -> web.Response:
     return json_response([agent_json(a) for a in agents.list_agents()])
+
+
+def _trimmed(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+async def _validate(url: str, profile_id: str | None, api_key: str, api_base: str | None) -> web.Response:
+    try:
+        ok, error = await browser.validate_chat_page(url, profile_id, api_key=api_key, api_base=api_base)
+    except PreclinicalError as exc:
+        ok, error = False, exc.message
+    except Exception as exc:
+        log.exception("browser validation of %s failed", url)
+        ok, error = False, str(exc) or type(exc).__name__
+    return json_response({"ok": ok, "error": None if ok else error})
+
+
+# Registered before the /api/v1/agents/{id} routes (which have no POST anyway).
+@routes.post("/api/v1/agents/validate-browser")
+async def validate_browser(request: web.Request) -> web.Response:
+    """Check a chat page before saving a browser agent: body `{url, profile_id, api_base?}`."""
+    data = await read_json(request)
+    url, profile_id = _trimmed(data, "url"), _trimmed(data, "profile_id")
+    if not url:
+        raise InvalidInput("url is required")
+    if not profile_id:
+        raise InvalidInput("profile_id is required")
+    api_key = request.app[runtime_key].settings.browser_use_api_key
+    if not api_key:
+        raise InvalidInput(NO_BROWSER_KEY)
+    try:  # optional, like the agent config field of that name (tests point it at a fake Browser Use server)
+        api_base = common.url(data, ("api_base",))
+    except InvalidInput:
+        raise InvalidInput("api_base must be an http:// or https:// URL") from None
+    return await _validate(url, profile_id, api_key, api_base)
+
+
+@routes.post("/api/v1/agents/{id}/validate-browser")
+async def validate_agent_browser(request: web.Request) -> web.Response:
+    """Check a saved browser agent's chat page (its url/endpoint, profile and api_base from its config)."""
+    agent = agents.get_agent(request.match_info["id"])
+    if agent.provider != "browser":
+        raise InvalidInput("Only browser agents can be validated")
+    api_key = request.app[runtime_key].settings.browser_use_api_key
+    if not api_key:
+        raise InvalidInput(NO_BROWSER_KEY)
+    config = agent.config if isinstance(agent.config, dict) else {}
+    url = common.url(config, browser.URL)
+    if not url:
+        raise InvalidInput("Agent missing url in config")
+    return await _validate(url, common.text(config, browser.PROFILE_ID), api_key, common.url(config, ("api_base",)))
 
 
 @routes.get("/api/v1/agents/{id}")

@@ -45,6 +45,18 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "summary": "Create an agent", "requestBody": _body("AgentCreate"),
         "responses": {"201": _json("Agent", "Created"), "400": _ERROR},
     },
+    "POST /api/v1/agents/validate-browser": {
+        "summary": "Check that a web chat page is usable through Browser Use Cloud before saving a browser agent",
+        "requestBody": _body("BrowserValidation"),
+        "responses": {"200": _json("ValidationResult", "Checked (ok false with the reason when not usable)"),
+                      "400": _ERROR},
+    },
+    "POST /api/v1/agents/{id}/validate-browser": {
+        "summary": "Check a browser agent's chat page through Browser Use Cloud (url, profile and api_base from its config)",
+        "parameters": [_ID],
+        "responses": {"200": _json("ValidationResult", "Checked (ok false with the reason when not usable)"),
+                      "400": _ERROR, "404": _ERROR},
+    },
     "GET /api/v1/agents/{id}": {"summary": "Get an agent", "parameters": [_ID], "responses": {"200": _json("Agent"), "404": _ERROR}},
     "PATCH /api/v1/agents/{id}": {
         "summary": "Update an agent (config is shallow-merged; an echoed masked secret keeps the stored one)",
@@ -329,6 +341,16 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {"name": {"type": "string"}, "description": _STR_OR_NULL, "config": {"type": "object"},
                        "is_active": {"type": "boolean"}},
+    },
+    "BrowserValidation": {
+        "type": "object", "required": ["url", "profile_id"],
+        "properties": {"url": {"type": "string"}, "profile_id": {"type": "string"},
+                       "api_base": {"type": "string", "description": "Browser Use API base (optional; default "
+                                    "https://api.browser-use.com/api/v2)"}},
+    },
+    "ValidationResult": {
+        "type": "object", "required": ["ok", "error"],
+        "properties": {"ok": {"type": "boolean"}, "error": _STR_OR_NULL},
     },
     "Criterion": {
         "type": "object", "required": ["criterion"],
