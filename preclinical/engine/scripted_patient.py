@@ -539,7 +539,7 @@ _TIME_START = re.compile(
     r"the day|the night|the morning|the evening|the afternoon|weeks|days|hours|months|minutes)\b"
 )
 _FIRST_PERSON_SKIP = {"was", "sometimes", "always", "perhaps", "also", "thus", "less", "unless", "seriously", "nevertheless",
-                      "is", "has", "does", "always", "usually", "occasionally", "obviously", "previously", "various"}
+                      "is", "has", "does", "usually", "occasionally", "obviously", "previously", "various"}
 
 
 def _cap(text: str) -> str:

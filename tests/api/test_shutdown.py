@@ -1,6 +1,5 @@
 """Stopping the server is quick even while SSE clients follow a live run."""
 
-import asyncio
 import time
 
 import aiohttp

@@ -14,7 +14,6 @@ from preclinical.cli.invoke import run_async, warn
 from preclinical.cli.render import agent_detail, agents_table, console, print_json
 
 
-
 def _looks_like_id(ref: str) -> bool:
     try:
         uuid.UUID(ref.strip())
