@@ -167,6 +167,7 @@ async def test_cancel_stops_in_flight_work_and_nothing_is_written_after(model_ru
     await asyncio.wait_for(rt.executor.wait(run.id), 1.0)
     assert loop.time() - t0 < 1.0
     assert canceled == 4
+    await asyncio.sleep(0.1)  # let requests already on the wire reach the fake (it shares this loop)
     before = {r.id: (r.status, len(r.transcript)) for r in ScenarioRun.select().where(ScenarioRun.test_run == run.id)}
     requests_then = len(target.requests)
     await asyncio.sleep(0.8)  # any request still in flight would have landed by now
