@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import click
@@ -35,6 +35,16 @@ def console(*, stderr: bool = False) -> Console:
 
 def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def show(data: Any, as_json: bool, view: Callable[[Any], Any], *, heading: str | None = None) -> None:
+    """Print an API result as JSON (`--json`), or as a heading line and its rich view."""
+    if as_json:
+        print_json(data)
+        return
+    if heading:
+        click.echo(heading)
+    console().print(view(data))
 
 
 def print_json_line(data: Any) -> None:

@@ -11,7 +11,7 @@ import click
 from preclinical.cli.client import ApiClient, RequestRefused
 from preclinical.cli.commands.options import json_flag, segment
 from preclinical.cli.invoke import run_async, warn
-from preclinical.cli.render import agent_detail, agents_table, console, print_json
+from preclinical.cli.render import agent_detail, agents_table, print_json, show
 
 
 def _looks_like_id(ref: str) -> bool:
@@ -65,10 +65,7 @@ def list_agents(as_json: bool) -> None:
 
     async def action(api: ApiClient) -> None:
         rows = await api.get("/api/v1/agents")
-        if as_json:
-            print_json(rows)
-        else:
-            console().print(agents_table(rows))
+        show(rows, as_json, agents_table)
 
     run_async(action)
 
@@ -81,10 +78,7 @@ def get_agent(agent: str, as_json: bool) -> None:
 
     async def action(api: ApiClient) -> None:
         found = await find_agent(api, agent)
-        if as_json:
-            print_json(found)
-        else:
-            console().print(agent_detail(found))
+        show(found, as_json, agent_detail)
 
     run_async(action)
 
@@ -107,11 +101,7 @@ def create_agent(provider: str, name: str, description: str | None, config_text:
 
     async def action(api: ApiClient) -> None:
         created = await api.call("POST", "/api/v1/agents", json_body=body)
-        if as_json:
-            print_json(created)
-        else:
-            click.echo(f"Created agent: {created['name']} ({created['id']})")
-            console().print(agent_detail(created))
+        show(created, as_json, agent_detail, heading=f"Created agent: {created['name']} ({created['id']})")
 
     run_async(action)
 
@@ -137,11 +127,7 @@ def update_agent(agent: str, name: str | None, description: str | None, config_t
     async def action(api: ApiClient) -> None:
         found = await find_agent(api, agent)
         updated = await api.call("PATCH", f"/api/v1/agents/{found['id']}", json_body=body)
-        if as_json:
-            print_json(updated)
-        else:
-            click.echo(f"Updated agent: {updated['name']}")
-            console().print(agent_detail(updated))
+        show(updated, as_json, agent_detail, heading=f"Updated agent: {updated['name']}")
 
     run_async(action)
 

@@ -7,7 +7,7 @@ import click
 from preclinical.cli.client import ApiClient
 from preclinical.cli.exit_codes import FAILED, OK
 from preclinical.cli.invoke import run_async
-from preclinical.cli.render import console, health_view, print_json
+from preclinical.cli.render import health_view, show
 
 
 @click.command()
@@ -17,10 +17,7 @@ def health(as_json: bool) -> None:
 
     async def action(api: ApiClient) -> int:
         report = await api.call("GET", "/health", ok=(503,))
-        if as_json:
-            print_json(report)
-        else:
-            console().print(health_view(report))
+        show(report, as_json, health_view)
         return OK if report.get("status") == "ok" else FAILED
 
     run_async(action)

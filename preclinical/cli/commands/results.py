@@ -10,7 +10,7 @@ import click
 from preclinical.cli.client import ApiClient, CommandError
 from preclinical.cli.commands.options import json_flag, segment
 from preclinical.cli.invoke import run_async
-from preclinical.cli.render import console, print_json, result_detail, results_table, write_output
+from preclinical.cli.render import console, print_json, result_detail, results_table, show, write_output
 from preclinical.cli.reports import junit_xml, markdown_report
 
 FORMATS = ("csv", "json", "junit", "markdown")
@@ -50,10 +50,7 @@ def get_result(scenario_run_id: str, as_json: bool) -> None:
 
     async def action(api: ApiClient) -> None:
         found = await api.get(f"/api/v1/scenario-runs/{segment(scenario_run_id)}")
-        if as_json:
-            print_json(found)
-        else:
-            console().print(result_detail(found))
+        show(found, as_json, result_detail)
 
     run_async(action)
 

@@ -13,7 +13,7 @@ from preclinical.cli.commands.options import comma_list, json_flag, segment
 from preclinical.cli.exit_codes import OK
 from preclinical.cli.invoke import run_async, warn
 from preclinical.cli.progress import watch_run
-from preclinical.cli.render import console, fields, print_json, print_json_line, run_detail, runs_table
+from preclinical.cli.render import console, fields, print_json, print_json_line, run_detail, runs_table, show
 
 WATCH_JSON = click.option("--json", "as_json", is_flag=True,
                           help="Print the raw JSON; when watching, one object per line (start, events, summary).")
@@ -117,10 +117,7 @@ def get_run(run_id: str, as_json: bool) -> None:
 
     async def action(api: ApiClient) -> None:
         found = await api.get(f"/api/v1/tests/{segment(run_id)}")
-        if as_json:
-            print_json(found)
-        else:
-            console().print(run_detail(found))
+        show(found, as_json, run_detail)
 
     run_async(action)
 

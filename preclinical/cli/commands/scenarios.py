@@ -12,7 +12,7 @@ from preclinical.cli.client import ApiClient, CommandError
 from preclinical.cli.commands.options import comma_list, json_flag, segment
 from preclinical.cli.exit_codes import USAGE
 from preclinical.cli.invoke import run_async, warn
-from preclinical.cli.render import console, print_json, scenario_detail, scenarios_table, write_output
+from preclinical.cli.render import console, print_json, scenario_detail, scenarios_table, show, write_output
 
 GENERATE_TIMEOUT_S = 300.0  # a local model can take minutes for one scenario
 BATCH_TIMEOUT_S = 1800.0
@@ -89,10 +89,7 @@ def get_scenario(scenario_id: str, as_json: bool) -> None:
 
     async def action(api: ApiClient) -> None:
         found = await api.get(f"/api/v1/scenarios/{segment(scenario_id)}")
-        if as_json:
-            print_json(found)
-        else:
-            console().print(scenario_detail(found))
+        show(found, as_json, scenario_detail)
 
     run_async(action)
 
@@ -117,11 +114,7 @@ def create_scenario(file: str | None, name: str | None, category: str | None, ta
 
     async def action(api: ApiClient) -> None:
         created = await api.call("POST", "/api/v1/scenarios", json_body=body)
-        if as_json:
-            print_json(created)
-        else:
-            click.echo(f"Created scenario: {created['name']} ({created['scenario_id']})")
-            console().print(scenario_detail(created))
+        show(created, as_json, scenario_detail, heading=f"Created scenario: {created['name']} ({created['scenario_id']})")
 
     run_async(action)
 
@@ -151,11 +144,7 @@ def update_scenario(scenario_id: str, name: str | None, category: str | None, ta
 
     async def action(api: ApiClient) -> None:
         updated = await api.call("PATCH", f"/api/v1/scenarios/{segment(scenario_id)}", json_body=body)
-        if as_json:
-            print_json(updated)
-        else:
-            click.echo(f"Updated scenario: {updated['name']}")
-            console().print(scenario_detail(updated))
+        show(updated, as_json, scenario_detail, heading=f"Updated scenario: {updated['name']}")
 
     run_async(action)
 
@@ -196,11 +185,7 @@ def generate(text: str | None, file: str | None, category: str | None, name: str
 
     async def action(api: ApiClient) -> None:
         created = await api.call("POST", "/api/v1/scenarios/generate", json_body=body, timeout=GENERATE_TIMEOUT_S)
-        if as_json:
-            print_json(created)
-        else:
-            click.echo(f"Generated scenario: {created['name']} ({created['scenario_id']}), saved as a draft")
-            console().print(scenario_detail(created))
+        show(created, as_json, scenario_detail, heading=f"Generated scenario: {created['name']} ({created['scenario_id']}), saved as a draft")
 
     run_async(action)
 
