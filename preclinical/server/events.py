@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp_sse import sse_response
 
 from preclinical.bus import Event
+from preclinical.domain.run import RUN_TERMINAL, TERMINAL_EVENTS
 from preclinical.errors import InvalidInput, NotFound
 from preclinical.server.keys import runtime_key, streams_key
 from preclinical.server.runs import js_int
@@ -45,7 +46,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             return resp
         with bus.subscribe(run.id) as sub:  # subscribe before replaying so nothing falls in between
             sent, done = await _replay(resp, run.id, last_id)
-            if not done and store.resolve_run(run.id, include_deleted=True).status in store.RUN_TERMINAL:
+            if not done and store.resolve_run(run.id, include_deleted=True).status in RUN_TERMINAL:
                 done = True  # the client has already seen the end
             while not done and resp.is_connected():
                 event = await sub.get()
@@ -59,7 +60,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                     continue
                 await _send(resp, event)
                 sent = event.id or sent
-                done = event.event_type in store.TERMINAL_EVENTS
+                done = event.event_type in TERMINAL_EVENTS
     return resp
 
 
@@ -72,6 +73,6 @@ async def _replay(resp: Any, run_id: str, after: int) -> tuple[int, bool]:
     for event in events_after(run_id, after):
         await _send(resp, event)
         after = event.id or after
-        if event.event_type in store.TERMINAL_EVENTS:
+        if event.event_type in TERMINAL_EVENTS:
             return after, True
     return after, False

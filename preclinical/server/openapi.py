@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from preclinical import __version__
+from preclinical.domain.run import RunStatus, ScenarioRunStatus
 from preclinical.providers.registry import NAMES as PROVIDERS
 from preclinical.server.responses import json_response
 
@@ -214,7 +215,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": {"type": "string"}, "test_run_id": {"type": "string"}, "test_suite_id": _STR_OR_NULL,
             "agent_id": _STR_OR_NULL, "agent_type": _STR_OR_NULL, "agent_name": _STR_OR_NULL, "name": _STR_OR_NULL,
-            "status": {"enum": ["pending", "running", "completed", "failed", "canceled", "scheduled"]},
+            "status": {"enum": [s.value for s in RunStatus]},
             "total_scenarios": _INT, "max_turns": _INT_OR_NULL, "concurrency_limit": _INT,
             "passed_count": _INT, "failed_count": _INT, "error_count": _INT, "pass_rate": {"type": "number"},
             "benchmark_mode": {"type": "boolean"}, "creative_mode": {"type": "boolean"},
@@ -246,7 +247,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": {"type": "string"}, "test_run_id": {"type": "string"}, "scenario_id": _STR_OR_NULL,
             "position": _INT,
-            "status": {"enum": ["pending", "running", "grading", "passed", "failed", "error", "canceled"]},
+            "status": {"enum": [s.value for s in ScenarioRunStatus]},
             "transcript": {"type": "array", "items": {"$ref": "#/components/schemas/TranscriptEntry"}},
             "metadata": {"type": ["object", "null"]}, "error_code": _STR_OR_NULL, "error_message": _STR_OR_NULL,
             "duration_ms": _INT_OR_NULL, "started_at": _TS, "completed_at": _TS, "canceled_at": _TS,

@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Header, Label, Sparkline, Static
 
 from preclinical.bus import Event
+from preclinical.domain.run import RUN_LEVEL_EVENTS, EventTable, RunEvent
 from preclinical.providers.registry import SPECS
 from preclinical.readiness import health_report
 from preclinical.store import stats
@@ -18,7 +19,6 @@ from preclinical.tui import formatting as fmt
 from preclinical.tui.screens.base import NARROW_BELOW, BaseScreen
 
 RECENT_RUNS = 8
-RUN_EVENTS = {"test_run_started", "test_run_complete", "test_run_canceled", "test_run_deleted", "run_status"}
 
 
 class DashboardScreen(BaseScreen):
@@ -121,7 +121,7 @@ class DashboardScreen(BaseScreen):
         self.query_one("#counts-line", Static).update(
             f"{fmt.plural(counts['agents'], 'agent')} · {fmt.plural(counts['scenarios'], 'scenario')} · "
             f"{fmt.plural(counts['drafts'], 'draft')} · {fmt.plural(counts['runs'], 'run')} · "
-            f"{counts['running']} running")
+            f"{counts['runs_running']} running")
         table = Table(show_header=False, box=None, padding=(0, 1, 0, 0))
         table.add_column("what")
         table.add_column("count", justify="right", style="bold")
@@ -129,7 +129,7 @@ class DashboardScreen(BaseScreen):
         table.add_row("Scenarios", str(counts["scenarios"]))
         table.add_row("Drafts to review", str(counts["drafts"]))
         table.add_row("Test runs", str(counts["runs"]))
-        table.add_row("Running now", str(counts["running"]))
+        table.add_row("Running now", str(counts["runs_running"]))
         self.query_one("#counts", Static).update(table)
 
     def _show_runs(self, runs: list[dict]) -> None:
@@ -178,8 +178,9 @@ class DashboardScreen(BaseScreen):
 
     # ------------------------------------------------------------------ live
     def wants(self, event: Event) -> bool:
-        return event.table in ("agents", "scenarios", "test_runs") or event.event_type in RUN_EVENTS \
-            or event.event_type in ("scenario_complete", "scenario_error")
+        return event.table in (EventTable.AGENTS, EventTable.SCENARIOS, EventTable.TEST_RUNS) \
+            or event.event_type in RUN_LEVEL_EVENTS \
+            or event.event_type in (RunEvent.SCENARIO_COMPLETE, RunEvent.SCENARIO_ERROR)
 
     # ------------------------------------------------------------------ actions
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
