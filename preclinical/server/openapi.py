@@ -50,13 +50,14 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "summary": "Check that a web chat page is usable through Browser Use Cloud before saving a browser agent",
         "requestBody": _body("BrowserValidation"),
         "responses": {"200": _json("ValidationResult", "Checked (ok false with the reason when not usable)"),
-                      "400": _ERROR},
+                      "400": _ERROR, "500": {**_ERROR, "description": "BROWSER_USE_API_KEY is not configured"}},
     },
     "POST /api/v1/agents/{id}/validate-browser": {
         "summary": "Check a browser agent's chat page through Browser Use Cloud (url, profile and api_base from its config)",
         "parameters": [_ID],
         "responses": {"200": _json("ValidationResult", "Checked (ok false with the reason when not usable)"),
-                      "400": _ERROR, "404": _ERROR},
+                      "400": _ERROR, "404": _ERROR,
+                      "500": {**_ERROR, "description": "BROWSER_USE_API_KEY is not configured"}},
     },
     "GET /api/v1/agents/{id}": {"summary": "Get an agent", "parameters": [_ID], "responses": {"200": _json("Agent"), "404": _ERROR}},
     "PATCH /api/v1/agents/{id}": {
