@@ -134,6 +134,7 @@ def make_app(runtime: Runtime, *, require_token: str | None = None, host: str | 
     app.router.add_get("/", index)
     for table in ROUTE_TABLES:
         app.add_routes(table)
+    events.install(app, runtime.bus)
     app.on_shutdown.append(_close_streams)
     return app
 
