@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sre_parse
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -157,7 +156,6 @@ def single_case_phrases(bundled: list[dict[str, Any]], general: list[dict[str, A
     found = []
     for rule, phrase in rule_phrases():
         try:
-            sre_parse.parse(phrase)
             compiled = re.compile(phrase)
         except re.error:
             continue
