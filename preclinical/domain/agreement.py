@@ -179,7 +179,8 @@ def repeat_summary(scenarios: dict[str, Sequence[dict[str, Any]]]) -> dict[str, 
             "scenario_id": scenario_id, "repeats": len(repeats), "graded": len(graded), "passed": passed,
             "pass_at_k": (passed > 0) if graded else None, "worst_of_k": (passed == len(graded)) if graded else None,
             "dispositions": labels, "modal_disposition": modal,
-            "disposition_agreement": pairwise_agreement(labels), "consistent": len(set(labels)) <= 1 if labels else None,
+            "disposition_agreement": pairwise_agreement(labels),
+            "consistent": len(set(labels)) <= 1 if labels else None,
             "score": spread(scores),
         })
     judged = [r for r in rows if r["graded"]]
