@@ -25,6 +25,9 @@ from preclinical.domain.run import (
 )
 from preclinical.domain.run import ScenarioRunStatus as S
 from preclinical.errors import NotFound, PreclinicalError
+from preclinical.report.collect import run_report
+from preclinical.report.html import render_run
+from preclinical.services import utc_now
 from preclinical.store import runs as run_store
 from preclinical.store import stats
 from preclinical.store.db import database
@@ -48,9 +51,11 @@ NARROW_HIDDEN = ("gold", "triage")  # dropped on narrow terminals
 
 
 def write_export(run_id: str, kind: str, path: Path) -> int:
-    """Build a run's CSV or JSON export and write it (in a thread, on its own connection). Returns bytes written."""
+    """Build a run's CSV, JSON or HTML export and write it (in a thread, on its own connection). Returns bytes written."""
     with database.connection_context():
         run = run_store.resolve_run(run_id, include_deleted=True)
+        if kind == "html":
+            return _write(path, render_run(run_report(run, now=utc_now().strftime("%Y-%m-%d %H:%M UTC"))))
         items, _ = run_store.scenario_runs_page(run, limit=1_000_000)
         rows = [scenario_run_json(*item) for item in items]
         run_json = test_run_json(run)
@@ -59,6 +64,10 @@ def write_export(run_id: str, kind: str, path: Path) -> int:
         text = build_csv(run_json, rows)
     else:
         text = json.dumps({"run": run_json, "scenario_runs": rows}, indent=2, ensure_ascii=False)
+    return _write(path, text)
+
+
+def _write(path: Path, text: str) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = text.encode("utf-8")
     path.write_bytes(data)
@@ -67,7 +76,7 @@ def write_export(run_id: str, kind: str, path: Path) -> int:
 
 def export_name(run_json: dict[str, Any], kind: str) -> str:
     name = csv_filename(run_json)
-    return name if kind == "csv" else name[: -len(".csv")] + ".json"
+    return name if kind == "csv" else name[: -len(".csv")] + "." + kind
 
 
 class RunScreen(BaseScreen):
@@ -79,6 +88,7 @@ class RunScreen(BaseScreen):
         Binding("c", "cancel_run", "Cancel run", id="run.cancel"),
         Binding("x", "export('csv')", "Export CSV", id="run.export_csv"),
         Binding("j", "export('json')", "Export JSON", id="run.export_json", show=False),
+        Binding("h", "export('html')", "HTML report", id="run.export_html", show=False),
         Binding("R", "rerun_failed", "Rerun failed", id="run.rerun_failed", key_display="shift+r"),
         Binding("delete", "delete_run", "Delete", id="run.delete", show=False),
     ]
