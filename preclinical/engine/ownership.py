@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from preclinical.domain import errors as codes
+from preclinical.domain.run import TERMINAL_EVENTS, RunEvent, ScenarioRunStatus
 from preclinical.store import leases
 from preclinical.store import runs as store
 from preclinical.store.db import database
@@ -40,11 +41,15 @@ class Ownership:
         self._followed: dict[str, int] = {}  # run id -> last event id republished here
 
     # ------------------------------------------------------------------ taking over
-    def take_over_orphans(self) -> dict[str, int]:
-        """Resume every running run whose owner is gone; follow the others. Returns what was done."""
+    def take_over_orphans(self, *, at_start: bool = False) -> dict[str, int]:
+        """Resume every running run whose owner is gone; follow the others. Returns what was done.
+
+        At start-up that includes runs nobody owns (let go at a clean shutdown, or older than leases);
+        later, only runs whose owner died (a clean stop means "resume at the next start", as before).
+        """
         resumed = closed = followed = 0
         for lease in leases.running_runs():
-            if lease.owner_id == self.owner_id:
+            if lease.owner_id == self.owner_id or (lease.owner_id is None and not at_start):
                 continue
             if not lease.gone(self.owner_id):
                 if lease.run_id not in self._followed:
@@ -66,17 +71,17 @@ class Ownership:
         """Restart the scenario runs cut off mid-conversation (or close them after too many restarts)."""
         ex = self.executor
         resumed = closed = 0
-        for sr in ScenarioRun.select().where(ScenarioRun.test_run == run_id, ScenarioRun.status == "running"):
+        for sr in ScenarioRun.select().where(ScenarioRun.test_run == run_id, ScenarioRun.status == ScenarioRunStatus.RUNNING):
             if sr.attempts >= self.resume_limit:
-                store.set_status(ex.svc, sr.id, "error", error_code=codes.INTERRUPTED,
+                store.set_status(ex.svc, sr.id, ScenarioRunStatus.ERROR, error_code=codes.INTERRUPTED,
                                  error_message="Interrupted by a restart too many times; not resumed again.")
-                ex.svc.bus.emit_run(run_id, "scenario_error", {"scenario_run_id": sr.id, "scenario_id": sr.scenario_id,
+                ex.svc.bus.emit_run(run_id, RunEvent.SCENARIO_ERROR, {"scenario_run_id": sr.id, "scenario_id": sr.scenario_id,
                                                                "error": "Interrupted by a restart"})
                 closed += 1
             else:
                 metadata = dict(sr.metadata or {})
                 metadata.setdefault("interrupted_attempts", []).append(sr.transcript or [])
-                store.set_status(ex.svc, sr.id, "pending", transcript=[], metadata=metadata)
+                store.set_status(ex.svc, sr.id, ScenarioRunStatus.PENDING, transcript=[], metadata=metadata)
                 resumed += 1
         if not store.finalize_run(ex.svc, run_id):
             ex.launch(run_id)
@@ -95,7 +100,7 @@ class Ownership:
                 bus.publish(event)
                 after = event.id or after
             self._followed[run_id] = after
-            ended = any(e.event_type in store.TERMINAL_EVENTS for e in events)
+            ended = any(e.event_type in TERMINAL_EVENTS for e in events)
             if ended or (run_id not in running and not events):
                 del self._followed[run_id]
 

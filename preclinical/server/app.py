@@ -77,9 +77,8 @@ def browser_guard(bound_host: str | None, *, check_host: bool) -> Any:
             name, port = _split_host(host_header)
             sockname = request.transport.get_extra_info("sockname") if request.transport else None
             local_port = sockname[1] if isinstance(sockname, tuple) and len(sockname) >= 2 else None
-            if port is None:
-                port = 80
-            if name not in names or (local_port is not None and port != local_port):
+            # The name is what a rebinding page cannot fake; a port, when given, must be ours too.
+            if name not in names or (port is not None and local_port is not None and port != local_port):
                 return error_response(421, f"Host {host_header!r} is not this server: use http://127.0.0.1 or "
                                            "http://localhost with the port the server listens on")
         origin = request.headers.get("Origin")
@@ -134,6 +133,7 @@ def make_app(runtime: Runtime, *, require_token: str | None = None, host: str | 
     app.router.add_get("/", index)
     for table in ROUTE_TABLES:
         app.add_routes(table)
+    events.install(app, runtime.bus)
     app.on_shutdown.append(_close_streams)
     return app
 

@@ -20,11 +20,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from preclinical.domain.run import SCENARIO_ACTIVE, RunStatus, sql_in
 from preclinical.store.db import database
 
 LEASE_S = 30.0  # how long a lease holds without a heartbeat
 HEARTBEAT_S = 5.0  # how often an owner renews its leases (well inside LEASE_S)
-_ACTIVE = "('pending', 'running', 'grading')"
+_ACTIVE = sql_in(SCENARIO_ACTIVE)
+_RUNNING = RunStatus.RUNNING.value
 
 
 def wall_clock() -> datetime:
@@ -86,7 +88,7 @@ def claim_run(run_id: str, owner_id: str, *, expected: str | None) -> bool:
     with database.atomic():
         cursor = database.execute_sql(
             "UPDATE test_run SET owner_id = ?, lease_expires_at = ? "
-            "WHERE id = ? AND status = 'running' AND (owner_id IS ? OR owner_id = ?)",
+            f"WHERE id = ? AND status = '{_RUNNING}' AND (owner_id IS ? OR owner_id = ?)",
             (owner_id, until, run_id, expected, owner_id))
         if cursor.rowcount == 0:
             return False
@@ -100,13 +102,13 @@ def renew(owner_id: str) -> set[str]:
     """Heartbeat: extend every lease this owner holds; returns the ids of the running runs it still owns."""
     until = expiry()
     with database.atomic():
-        database.execute_sql("UPDATE test_run SET lease_expires_at = ? WHERE owner_id = ? AND status = 'running'",
+        database.execute_sql(f"UPDATE test_run SET lease_expires_at = ? WHERE owner_id = ? AND status = '{_RUNNING}'",
                              (until, owner_id))
         database.execute_sql(
             f"UPDATE scenario_run SET lease_expires_at = ? WHERE owner_id = ? AND status IN {_ACTIVE}",
             (until, owner_id))
         rows = database.execute_sql(
-            "SELECT id FROM test_run WHERE owner_id = ? AND status = 'running' AND deleted_at IS NULL",
+            f"SELECT id FROM test_run WHERE owner_id = ? AND status = '{_RUNNING}' AND deleted_at IS NULL",
             (owner_id,)).fetchall()
     return {r[0] for r in rows}
 
@@ -116,7 +118,7 @@ def release(owner_id: str) -> None:
     Finished rows keep their owner id: which process ran them."""
     with database.atomic():
         database.execute_sql("UPDATE test_run SET owner_id = NULL, lease_expires_at = NULL "
-                             "WHERE owner_id = ? AND status = 'running'", (owner_id,))
+                             f"WHERE owner_id = ? AND status = '{_RUNNING}'", (owner_id,))
         database.execute_sql("UPDATE scenario_run SET owner_id = NULL, lease_expires_at = NULL "
                              f"WHERE owner_id = ? AND status IN {_ACTIVE}", (owner_id,))
 
@@ -134,5 +136,5 @@ class RunLease:
 def running_runs() -> list[RunLease]:
     """Every running run with its owner and lease, oldest first."""
     rows = database.execute_sql(
-        "SELECT id, owner_id, lease_expires_at FROM test_run WHERE status = 'running' ORDER BY created_at").fetchall()
+        f"SELECT id, owner_id, lease_expires_at FROM test_run WHERE status = '{_RUNNING}' ORDER BY created_at").fetchall()
     return [RunLease(*row) for row in rows]

@@ -36,7 +36,7 @@ async def follow_until_end(http: aiohttp.ClientSession, base: str, run_id: str) 
 
 @pytest.mark.slow
 async def test_second_process_on_the_same_data_dir_follows_and_never_replays(tmp_path, fake_openai):
-    fake_openai.latency_s = 0.5  # the target agent takes a moment per reply
+    fake_openai.latency_s = 1.5  # the target agent takes a moment per reply
     data = tmp_path / "data"
     port_a, port_b = free_port(), free_port()
     a, b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
@@ -50,7 +50,7 @@ async def test_second_process_on_the_same_data_dir_follows_and_never_replays(tmp
                     "config": {"base_url": fake_openai.url, "api_key": "k", "target_model": "tiny"}}) as r:
                 agent = await r.json()
             async with http.post(f"{a}/start-run", json={
-                    "agent_id": agent["id"], "max_scenarios": 8, "concurrency_limit": 8, "max_turns": 10}) as r:
+                    "agent_id": agent["id"], "max_scenarios": 8, "concurrency_limit": 8, "max_turns": 12}) as r:
                 run = await r.json()
 
             async def in_flight():
