@@ -53,7 +53,7 @@ class Ownership:
                 continue
             if not lease.gone(self.owner_id):
                 if lease.run_id not in self._followed:
-                    self._follow(lease.run_id)
+                    self._follow(lease.run_id, from_start=not at_start)
                     followed += 1
                 continue
             if not leases.claim_run(lease.run_id, self.owner_id, expected=lease.owner_id):
@@ -88,9 +88,21 @@ class Ownership:
         return resumed, closed
 
     # ------------------------------------------------------------------ following
-    def _follow(self, run_id: str) -> None:
+    def _follow(self, run_id: str, *, from_start: bool = False) -> None:
+        """Republish the run's events from now on (from its first event for a run started after we opened:
+        screens learn of it as if it had started here)."""
+        if from_start:
+            self._followed[run_id] = 0
+            return
         row = database.execute_sql("SELECT MAX(id) FROM run_event WHERE test_run_id = ?", (run_id,)).fetchone()
         self._followed[run_id] = row[0] or 0
+
+    def _discover(self, running: list[leases.RunLease]) -> None:
+        """Follow runs another live process started since the last look (a cheap indexed query per tick)."""
+        for lease in running:
+            if (lease.run_id not in self._followed and lease.owner_id not in (None, self.owner_id)
+                    and lease.run_id not in self.executor.tasks and not lease.gone(self.owner_id)):
+                self._follow(lease.run_id, from_start=True)
 
     def _republish(self, running: set[str]) -> None:
         bus = self.executor.svc.bus
@@ -118,8 +130,11 @@ class Ownership:
                     next_beat = clock() + leases.HEARTBEAT_S
                     self._heartbeat()
                     self.take_over_orphans()
-                elif self._followed:
-                    self._republish({lease.run_id for lease in leases.running_runs()})
+                else:
+                    running = leases.running_runs()
+                    self._discover(running)
+                    if self._followed:
+                        self._republish({lease.run_id for lease in running})
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database is busy or gone for a moment: try again at the next tick
