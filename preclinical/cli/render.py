@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from preclinical.cli.client import CommandError
-from preclinical.domain.run import RunStatus, ScenarioRunStatus
+from preclinical.domain.run import RunStatus, ScenarioRunStatus, run_verdict
 from preclinical.domain.triage import DISPLAY, compare
 
 STATUS_STYLES = {
@@ -156,17 +156,30 @@ def agent_detail(agent: dict[str, Any]) -> Group:
 # ---- runs and results --------------------------------------------------------------------------
 
 
+VERDICT_STYLES = {"Passed": "green", "Failed": "red", "No verdict": "yellow", "Canceled": "yellow", "Running": "cyan"}
+
+
+def verdict_badge(run: dict[str, Any], *, with_reason: bool = False) -> Text:
+    """The run's verdict (`run_verdict`, as every screen and export reads it), optionally with its reason."""
+    verdict = run_verdict(run)
+    text = Text(verdict.headline, style=VERDICT_STYLES.get(verdict.headline, ""))
+    if with_reason:
+        text.append(f" — {verdict.reason}", style="dim")
+    return text
+
+
 def runs_table(runs: list[dict[str, Any]], total: int) -> Table:
     table = titled_table(f"Test runs ({len(runs)} of {total})")  # the run_… id works wherever a UUID does
     table.add_column("Run ID", style="bold", no_wrap=True)
     table.add_column("Agent", min_width=12)
     table.add_column("Status", no_wrap=True)
+    table.add_column("Verdict", no_wrap=True)
     table.add_column("Pass", justify="right", no_wrap=True)
     table.add_column("P/F/E", justify="right", no_wrap=True)
     table.add_column("Created", no_wrap=True)
     for r in runs:
         table.add_row(plain(r.get("test_run_id") or r["id"]), Text(plain(r.get("agent_name"))), status_text(r.get("status")),
-                      percent(r.get("pass_rate"), 0),
+                      verdict_badge(r), percent(r.get("pass_rate"), 0),
                       f"{r.get('passed_count', 0)}/{r.get('failed_count', 0)}/{r.get('error_count', 0)}",
                       when(r.get("created_at")))
     return table
@@ -176,7 +189,8 @@ def run_detail(run: dict[str, Any]) -> Group:
     rows = [
         ("UUID", run["id"]), ("Name", run.get("name")),
         ("Agent", f"{plain(run.get('agent_name'))} ({plain(run.get('agent_type'))})"),
-        ("Status", status_text(run.get("status"))), ("Scenarios", run.get("total_scenarios")),
+        ("Status", status_text(run.get("status"))),
+        ("Verdict", verdict_badge(run, with_reason=True)), ("Scenarios", run.get("total_scenarios")),
         ("Passed", run.get("passed_count")), ("Failed", run.get("failed_count")), ("Errors", run.get("error_count")),
         ("Pass rate", percent(run.get("pass_rate"))), ("Benchmark", run.get("benchmark_mode")),
         ("Creative", run.get("creative_mode")), ("Max turns", run.get("max_turns")),

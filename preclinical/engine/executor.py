@@ -17,31 +17,19 @@ from typing import Any
 
 from preclinical.config import Settings
 from preclinical.domain import errors as codes
-from preclinical.domain.run import (
-    RUN_ACTIVE,
-    SCENARIO_ACTIVE,
-    RunEvent,
-    ScenarioRunStatus,
-)
-from preclinical.domain.scenario_rules import runnable_problems
+from preclinical.domain.run import RUN_ACTIVE, SCENARIO_ACTIVE, RunEvent, RunRequest, RunRequestError, ScenarioRunStatus
 from preclinical.engine import grading
 from preclinical.engine.conversation import play
 from preclinical.engine.llm import LLM, Usage
 from preclinical.engine.patient import OfflinePatient, Patient
-from preclinical.errors import InvalidInput, NotFound, ProviderError
+from preclinical.errors import InvalidInput, ProviderError
 from preclinical.providers import registry
 from preclinical.providers.base import ProviderEnv
 from preclinical.services import Services
 from preclinical.store import runs as store
+from preclinical.store import scenarios as scenario_store
 from preclinical.store.ids import canonical_uuid
-from preclinical.store.models import (
-    Agent,
-    Scenario,
-    ScenarioRun,
-    ScenarioTag,
-    TestRun,
-    TestSuite,
-)
+from preclinical.store.models import Agent, Scenario, ScenarioRun, TestRun
 from preclinical.store.serialize import scenario_json
 
 log = logging.getLogger(__name__)
@@ -60,31 +48,14 @@ class RunPlan:
     skipped: list[dict[str, str]] = field(default_factory=list)
 
 
-def _flag(body: dict[str, Any], key: str) -> bool:
-    value = body.get(key, False)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise InvalidInput(f"{key} must be true or false")
-    return value
-
-
-def _positive_int(body: dict[str, Any], key: str) -> int | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-        raise InvalidInput(f"{key} must be an integer")
-    return int(value)
-
-
-def _string_list(body: dict[str, Any], key: str) -> list[str] | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidInput(f"{key} must be an array of strings")
-    return value
+def parse_request(body: dict[str, Any] | RunRequest) -> RunRequest:
+    """A start-run body as a `RunRequest` (a refusal is `InvalidInput` naming the field)."""
+    if isinstance(body, RunRequest):
+        return body
+    try:
+        return RunRequest.from_json(body)
+    except RunRequestError as exc:
+        raise InvalidInput(exc.message, extra=exc.extra or None) from None
 
 
 class Executor:
@@ -102,69 +73,23 @@ class Executor:
         self._jitter = random.Random(0)
 
     # ------------------------------------------------------------------ starting
-    def plan(self, body: dict[str, Any]) -> RunPlan:
-        """Validate a start-run request and select its scenarios (reference order and messages)."""
-        agent_id = body.get("agent_id")
-        if not agent_id:
-            raise InvalidInput("agent_id is required")
-        key = canonical_uuid(agent_id)
+    def plan(self, body: dict[str, Any] | RunRequest) -> RunPlan:
+        """Check a start-run request and select its scenarios (reference order and messages)."""
+        request = parse_request(body)
+        key = canonical_uuid(request.agent_id)
         agent = Agent.get_or_none(Agent.id == key) if key else None
         if agent is None or agent.deleted_at is not None or not agent.is_active:
             raise InvalidInput("Agent not found or inactive")
         spec = registry.get_spec(agent.provider)
-        name = body.get("name")
-        if name is not None and not isinstance(name, str):
-            raise InvalidInput("name must be a string")
-        max_turns = _positive_int(body, "max_turns")
-        concurrency = body.get("concurrency_limit")
-        if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int | float)
-                                        or concurrency <= 0):
-            raise InvalidInput("concurrency_limit must be a positive number")
         cap = spec.max_concurrency
-        concurrency = int(concurrency) if concurrency else (min(DEFAULT_CONCURRENCY, cap) if cap else DEFAULT_CONCURRENCY)
+        concurrency = request.concurrency_limit or (min(DEFAULT_CONCURRENCY, cap) if cap else DEFAULT_CONCURRENCY)
         if cap:
             concurrency = min(concurrency, cap)
-        max_scenarios = _positive_int(body, "max_scenarios")
-        benchmark, creative = _flag(body, "benchmark_mode"), _flag(body, "creative_mode")
-        if creative and self.llm is None:
+        if request.creative_mode and self.llm is None:
             raise InvalidInput("creative_mode needs a language model: set OPENAI_API_KEY or OPENAI_BASE_URL")
-        ids = _string_list(body, "scenario_ids")
-        tags = _string_list(body, "tags")
-        suite_id = body.get("test_suite_id")
-        live = (Scenario.is_active == True) & (Scenario.approved == True)  # noqa: E712
-        order = (Scenario.priority.asc(nulls="LAST"), Scenario.name, Scenario.scenario_id)
-        skipped: list[dict[str, str]] = []
-        if ids is not None:
-            if not ids:
-                raise InvalidInput("No active scenarios found for the given scenario_ids")
-            wanted = [canonical_uuid(i) for i in ids]
-            found = {s.scenario_id: s for s in Scenario.select().where(Scenario.scenario_id.in_([w for w in wanted if w]), live)}
-            selected = [found[w] for w in dict.fromkeys(wanted) if w in found]
-            skipped += [{"id": raw, "reason": "not an active, approved scenario"}
-                        for raw, w in zip(ids, wanted, strict=True) if w not in found]
-            if not selected:
-                raise InvalidInput("No active scenarios found for the given scenario_ids")
-            suite_id = None
-        elif suite_id is not None:
-            suite = TestSuite.get_or_none(TestSuite.id == canonical_uuid(suite_id)) if isinstance(suite_id, str) else None
-            if suite is None:
-                raise NotFound("Test suite not found")
-            suite_id = suite.id
-            selected = list(Scenario.select().where(Scenario.scenario_id.in_(suite.scenario_ids), live).order_by(*order))
-        elif tags:
-            tagged = ScenarioTag.select(ScenarioTag.scenario).where(ScenarioTag.tag.in_(tags))
-            selected = list(Scenario.select().where(live, Scenario.scenario_id.in_(tagged)).order_by(*order))
-        else:
-            selected = list(Scenario.select().where(live).order_by(*order))
-        if max_scenarios and max_scenarios > 0 and ids is None:
-            selected = selected[:max_scenarios]
-        runnable = []
-        for s in selected:
-            problems = runnable_problems(s.content or {}, s.rubric_criteria or [])
-            if problems:
-                skipped.append({"id": s.scenario_id, "name": s.name, "reason": "; ".join(problems)})
-            else:
-                runnable.append(s)
+        selection = scenario_store.select_for_run(request)
+        runnable, skipped, suite_id = selection.runnable, selection.skipped, selection.suite_id
+        benchmark = request.benchmark_mode
         if not runnable:
             raise InvalidInput("No active scenarios available", extra={"skipped": skipped} if skipped else None)
         if benchmark:
@@ -173,11 +98,11 @@ class Executor:
             if invalid:
                 raise InvalidInput("Benchmark mode requires initial_message, clinical_facts, and gold_standard in "
                                    "scenario content", extra={"invalid_scenarios": invalid})
-        options = {"name": name or None, "max_turns": max_turns, "concurrency_limit": concurrency,
-                   "benchmark_mode": benchmark, "creative_mode": creative}
+        options = {"name": request.name, "max_turns": request.max_turns, "concurrency_limit": concurrency,
+                   "benchmark_mode": benchmark, "creative_mode": request.creative_mode}
         return RunPlan(agent, [s.scenario_id for s in runnable], options, suite_id, skipped)
 
-    def start(self, body: dict[str, Any]) -> tuple[TestRun, RunPlan]:
+    def start(self, body: dict[str, Any] | RunRequest) -> tuple[TestRun, RunPlan]:
         plan = self.plan(body)
         run, _ = store.create_run(self.svc, agent=plan.agent, scenario_ids=plan.scenario_ids, options=plan.options,
                                   suite_id=plan.suite_id)

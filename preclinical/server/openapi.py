@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from preclinical import __version__
-from preclinical.domain.run import RunStatus, ScenarioRunStatus
+from preclinical.domain.run import Outcome, RunStatus, ScenarioRunStatus
 from preclinical.providers.registry import NAMES as PROVIDERS
 from preclinical.server.responses import json_response
 
@@ -221,6 +221,12 @@ SCHEMAS: dict[str, Any] = {
             "benchmark_mode": {"type": "boolean"}, "creative_mode": {"type": "boolean"},
             "is_finalizing": {"type": "boolean"}, "finalize_started_at": _TS, "started_at": _TS,
             "completed_at": _TS, "canceled_at": _TS, "deleted_at": _TS, "created_at": _TS, "updated_at": _TS,
+            "verdict": {
+                "type": "object", "required": ["outcome", "headline", "reason"],
+                "description": "What the run says about the agent: an errored, canceled or unfinished run has no verdict.",
+                "properties": {"outcome": {"enum": [o.value for o in Outcome]}, "headline": {"type": "string"},
+                               "reason": {"type": "string"}},
+            },
         },
     },
     "RunList": {"type": "object", "required": ["runs", "total"],

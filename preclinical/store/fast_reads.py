@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from preclinical.domain.run import run_verdict
 from preclinical.store.db import database
 
 _COLUMNS = (
@@ -102,6 +103,7 @@ def _run_json(row: tuple[Any, ...]) -> dict[str, Any]:
         elif name == "pass_rate":
             value = float(value or 0.0)
         out[name] = value
+    out["verdict"] = run_verdict(out).as_json()
     return out
 
 

@@ -26,14 +26,7 @@ from preclinical.errors import NotFound
 from preclinical.services import Services
 from preclinical.store.db import database
 from preclinical.store.ids import canonical_uuid
-from preclinical.store.models import (
-    Agent,
-    Grading,
-    Scenario,
-    ScenarioRun,
-    TestRun,
-    TestSuite,
-)
+from preclinical.store.models import Agent, Grading, Scenario, ScenarioRun, TestRun, TestSuite
 
 RUN_NOT_FOUND = "Test run not found"
 SCENARIO_RUN_NOT_FOUND = "Scenario run not found"

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from preclinical.bus import Event
+from preclinical.domain.run import run_verdict
 from preclinical.domain.scenario_rules import runnable_problems
 from preclinical.domain.secrets import mask_config
 from preclinical.store.models import Agent, Grading, Scenario, ScenarioRun, TestRun
@@ -81,6 +82,7 @@ def test_run_json(run: TestRun) -> dict[str, Any]:
         "deleted_at": iso(run.deleted_at),
         "created_at": iso(run.created_at),
         "updated_at": iso(run.updated_at),
+        "verdict": run_verdict(run).as_json(),
     }
 
 

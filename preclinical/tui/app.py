@@ -16,6 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from preclinical import __version__
 from preclinical.bus import Event
+from preclinical.domain.run import RunRequest
 from preclinical.errors import PreclinicalError
 from preclinical.runtime import Runtime
 from preclinical.store.models import TestRun
@@ -188,10 +189,10 @@ class PreclinicalApp(App[None]):
             self.push_screen(screen)
 
     # ------------------------------------------------------------------ shared actions
-    def start_run(self, body: dict[str, Any]) -> TestRun | None:
+    def start_run(self, request: RunRequest | dict[str, Any]) -> TestRun | None:
         """Start a run; on a refusal say why (the executor's message names the field) and return None."""
         try:
-            run, plan = self.runtime.executor.start(body)
+            run, plan = self.runtime.executor.start(request)
         except PreclinicalError as exc:
             self.notify(exc.message, title="The run did not start", severity="error", timeout=8)
             return None

@@ -12,6 +12,7 @@ from textual.timer import Timer
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from preclinical.domain.run import RunRequest
 from preclinical.domain.triage import DISPLAY, LEVELS, normalize_level
 from preclinical.engine.executor import DEFAULT_CONCURRENCY
 from preclinical.store import agents as agent_store
@@ -208,7 +209,8 @@ class NewRunScreen(BaseScreen):
             return None, f"Must be between {low} and {high}." if high is not None else f"Must be at least {low}."
         return value, ""
 
-    def build_body(self) -> tuple[dict[str, Any], dict[str, str]]:
+    def build_request(self) -> tuple[RunRequest | None, dict[str, str]]:
+        """The run the form describes, or None and the problems by field."""
         settings = self.runtime.settings
         problems: dict[str, str] = {}
         max_turns, problem = self._number("max-turns", low=settings.min_max_turns, high=settings.max_max_turns)
@@ -220,12 +222,7 @@ class NewRunScreen(BaseScreen):
         max_scenarios, problem = self._number("max-scenarios", low=1, blank_ok=True)
         if problem:
             problems["max-scenarios"] = problem
-        body: dict[str, Any] = {
-            "agent_id": self.agent_id, "name": self.query_one("#run-name", Input).value.strip() or None,
-            "max_turns": max_turns, "concurrency_limit": concurrency, "max_scenarios": max_scenarios,
-            "benchmark_mode": self.query_one("#benchmark", Checkbox).value,
-            "creative_mode": self.query_one("#creative", Checkbox).value,
-        }
+        ids: list[str] | None = None
         if not self.agent_id:
             problems["agent"] = "Choose an agent."
         if self.query_one("#all", Checkbox).value:
@@ -233,25 +230,32 @@ class NewRunScreen(BaseScreen):
                 ids = [s["id"] for s in self.shown]
                 if not ids:
                     problems["scenarios"] = "No scenario matches the filters."
-                body["scenario_ids"] = ids[:max_scenarios] if max_scenarios else ids
+                ids = ids[:max_scenarios] if max_scenarios else ids
         else:
             ids = [s["id"] for s in self.scenarios if s["id"] in self.selected]
             if not ids:
                 problems["scenarios"] = "Tick at least one scenario, or switch on “All”."
-            body["scenario_ids"] = ids
-        return body, problems
+        if problems or not self.agent_id:
+            return None, problems
+        return RunRequest(
+            agent_id=self.agent_id, name=self.query_one("#run-name", Input).value.strip() or None,
+            max_turns=max_turns, concurrency_limit=concurrency, max_scenarios=max_scenarios,
+            scenario_ids=tuple(ids) if ids is not None else None,
+            benchmark_mode=self.query_one("#benchmark", Checkbox).value,
+            creative_mode=self.query_one("#creative", Checkbox).value,
+        ), problems
 
     def action_start(self) -> None:
-        body, problems = self.build_body()
+        request, problems = self.build_request()
         for error in self.query(".field-error").results(Static):
             key = (error.id or "").removeprefix("err-")
             error.update(problems.get(key, ""))
             error.display = key in problems
         self.query_one("#form-error", Static).update(
             problems.get("agent", "") or ("Please correct the fields marked above." if problems else ""))
-        if problems:
+        if request is None:
             return
-        run = self.papp.start_run(body)
+        run = self.papp.start_run(request)
         if run is not None:
             self.papp.show_run(run.id, replace=True)
 

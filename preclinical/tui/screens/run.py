@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +14,14 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Header, Label, Static
 
 from preclinical.bus import Event
-from preclinical.domain.csv_export import build_csv, csv_filename
-from preclinical.domain.run import (
-    RUN_LEVEL_EVENTS,
-    SCENARIO_ENDED,
-    EventTable,
-    RunEvent,
-    RunStatus,
-)
+from preclinical.domain.run import RUN_LEVEL_EVENTS, SCENARIO_ENDED, EventTable, RunEvent, RunRequest, RunStatus
 from preclinical.domain.run import ScenarioRunStatus as S
 from preclinical.errors import NotFound, PreclinicalError
 from preclinical.store import runs as run_store
 from preclinical.store import stats
-from preclinical.store.db import database
+from preclinical.store.export import export_name, export_run
 from preclinical.store.models import TestRun
-from preclinical.store.serialize import scenario_run_json, test_run_json
+from preclinical.store.serialize import test_run_json
 from preclinical.tui import formatting as fmt
 from preclinical.tui.screens.base import BaseScreen
 from preclinical.tui.screens.dialogs import ConfirmDialog, PathDialog
@@ -48,26 +40,11 @@ NARROW_HIDDEN = ("gold", "triage")  # dropped on narrow terminals
 
 
 def write_export(run_id: str, kind: str, path: Path) -> int:
-    """Build a run's CSV or JSON export and write it (in a thread, on its own connection). Returns bytes written."""
-    with database.connection_context():
-        run = run_store.resolve_run(run_id, include_deleted=True)
-        items, _ = run_store.scenario_runs_page(run, limit=1_000_000)
-        rows = [scenario_run_json(*item) for item in items]
-        run_json = test_run_json(run)
-    if kind == "csv":
-        rows.sort(key=lambda r: (r["scenario_name"] or "", r["created_at"] or "", r["position"]))
-        text = build_csv(run_json, rows)
-    else:
-        text = json.dumps({"run": run_json, "scenario_runs": rows}, indent=2, ensure_ascii=False)
+    """Build a run's export and write it (in a thread, on its own connection). Returns bytes written."""
+    _, data = export_run(run_id, kind)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8")
     path.write_bytes(data)
     return len(data)
-
-
-def export_name(run_json: dict[str, Any], kind: str) -> str:
-    name = csv_filename(run_json)
-    return name if kind == "csv" else name[: -len(".csv")] + ".json"
 
 
 class RunScreen(BaseScreen):
@@ -381,11 +358,7 @@ class RunScreen(BaseScreen):
             self.notify("No failed or errored scenarios to rerun.", severity="warning")
             return
         run = self.run
-        new = self.papp.start_run({
-            "agent_id": run.agent_id, "scenario_ids": ids, "max_turns": run.max_turns,
-            "concurrency_limit": run.concurrency_limit, "creative_mode": bool(run.creative_mode),
-            "benchmark_mode": bool(run.benchmark_mode), "name": f"Rerun of failed: {run.name or run.test_run_id}",
-        })
+        new = self.papp.start_run(RunRequest.again(run, ids, f"Rerun of failed: {run.name or run.test_run_id}"))
         if new is not None:
             self.papp.show_run(new.id)
 

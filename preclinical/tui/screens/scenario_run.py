@@ -20,6 +20,7 @@ from preclinical.domain.run import (
     SCENARIO_RUN_EVENTS,
     EventTable,
     RunEvent,
+    RunRequest,
 )
 from preclinical.domain.run import ScenarioRunStatus as S
 from preclinical.errors import NotFound
@@ -307,11 +308,8 @@ class ScenarioRunScreen(BaseScreen):
             self.notify("This scenario run is still in progress.", severity="warning")
             return
         run = self.run
-        new = self.papp.start_run({
-            "agent_id": run.agent_id, "scenario_ids": [self.data["scenario_id"]], "max_turns": run.max_turns,
-            "creative_mode": bool(run.creative_mode), "benchmark_mode": bool(run.benchmark_mode),
-            "name": f"Rerun: {self.data['scenario_name'] or self.data['scenario_id']}",
-        })
+        new = self.papp.start_run(RunRequest.again(
+            run, [self.data["scenario_id"]], f"Rerun: {self.data['scenario_name'] or self.data['scenario_id']}"))
         if new is not None:
             self.papp.show_run(new.id)
 
