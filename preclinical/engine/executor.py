@@ -229,7 +229,8 @@ class Executor:
             scenario, criteria, judged.criteria_results, transcript, engine="model", summary=judged.summary or None,
             model=judged.model, disposition=judged.disposition, usage=judged.usage,
             details={"regraded": judged.regraded, "unverified_evidence": judged.unverified,
-                     "disposition_quote": judged.disposition_quote},
+                     "disposition_quote": judged.disposition_quote, "asked_again": judged.asked_again,
+                     "ungraded_criteria": judged.ungraded},
         )
 
     async def _scenario(self, run: TestRun, sr_id: str) -> None:

@@ -1,4 +1,4 @@
-"""Run routes: start, cancel, list, get, compare, delete, scenario runs, and exports (CSV and JSON)."""
+"""Run routes: start, cancel, list, get, compare, delete, scenario runs, and exports (CSV, JSON and HTML)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from aiohttp import web
 from preclinical.domain.run import RUN_TERMINAL, RunStatus
 from preclinical.engine.executor import parse_request
 from preclinical.errors import InvalidInput
+from preclinical.report.collect import comparison_report
+from preclinical.report.export import CONTENT_TYPES, export_run
+from preclinical.report.html import render_comparison
 from preclinical.server.errors import read_json
 from preclinical.server.keys import runtime_key
 from preclinical.server.responses import json_response
 from preclinical.store import runs as store
 from preclinical.store.comparison import compare_test_runs
-from preclinical.store.export import CONTENT_TYPES, export_run
 from preclinical.store.fast_reads import scenario_runs_json, test_runs_json
 from preclinical.store.serialize import scenario_run_json, test_run_json
 
@@ -78,6 +80,23 @@ async def compare_tests(request: web.Request) -> web.Response:
     return json_response(compare_test_runs(request.query.get("base"), request.query.get("candidate")))
 
 
+def _html(text: str, filename: str) -> web.Response:
+    return web.Response(text=text, content_type="text/html", charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _stamp(request: web.Request) -> str:
+    return request.app[runtime_key].services.now().strftime("%Y-%m-%d %H:%M UTC")
+
+
+@routes.get("/api/v1/tests/compare/export-html")  # before /api/v1/tests/{id}/export-html, like compare
+async def compare_tests_html(request: web.Request) -> web.Response:
+    model = comparison_report(request.query.get("base"), request.query.get("candidate"), now=_stamp(request))
+    runs = model["comparison"]
+    name = f"preclinical-compare-{runs['base']['run']['test_run_id']}-{runs['candidate']['run']['test_run_id']}.html"
+    return _html(render_comparison(model), name)
+
+
 @routes.get("/api/v1/tests/{id}")
 async def get_test(request: web.Request) -> web.Response:
     return json_response(test_run_json(store.resolve_run(request.match_info["id"])))
@@ -92,7 +111,7 @@ async def delete_test(request: web.Request) -> web.Response:
 
 async def _export(request: web.Request, kind: str) -> web.Response:
     run = store.resolve_run(request.match_info["id"])
-    name, data = await asyncio.to_thread(export_run, run.id, kind)
+    name, data = await asyncio.to_thread(export_run, run.id, kind, now=_stamp(request))
     return web.Response(body=data, content_type=CONTENT_TYPES[kind], charset="utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -105,6 +124,11 @@ async def export_csv(request: web.Request) -> web.Response:
 @routes.get("/api/v1/tests/{id}/export-json")
 async def export_json(request: web.Request) -> web.Response:
     return await _export(request, "json")
+
+
+@routes.get("/api/v1/tests/{id}/export-html")
+async def export_html(request: web.Request) -> web.Response:
+    return await _export(request, "html")
 
 
 @routes.get("/api/v1/scenario-runs")

@@ -1,4 +1,5 @@
-"""`preclinical results list|get|export`: scenario-run results, and run reports as CSV, JSON, JUnit XML or Markdown."""
+"""`preclinical results list|get|export`: scenario-run results, and run reports as CSV, JSON, JUnit XML, Markdown
+or a self-contained HTML report."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from preclinical.cli.render import console, print_json, result_detail, results_t
 from preclinical.cli.reports import junit_xml, markdown_report
 from preclinical.domain.run import ScenarioRunStatus
 
-FORMATS = ("csv", "json", "junit", "markdown")
+FORMATS = ("csv", "json", "junit", "markdown", "html")
 
 
 @click.group()
@@ -61,6 +62,9 @@ async def export_text(api: ApiClient, run_id: str, fmt: str) -> tuple[str, str]:
     if fmt == "csv":
         download = await api.download(f"/api/v1/tests/{segment(run_id)}/export-csv")
         return download.text, download.filename or f"preclinical-export-{run_id}.csv"
+    if fmt == "html":
+        download = await api.download(f"/api/v1/tests/{segment(run_id)}/export-html")
+        return download.text, download.filename or f"preclinical-report-{run_id}.html"
     download = await api.download(f"/api/v1/tests/{segment(run_id)}/export-json")
     stem = Path(download.filename or f"preclinical-export-{run_id}.json").stem
     try:
@@ -79,11 +83,12 @@ async def export_text(api: ApiClient, run_id: str, fmt: str) -> tuple[str, str]:
 @results.command("export")
 @click.argument("run_id")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
-              help="csv and json are the API's exports; junit is JUnit XML for CI; markdown is a report.")
+              help="csv and json are the API's exports; junit is JUnit XML for CI; markdown is a report; html is a "
+                   "self-contained report to open in a browser (charts, transcripts with cited evidence).")
 @click.option("-o", "--output", default=None, metavar="FILE",
               help="Where to write (`-` for standard output); default: the API's file name, in this directory.")
 def export(run_id: str, fmt: str, output: str | None) -> None:
-    """Export a test run's results as CSV, JSON, JUnit XML or Markdown."""
+    """Export a test run's results as CSV, JSON, JUnit XML, Markdown or an HTML report."""
 
     async def action(api: ApiClient) -> None:
         text, filename = await export_text(api, run_id, fmt)

@@ -17,9 +17,10 @@ from preclinical.bus import Event
 from preclinical.domain.run import RUN_LEVEL_EVENTS, SCENARIO_ENDED, EventTable, RunEvent, RunRequest, RunStatus
 from preclinical.domain.run import ScenarioRunStatus as S
 from preclinical.errors import NotFound, PreclinicalError
+from preclinical.report.export import export_name, export_run
+from preclinical.services import utc_now
 from preclinical.store import runs as run_store
 from preclinical.store import stats
-from preclinical.store.export import export_name, export_run
 from preclinical.store.models import TestRun
 from preclinical.store.serialize import test_run_json
 from preclinical.tui import formatting as fmt
@@ -40,8 +41,8 @@ NARROW_HIDDEN = ("gold", "triage")  # dropped on narrow terminals
 
 
 def write_export(run_id: str, kind: str, path: Path) -> int:
-    """Build a run's export and write it (in a thread, on its own connection). Returns bytes written."""
-    _, data = export_run(run_id, kind)
+    """Build a run's CSV, JSON or HTML export and write it (in a thread, on its own connection). Returns bytes written."""
+    _, data = export_run(run_id, kind, now=utc_now().strftime("%Y-%m-%d %H:%M UTC"))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return len(data)
@@ -56,6 +57,7 @@ class RunScreen(BaseScreen):
         Binding("c", "cancel_run", "Cancel run", id="run.cancel"),
         Binding("x", "export('csv')", "Export CSV", id="run.export_csv"),
         Binding("j", "export('json')", "Export JSON", id="run.export_json", show=False),
+        Binding("h", "export('html')", "HTML report", id="run.export_html", show=False),
         Binding("R", "rerun_failed", "Rerun failed", id="run.rerun_failed", key_display="shift+r"),
         Binding("delete", "delete_run", "Delete", id="run.delete", show=False),
     ]
