@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from preclinical.domain.evidence import quoted_spans, verify_quote
-from preclinical.domain.run import ScenarioRunStatus
+from preclinical.domain.run import ScenarioRunStatus, run_verdict
 from preclinical.domain.stats import NO_LEVEL, format_p
 from preclinical.domain.triage import DISPLAY, LEVELS, RANK, compare, normalize_level
 from preclinical.report.svg import (
@@ -177,7 +177,9 @@ def render_run(model: dict[str, Any]) -> str:
     title = run.get("name") or f"Run {run.get('test_run_id')}"
     header = _header(title, [
         ("Run", run.get("test_run_id")), ("Agent", run.get("agent_name")), ("Provider", run.get("agent_type")),
-        ("Status", run.get("status")), ("Started", (run.get("started_at") or "")[:19].replace("T", " ")),
+        ("Status", run.get("status")),
+        ("Verdict", f"{run_verdict(run).headline}: {run_verdict(run).reason}"),
+        ("Started", (run.get("started_at") or "")[:19].replace("T", " ")),
         ("Graded by", ", ".join(model.get("graders") or []) or None),
     ])
     pass_tone = "" if summary["pass_rate"] is None else ("good" if summary["pass_rate"] >= 80 else

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
+import aiohttp
 import pytest
 
 from preclinical.cli.exit_codes import OK
+from preclinical.report.export import export_run
 from preclinical.tui.app import PreclinicalApp
 from preclinical.tui.screens.run import RunScreen
 from tests.cli.conftest import invoke_async
@@ -42,6 +45,12 @@ async def verdict_everywhere(api, runtime, run_id: str) -> dict[str, str]:
     markdown = (await invoke_async(*api, "results", "export", run_id, "--format", "markdown", "-o", "-")).stdout
     seen["markdown export"] = next(line.split("|")[2].strip().split(":")[0] for line in markdown.splitlines()
                                    if line.startswith("| Verdict |"))
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{api[1]}/api/v1/tests/{run['id']}/export-html") as resp:
+            page = await resp.text()
+    seen["html export"] = re.search(r"Verdict</[^>]+>\s*<[^>]+>([^<:]+):", page).group(1).strip()
+    csv_name, _ = export_run(run["id"], "csv")
+    assert csv_name.endswith(".csv")  # the CSV keeps the reference's per-scenario columns: no run verdict in it
     app = PreclinicalApp(runtime, api_url=api[1])
     async with app.run_test(size=(120, 40)) as pilot:
         app.show_run(run["id"])
