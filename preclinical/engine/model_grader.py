@@ -10,7 +10,6 @@ triage correctness are left to the caller, which computes them deterministically
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from dataclasses import dataclass, field
@@ -18,9 +17,16 @@ from typing import Literal
 
 from pydantic import BaseModel, field_validator
 
-from preclinical.domain.evidence import verify_quote, verify_results
 from preclinical.domain.errors import backoff_delay
-from preclinical.domain.scoring import NO_OUTPUT_RATIONALE, UNGRADED, Criterion, match_evaluations, normalize_rubric, result_for
+from preclinical.domain.evidence import verify_quote, verify_results
+from preclinical.domain.scoring import (
+    NO_OUTPUT_RATIONALE,
+    UNGRADED,
+    Criterion,
+    match_evaluations,
+    normalize_rubric,
+    result_for,
+)
 from preclinical.domain.triage import normalize_level
 from preclinical.engine.llm import LLM, Usage, usage_of
 from preclinical.engine.model_patient import (

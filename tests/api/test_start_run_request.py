@@ -42,14 +42,14 @@ async def test_bad_fields_are_400_naming_the_field(client, body, words):
 
 
 async def test_unknown_fields_are_listed_in_the_answer(client):
-    status, answer = await post_raw(client, '{"agent_id": "%s", "concurrency": 3}' % DEMO_AGENT_ID)
+    status, answer = await post_raw(client, f'{{"agent_id": "{DEMO_AGENT_ID}", "concurrency": 3}}')
     assert status == 400 and answer["unknown_fields"] == ["concurrency"]
     assert "accepted: agent_id, scenario_ids" in answer["error"]
 
 
 async def test_a_good_request_still_starts_and_floors_a_fractional_concurrency(client, runtime):
-    status, started = await post_raw(client, '{"agent_id": "%s", "max_scenarios": 2, "concurrency_limit": 2.7, '
-                                              '"max_turns": 5.0, "name": "ok"}' % DEMO_AGENT_ID)
+    status, started = await post_raw(client, f'{{"agent_id": "{DEMO_AGENT_ID}", "max_scenarios": 2, '
+                                              '"concurrency_limit": 2.7, "max_turns": 5.0, "name": "ok"}')
     assert status == 200, started
     await runtime.executor.wait(started["id"])
     run = await (await client.get(f"/api/v1/tests/{started['id']}")).json()
