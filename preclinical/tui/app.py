@@ -22,6 +22,7 @@ from preclinical.runtime import Runtime
 from preclinical.store.models import TestRun
 from preclinical.tui.commands import PreclinicalCommands
 from preclinical.tui.messages import BusEvent
+from preclinical.tui.screens.base import downloads_dir
 from preclinical.tui.screens.dashboard import DashboardScreen
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,21 @@ class PreclinicalApp(App[None]):
         from preclinical.tui.screens.generate import GenerateScreen
 
         await self._open_section(GenerateScreen())
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG of the whole screen (after the command palette has closed) and say where it went."""
+        self.call_after_refresh(self._save_screenshot, filename, path)
+
+    def _save_screenshot(self, filename: str | None, path: str | None) -> None:
+        folder = Path(path).expanduser() if path else downloads_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(filename, str(folder))
+        except OSError as exc:
+            self.notify(f"Could not save the screenshot in {folder}: {exc.strerror or exc}.",
+                        title="Screenshot not saved", severity="error")
+            return
+        self.notify(f"Saved {saved}", title="Screenshot saved")
 
     def action_help(self) -> None:
         from preclinical.tui.screens.help import HelpScreen

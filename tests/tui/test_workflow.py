@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 from textual.widgets import DataTable, Input, Select, SelectionList
 
@@ -73,7 +74,7 @@ async def test_create_agent_start_a_run_watch_it_finish_and_read_a_scenario_run(
         await pilot.click("#all")
         listing.focus()
         await pilot.press("space", "down", "space", "down", "space")
-        assert "3 of 60 scenarios selected" in text_of(form.query_one("#selection-count"))
+        assert "3 selected scenarios will run · 60 in all" in text_of(form.query_one("#selection-count"))
         chosen = list(listing.selected)
         form.query_one("#max-turns", Input).value = "6"
         await pilot.press("ctrl+s")
@@ -150,7 +151,8 @@ async def test_cancel_a_live_run(runtime, fake_openai):
         screen.show_filter("Canceled")
         await pilot.pause()
         assert set(results_shown(screen)) == {"Canceled"}
-        assert screen.check_action("cancel_run", ()) is None
+        assert screen.check_action("cancel_run", ()) is False  # a finished run offers no Cancel at all
+        assert "cancel_run" not in [active.binding.action for active in app.active_bindings.values()]
 
 
 async def test_delete_a_run_after_confirming(runtime):
@@ -170,8 +172,7 @@ async def test_delete_a_run_after_confirming(runtime):
         assert app.screen.query_one("#recent-runs", DataTable).row_count == 0
 
 
-async def test_export_csv_and_json_to_files(runtime, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+async def test_export_csv_and_json_to_files(runtime, tmp_path, downloads):
     notes = Notifications()
     app = PreclinicalApp(runtime, api_url=API_URL)
     async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
@@ -185,7 +186,7 @@ async def test_export_csv_and_json_to_files(runtime, tmp_path, monkeypatch):
         dialog = app.screen
         assert isinstance(dialog, PathDialog)
         default = dialog.query_one("#path", Input).value
-        assert default == f"triagerun-Demo_triage_bot-{run.test_run_id}.csv"
+        assert default == str(downloads / f"triagerun-Demo_triage_bot-{run.test_run_id}.csv")  # not the cwd
         dialog.query_one("#path", Input).value = str(tmp_path / "exports" / "run.csv")
         await pilot.press("enter")
         await screen.workers.wait_for_complete()
@@ -195,10 +196,11 @@ async def test_export_csv_and_json_to_files(runtime, tmp_path, monkeypatch):
         assert len(lines) == 4
         assert notes.any(str(tmp_path / "exports" / "run.csv"))
 
-        await pilot.press("j", "enter")  # the default name, in the current directory
+        await pilot.press("j", "enter")  # the default name, in the Downloads folder
         await screen.workers.wait_for_complete()
         await pilot.pause()
-        exported = json.loads((tmp_path / default.replace(".csv", ".json")).read_text(encoding="utf-8"))
+        exported = json.loads(Path(default.replace(".csv", ".json")).read_text(encoding="utf-8"))
+        assert exported["run"]["verdict"]["headline"] in ("Passed", "Failed")
         assert exported["run"]["id"] == run.id and len(exported["scenario_runs"]) == 3
 
         # An unwritable path is a notification, not a crash.

@@ -24,7 +24,7 @@ from preclinical.store import stats
 from preclinical.store.models import TestRun
 from preclinical.store.serialize import test_run_json
 from preclinical.tui import formatting as fmt
-from preclinical.tui.screens.base import BaseScreen
+from preclinical.tui.screens.base import BaseScreen, downloads_dir
 from preclinical.tui.screens.dialogs import ConfirmDialog, PathDialog
 from preclinical.tui.widgets.live_table import Column, LiveTable
 from preclinical.tui.widgets.run_progress import ACTIVE, SEGMENTS, RunProgress
@@ -37,7 +37,7 @@ COLUMNS = (
     Column("result", "Result", 7), Column("turn", "Turn", 5, "right"), Column("triage", "Triage", 9),
     Column("score", "Score", 5, "right"), Column("duration", "Duration", 8, "right"),
 )
-NARROW_HIDDEN = ("gold", "triage")  # dropped on narrow terminals
+NARROW_HIDDEN = ("duration", "turn")  # dropped on narrow terminals; Gold and Triage are what a run is about
 
 
 def write_export(run_id: str, kind: str, path: Path) -> int:
@@ -307,7 +307,7 @@ class RunScreen(BaseScreen):
         if self.run is None:
             return True
         if action == "cancel_run":
-            return self.run.status == RunStatus.RUNNING or None
+            return self.run.status == RunStatus.RUNNING  # a finished run offers no Cancel at all
         if action == "rerun_failed":
             return bool(self._failed_ids()) or None
         return True
@@ -367,17 +367,19 @@ class RunScreen(BaseScreen):
     def action_export(self, kind: str) -> None:
         if self.run is None:
             return
-        default = export_name(test_run_json(self.run), kind)
+        folder = downloads_dir()
+        default = str(folder / export_name(test_run_json(self.run), kind))
 
         def chosen(path: str | None) -> None:
             if path:
-                self.export(kind, Path(path).expanduser())
+                target = Path(path).expanduser()
+                self.export(kind, target if target.is_absolute() else folder / target)
 
-        self.app.push_screen(PathDialog(f"Export this run as {kind.upper()}", default), chosen)
+        self.app.push_screen(PathDialog(f"Export this run as {kind.upper()}", default, base=folder), chosen)
 
     @work(exclusive=True, exit_on_error=False, group="export", description="Export")
     async def export(self, kind: str, path: Path) -> None:
-        target = path if path.is_absolute() else Path.cwd() / path
+        target = path if path.is_absolute() else downloads_dir() / path
         try:
             size = await asyncio.to_thread(write_export, self.run_id, kind, target)
         except OSError as exc:

@@ -179,6 +179,20 @@ class ScenarioRunScreen(BaseScreen):
             live.update("")
         live.display = bool(status in (*SCENARIO_ACTIVE, S.ERROR))
 
+    def _why_not_graded(self) -> str:
+        """What the grading pane says when there is no grading: why, not just that."""
+        status = self.data["status"]
+        if status == S.ERROR:
+            code = self.data.get("error_code")
+            label = fmt.error_label(code) if code else "Infrastructure error"
+            return (f"Not graded: the scenario run ended in an error ({label}: "
+                    f"{self.data.get('error_message') or 'no detail'}). An error is not a verdict on the agent.")
+        if status == S.CANCELED:
+            return "Not graded: the scenario run was canceled before it was graded."
+        if status == S.GRADING:
+            return "Grading the transcript…"
+        return "Not graded yet: the conversation is still going." if status == S.RUNNING else "No grading yet."
+
     def _show_grading(self) -> None:
         table = self.query_one("#criteria", DataTable)
         table.clear(columns=True)
@@ -190,7 +204,7 @@ class ScenarioRunScreen(BaseScreen):
         results = self.data["criteria_results"] or []
         summary = self.query_one("#grade-summary", Static)
         if not results:
-            summary.update(Text(self.data["grade_summary"] or "No grading yet.", style="dim"))
+            summary.update(Text(self.data["grade_summary"] or self._why_not_graded(), style="dim"))
             table.display = False
             self.query_one("#criterion-detail", Static).update("")
             return
