@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from preclinical.cli.client import CommandError
-from preclinical.domain.run import RunStatus, ScenarioRunStatus, run_verdict
+from preclinical.domain.run import RunStatus, ScenarioRunStatus, all_criteria, run_verdict
 from preclinical.domain.triage import DISPLAY, compare
 
 STATUS_STYLES = {
@@ -240,7 +240,7 @@ def result_detail(sr: dict[str, Any]) -> Group:
     if sr.get("error_code") or sr.get("error_message"):
         rows.append(("Error", Text(f"{plain(sr.get('error_code'))}: {plain(sr.get('error_message'))}", style="red")))
     parts: list[RenderableType] = [fields(rows)]
-    criteria = sr.get("criteria_results") or []
+    criteria = all_criteria(sr)
     if criteria:
         table = titled_table("Criteria")
         table.add_column("Decision", no_wrap=True)

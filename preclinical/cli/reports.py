@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from preclinical.cli.exit_codes import FAILED, NO_VERDICT, OK
-from preclinical.domain.run import SCENARIO_ENDED, Outcome, run_verdict
+from preclinical.domain.run import SCENARIO_ENDED, Outcome, all_criteria, run_verdict
 from preclinical.domain.run import ScenarioRunStatus as S
 from preclinical.domain.stats import triage_tally
 from preclinical.domain.triage import DISPLAY, compare, normalize_level
@@ -36,7 +36,7 @@ def _xml_text(value: Any) -> str:
 
 def _failed_criteria(row: dict[str, Any]) -> list[str]:
     lines = []
-    for c in row.get("criteria_results") or []:
+    for c in all_criteria(row):
         if c.get("decision") in ("NOT MET", "PARTIALLY MET"):
             points = f"{c.get('points_awarded')}/{c.get('points_possible')}"
             rationale = f" — {c['rationale']}" if c.get("rationale") else ""

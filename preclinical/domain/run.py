@@ -363,6 +363,33 @@ class RunRequest:
         return body
 
 
+# ---------------------------------------------------------------------------------------- criteria on the wire
+
+UNGRADED_DECISION = "UNGRADED"
+
+
+def wire_criteria(results: list[dict[str, Any]] | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Split criterion results for the wire: (graded, each with `met`; ungraded).
+
+    The published CLI (0.3.1) prints every `criteria_results` item as PASS or FAIL from its `met`, so an
+    ungraded criterion there would read FAIL. Ungraded ones travel in `ungraded_criteria` instead, which
+    that CLI ignores (it shows neither) and our own readers merge back with `all_criteria`.
+    """
+    graded, ungraded = [], []
+    for result in results or []:
+        if result.get("decision") == UNGRADED_DECISION:
+            ungraded.append(dict(result))
+        else:
+            graded.append({**result, "met": result.get("decision") == "MET"})
+    return graded, ungraded
+
+
+def all_criteria(row: Mapping[str, Any]) -> list[Any]:
+    """A scenario run's criterion results, graded and ungraded, in rubric order (the inverse of `wire_criteria`)."""
+    merged = list(row.get("criteria_results") or []) + list(row.get("ungraded_criteria") or [])
+    return sorted(merged, key=lambda r: r.get("criterion_index", 0) if isinstance(r.get("criterion_index"), int) else 0)
+
+
 # ---------------------------------------------------------------------------------------- verdict
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from preclinical.domain.evidence import quoted_spans, verify_quote
-from preclinical.domain.run import ScenarioRunStatus, run_verdict
+from preclinical.domain.run import ScenarioRunStatus, all_criteria, run_verdict
 from preclinical.domain.stats import NO_LEVEL, format_p
 from preclinical.domain.triage import DISPLAY, LEVELS, RANK, compare, normalize_level
 from preclinical.report.svg import (
@@ -350,7 +350,7 @@ def _evidence_marks(row: dict[str, Any]) -> tuple[dict[tuple[int, int], list[tup
             for start, end in quoted_spans(evidence, entry.get("content") or ""):
                 marks.setdefault((turn, index), []).append((start, end, kind, label))
 
-    for result in row.get("criteria_results") or []:
+    for result in all_criteria(row):
         label = f"C{(result.get('criterion_index') or 0) + 1}"
         for key, kind in (("supporting_evidence", "sup"), ("contradicting_evidence", "con")):
             for evidence in result.get(key) or []:
@@ -389,7 +389,7 @@ def _scenario_run(i: int, row: dict[str, Any]) -> str:
     if row.get("error_message"):
         body.append(f'<p class="summary-line"><span class="pill err">{esc(row.get("error_code") or "error")}</span> '
                     f"{esc(row['error_message'])}</p>")
-    results = row.get("criteria_results") or []
+    results = all_criteria(row)
     if results:
         body.append(f'<div style="max-width:560px;margin-top:10px">{criterion_bars(results)}</div>')
         items = []

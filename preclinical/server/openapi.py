@@ -276,7 +276,11 @@ SCHEMAS: dict[str, Any] = {
             "duration_ms": _INT_OR_NULL, "started_at": _TS, "completed_at": _TS, "canceled_at": _TS,
             "created_at": _TS, "scenario_name": _STR_OR_NULL, "passed": _BOOL_OR_NULL,
             "grade_summary": _STR_OR_NULL,
-            "criteria_results": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CriterionResult"}},
+            "criteria_results": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CriterionResult"},
+                                 "description": "The graded criteria (MET, PARTIALLY MET, NOT MET), each with `met`."},
+            "ungraded_criteria": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CriterionResult"},
+                                  "description": "Criteria the judge could not grade (UNGRADED): not scored, and kept "
+                                                 "out of criteria_results so no client reads them as failed."},
             "total_points": _NUM_OR_NULL, "max_points": _NUM_OR_NULL, "score_percent": _NUM_OR_NULL,
             "triage_result": _STR_OR_NULL, "gold_standard": _STR_OR_NULL, "triage_correct": _BOOL_OR_NULL,
         },

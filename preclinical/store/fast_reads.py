@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from preclinical.domain.run import run_verdict
+from preclinical.domain.run import run_verdict, wire_criteria
 from preclinical.store.db import database
 
 _COLUMNS = (
@@ -45,9 +45,9 @@ def _bool(value: int | None) -> bool | None:
 
 def _row_json(r: tuple[Any, ...]) -> dict[str, Any]:
     graded = r[17] is not None
-    criteria = None
+    criteria = ungraded = None
     if graded:
-        criteria = [{**c, "met": c.get("decision") == "MET"} for c in orjson.loads(r[20] or "[]")]
+        criteria, ungraded = wire_criteria(orjson.loads(r[20] or "[]"))
     transcript = r[5]
     return {
         "id": r[0], "test_run_id": r[1], "scenario_id": r[2], "position": r[3], "status": r[4],
@@ -59,6 +59,7 @@ def _row_json(r: tuple[Any, ...]) -> dict[str, Any]:
         "passed": _bool(r[18]) if graded else None,
         "grade_summary": r[19] if graded else None,
         "criteria_results": criteria,
+        "ungraded_criteria": ungraded,
         "total_points": r[21] if graded else None,
         "max_points": r[22] if graded else None,
         "score_percent": r[23] if graded else None,

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from preclinical.bus import Event
-from preclinical.domain.run import run_verdict
+from preclinical.domain.run import run_verdict, wire_criteria
 from preclinical.domain.scenario_rules import runnable_problems
 from preclinical.domain.secrets import mask_config
 from preclinical.store.models import Agent, Grading, Scenario, ScenarioRun, TestRun
@@ -108,7 +108,7 @@ def scenario_run_json(
         "scenario_name": scenario_name,
         "passed": None if grading is None or grading.passed is None else bool(grading.passed),
         "grade_summary": grading.summary if grading else None,
-        "criteria_results": _with_met(grading.criteria_results) if grading else None,
+        **_criteria(grading.criteria_results if grading else None, graded=grading is not None),
         "total_points": grading.total_points if grading else None,
         "max_points": grading.max_points if grading else None,
         "score_percent": grading.score_percent if grading else None,
@@ -134,6 +134,9 @@ def event_json(event: Event) -> dict[str, Any]:
     return data
 
 
-def _with_met(results: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Each criterion result with `met` (MET or not), which the published CLI prints as PASS/FAIL."""
-    return [{**r, "met": r.get("decision") == "MET"} for r in results or []]
+def _criteria(results: list[dict[str, Any]] | None, *, graded: bool) -> dict[str, Any]:
+    """`criteria_results` (graded, with `met`) and `ungraded_criteria`: see `domain.run.wire_criteria`."""
+    if not graded:
+        return {"criteria_results": None, "ungraded_criteria": None}
+    met, ungraded = wire_criteria(results)
+    return {"criteria_results": met, "ungraded_criteria": ungraded}

@@ -26,6 +26,7 @@ from preclinical.tui.screens.base import downloads_dir
 from preclinical.tui.screens.dashboard import DashboardScreen
 
 log = logging.getLogger(__name__)
+SCREENSHOT_SETTLE_S = 0.4
 
 SECTION_ACTIONS = ("dashboard", "agents", "scenarios", "generate")
 
@@ -133,8 +134,12 @@ class PreclinicalApp(App[None]):
         await self._open_section(GenerateScreen())
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
-        """Save an SVG of the whole screen (after the command palette has closed) and say where it went."""
-        self.call_after_refresh(self._save_screenshot, filename, path)
+        """Save an SVG of the whole screen and say where it went.
+
+        Taken a moment later: from the command palette, the screen underneath (its footer, its panes) is
+        still being put back together when the command runs, and an immediate capture missed those parts.
+        """
+        self.set_timer(SCREENSHOT_SETTLE_S, lambda: self._save_screenshot(filename, path))
 
     def _save_screenshot(self, filename: str | None, path: str | None) -> None:
         folder = Path(path).expanduser() if path else downloads_dir()

@@ -56,7 +56,7 @@ async def test_escape_on_a_changed_form_asks_before_discarding(app):
 async def test_new_runs_count_follows_max_scenarios(app):
     async with app.run_test(size=(120, 40)) as pilot:
         app.show_new_run(DEMO_AGENT_ID, None)
-        await wait_until(pilot, lambda: isinstance(app.screen, NewRunScreen) and app.screen._ready)
+        await wait_until(pilot, lambda: isinstance(app.screen, NewRunScreen) and app.screen._pristine is not None)
         form = app.screen
         assert text_of(form.query_one("#selection-count")) == "Every active scenario will run: 60"
         form.query_one("#max-scenarios", Input).value = "5"

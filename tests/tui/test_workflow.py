@@ -9,6 +9,7 @@ from pathlib import Path
 from textual.widgets import DataTable, Input, Select, SelectionList
 
 from preclinical.domain.csv_export import HEADERS
+from preclinical.domain.run import all_criteria
 from preclinical.library import DEMO_AGENT_ID
 from preclinical.store import agents as agent_store
 from preclinical.store.models import Agent, ScenarioRun
@@ -105,8 +106,9 @@ async def test_create_agent_start_a_run_watch_it_finish_and_read_a_scenario_run(
         first_message = text_of(turns[0].query(".message").first())
         assert data["transcript"][0]["content"] in first_message
         criteria = detail.query_one("#criteria", DataTable)
-        assert criteria.row_count == len(data["criteria_results"])
-        assert str(criteria.get_row_at(0)[1]) == data["criteria_results"][0]["decision"]
+        every = all_criteria(data)  # graded and ungraded, in rubric order: the screen shows them all
+        assert criteria.row_count == len(every) == len(data["criteria_results"]) + len(data["ungraded_criteria"])
+        assert str(criteria.get_row_at(0)[1]) == every[0]["decision"]
         triage = text_of(detail.query_one("#triage"))
         assert "Gold" in triage and "Rule:" in triage
         # Selecting a criterion shows its rationale; the turns its evidence cites are highlighted.
@@ -114,7 +116,7 @@ async def test_create_agent_start_a_run_watch_it_finish_and_read_a_scenario_run(
         cited = {t.turn for t in detail.query(TurnView) if t.has_class("-cited")}
         assert cited, "the triage criterion cites the final turn"
         await pilot.press("down")
-        second = data["criteria_results"][1]
+        second = every[1]
         assert second["rationale"] in text_of(detail.query_one("#criterion-detail"))
 
         # Next scenario run, then back to the run.

@@ -21,6 +21,7 @@ from preclinical.domain.run import (
     EventTable,
     RunEvent,
     RunRequest,
+    all_criteria,
 )
 from preclinical.domain.run import ScenarioRunStatus as S
 from preclinical.errors import NotFound
@@ -201,7 +202,7 @@ class ScenarioRunScreen(BaseScreen):
         table.add_column("Decision", key="decision", width=13)
         table.add_column("Points", key="points", width=6)
         table.add_column("Criterion", key="criterion", width=max(16, panel - 36))
-        results = self.data["criteria_results"] or []
+        results = all_criteria(self.data)
         summary = self.query_one("#grade-summary", Static)
         if not results:
             summary.update(Text(self.data["grade_summary"] or self._why_not_graded(), style="dim"))
@@ -225,7 +226,7 @@ class ScenarioRunScreen(BaseScreen):
         self._show_criterion(0)
 
     def _show_criterion(self, index: int) -> None:
-        results = self.data.get("criteria_results") or []
+        results = all_criteria(self.data)
         if not 0 <= index < len(results):
             return
         text, turns = evidence_lines(results[index], self.data["transcript"])
