@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from preclinical.cli.client import CommandError
-from preclinical.domain.run import RunStatus, ScenarioRunStatus, all_criteria, run_verdict
+from preclinical.domain.run import RunStatus, ScenarioRunStatus, all_criteria, describe_spec, run_verdict
 from preclinical.domain.triage import DISPLAY, compare
 
 STATUS_STYLES = {
@@ -190,7 +190,8 @@ def run_detail(run: dict[str, Any]) -> Group:
         ("UUID", run["id"]), ("Name", run.get("name")),
         ("Agent", f"{plain(run.get('agent_name'))} ({plain(run.get('agent_type'))})"),
         ("Status", status_text(run.get("status"))),
-        ("Verdict", verdict_badge(run, with_reason=True)), ("Scenarios", run.get("total_scenarios")),
+        ("Verdict", verdict_badge(run, with_reason=True)), ("Engine", describe_spec(run.get("spec"))),
+        ("Scenarios", run.get("total_scenarios")),
         ("Passed", run.get("passed_count")), ("Failed", run.get("failed_count")), ("Errors", run.get("error_count")),
         ("Pass rate", percent(run.get("pass_rate"))), ("Benchmark", run.get("benchmark_mode")),
         ("Creative", run.get("creative_mode")), ("Max turns", run.get("max_turns")),

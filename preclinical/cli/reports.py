@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from preclinical.cli.exit_codes import FAILED, NO_VERDICT, OK
-from preclinical.domain.run import SCENARIO_ENDED, Outcome, all_criteria, run_verdict
+from preclinical.domain.run import SCENARIO_ENDED, Outcome, all_criteria, describe_spec, run_verdict
 from preclinical.domain.run import ScenarioRunStatus as S
 from preclinical.domain.stats import triage_tally
 from preclinical.domain.triage import DISPLAY, compare, normalize_level
@@ -119,6 +119,7 @@ def markdown_report(run: dict[str, Any], rows: list[dict[str, Any]], categories:
         f"| Run | {_cell(run.get('test_run_id'))} (`{run['id']}`) |",
         f"| Agent | {_cell(run.get('agent_name'))} ({_cell(run.get('agent_type'))}) |",
         f"| Status | {_cell(run.get('status'))} |",
+        f"| Engine | {_cell(describe_spec(run.get('spec')))} |",
         f"| Verdict | {_cell(run_verdict(run).headline)}: {_cell(run_verdict(run).reason)} |",
         f"| Scenarios | {run.get('total_scenarios', len(rows))} |",
         f"| Passed | {run.get('passed_count', 0)} ({(run.get('pass_rate') or 0):.1f}%) |",

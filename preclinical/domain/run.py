@@ -390,6 +390,21 @@ def all_criteria(row: Mapping[str, Any]) -> list[Any]:
     return sorted(merged, key=lambda r: r.get("criterion_index", 0) if isinstance(r.get("criterion_index"), int) else 0)
 
 
+# ---------------------------------------------------------------------------------------- the run's spec
+
+
+def describe_spec(spec: Mapping[str, Any] | None) -> str:
+    """The engine a run was played with, in one line: "offline engine" or
+    "model engine · patient gpt-4o-mini @0.2 · judge gpt-4o @0.1" (from the spec recorded when it started)."""
+    if not spec:
+        return "engine not recorded"
+    if spec.get("engine") != "model":
+        return "offline engine"
+    patient, judge = spec.get("patient") or {}, spec.get("judge") or {}
+    return (f"model engine · patient {patient.get('model')} @{patient.get('temperature')} · "
+            f"judge {judge.get('model')} @{judge.get('temperature')}")
+
+
 # ---------------------------------------------------------------------------------------- verdict
 
 

@@ -22,6 +22,7 @@ from preclinical.engine import grading
 from preclinical.engine.conversation import play
 from preclinical.engine.llm import LLM, Usage
 from preclinical.engine.patient import OfflinePatient, Patient
+from preclinical.engine.spec import run_spec
 from preclinical.errors import InvalidInput, ProviderError
 from preclinical.providers import registry
 from preclinical.providers.base import ProviderEnv
@@ -98,8 +99,12 @@ class Executor:
             if invalid:
                 raise InvalidInput("Benchmark mode requires initial_message, clinical_facts, and gold_standard in "
                                    "scenario content", extra={"invalid_scenarios": invalid})
+        s = self.settings
+        effective_turns = min(max(request.max_turns or s.default_max_turns, s.min_max_turns), s.max_max_turns)
         options = {"name": request.name, "max_turns": request.max_turns, "concurrency_limit": concurrency,
-                   "benchmark_mode": benchmark, "creative_mode": request.creative_mode}
+                   "benchmark_mode": benchmark, "creative_mode": request.creative_mode,
+                   "spec": run_spec(s, model=self.llm is not None, creative=request.creative_mode,
+                                    max_turns=effective_turns)}
         return RunPlan(agent, [s.scenario_id for s in runnable], options, suite_id, skipped)
 
     def start(self, body: dict[str, Any] | RunRequest) -> tuple[TestRun, RunPlan]:
@@ -204,6 +209,9 @@ class Executor:
                 "error_code": code})
 
     def max_turns_for(self, run: TestRun) -> int:
+        """The run's turn limit: as recorded in its spec when it started, else from today's settings."""
+        if isinstance(run.spec, dict) and isinstance(run.spec.get("max_turns"), int):
+            return run.spec["max_turns"]
         s = self.settings
         return min(max(run.max_turns or s.default_max_turns, s.min_max_turns), s.max_max_turns)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from preclinical.domain.evidence import quoted_spans, verify_quote
-from preclinical.domain.run import ScenarioRunStatus, all_criteria, run_verdict
+from preclinical.domain.run import ScenarioRunStatus, all_criteria, describe_spec, run_verdict
 from preclinical.domain.stats import NO_LEVEL, format_p
 from preclinical.domain.triage import DISPLAY, LEVELS, RANK, compare, normalize_level
 from preclinical.report.svg import (
@@ -180,6 +180,7 @@ def render_run(model: dict[str, Any]) -> str:
         ("Status", run.get("status")),
         ("Verdict", f"{run_verdict(run).headline}: {run_verdict(run).reason}"),
         ("Started", (run.get("started_at") or "")[:19].replace("T", " ")),
+        ("Engine", describe_spec(run.get("spec"))),
         ("Graded by", ", ".join(model.get("graders") or []) or None),
     ])
     pass_tone = "" if summary["pass_rate"] is None else ("good" if summary["pass_rate"] >= 80 else

@@ -238,6 +238,10 @@ SCHEMAS: dict[str, Any] = {
             "benchmark_mode": {"type": "boolean"}, "creative_mode": {"type": "boolean"},
             "is_finalizing": {"type": "boolean"}, "finalize_started_at": _TS, "started_at": _TS,
             "completed_at": _TS, "canceled_at": _TS, "deleted_at": _TS, "created_at": _TS, "updated_at": _TS,
+            "spec": {"type": ["object", "null"],
+                     "description": "What produced the run, recorded when it started: engine, patient and judge "
+                                    "(model, temperature, prompt versions), effective max_turns, reader_version. "
+                                    "Null for runs made before it was recorded."},
             "verdict": {
                 "type": "object", "required": ["outcome", "headline", "reason"],
                 "description": "What the run says about the agent: an errored, canceled or unfinished run has no verdict.",

@@ -86,7 +86,7 @@ def scenario_runs_json(run_id: str, *, limit: int, offset: int, status: str | No
 _RUN_COLUMNS = (
     "id, test_run_id, test_suite_id, agent_id, agent_type, agent_name, name, status, total_scenarios, max_turns, "
     "concurrency_limit, passed_count, failed_count, error_count, pass_rate, benchmark_mode, creative_mode, "
-    "is_finalizing, finalize_started_at, started_at, completed_at, canceled_at, deleted_at, created_at, updated_at"
+    "is_finalizing, finalize_started_at, started_at, completed_at, canceled_at, deleted_at, created_at, updated_at, spec"
 )
 _RUN_BOOLS = {"benchmark_mode", "creative_mode", "is_finalizing"}
 _RUN_TIMES = {"finalize_started_at", "started_at", "completed_at", "canceled_at", "deleted_at", "created_at",
@@ -103,6 +103,8 @@ def _run_json(row: tuple[Any, ...]) -> dict[str, Any]:
             value = _iso(value)
         elif name == "pass_rate":
             value = float(value or 0.0)
+        elif name == "spec":
+            value = orjson.loads(value) if value else None
         out[name] = value
     out["verdict"] = run_verdict(out).as_json()
     return out

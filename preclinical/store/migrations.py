@@ -152,6 +152,12 @@ ALTER TABLE grading ADD COLUMN engine TEXT NOT NULL DEFAULT 'model';
 ALTER TABLE grading ADD COLUMN model TEXT
 """
 
+# Run spec: what produced a run (engine, patient and judge models and temperatures, prompt versions, the
+# effective max_turns, the triage reader's version), recorded when it starts. Null for older runs.
+V_RUN_SPEC = """
+ALTER TABLE test_run ADD COLUMN spec JSON
+"""
+
 Step = Callable[[SqliteDatabase], None]
 
 
@@ -164,7 +170,7 @@ def _script(sql: str) -> Step:
 
 
 # Index i holds the step that takes a database from version i to i + 1.
-STEPS: list[Step] = [_script(V1), _script(V2)]
+STEPS: list[Step] = [_script(V1), _script(V2), _script(V_RUN_SPEC)]
 
 LATEST = len(STEPS)
 

@@ -119,6 +119,7 @@ class TestRun(BaseModel):
     pass_rate = FloatField(default=0.0)
     benchmark_mode = BooleanField(default=False)
     creative_mode = BooleanField(default=False)
+    spec = JSONField(null=True)  # what produced the run (engine/spec.py), recorded when it starts
     is_finalizing = BooleanField(default=False)
     finalize_started_at = DateTimeField(null=True)
     started_at = DateTimeField(null=True)

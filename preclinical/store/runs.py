@@ -74,7 +74,8 @@ def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options:
             agent_type=agent.provider, agent_name=agent.name, name=options.get("name") or None, status=RunStatus.RUNNING,
             total_scenarios=len(scenario_ids), max_turns=options.get("max_turns"),
             concurrency_limit=options["concurrency_limit"], benchmark_mode=bool(options.get("benchmark_mode")),
-            creative_mode=bool(options.get("creative_mode")), started_at=now, created_at=now, updated_at=now,
+            creative_mode=bool(options.get("creative_mode")), spec=options.get("spec"),
+            started_at=now, created_at=now, updated_at=now,
         )
         rows = [
             {"id": svc.new_id(), "test_run": run.id, "scenario": sid, "position": i, "status": ScenarioRunStatus.PENDING,

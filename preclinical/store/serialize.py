@@ -83,6 +83,7 @@ def test_run_json(run: TestRun) -> dict[str, Any]:
         "created_at": iso(run.created_at),
         "updated_at": iso(run.updated_at),
         "verdict": run_verdict(run).as_json(),
+        "spec": run.spec,
     }
 
 

@@ -54,6 +54,7 @@ async def test_a_good_request_still_starts_and_floors_a_fractional_concurrency(c
     await runtime.executor.wait(started["id"])
     run = await (await client.get(f"/api/v1/tests/{started['id']}")).json()
     assert (run["total_scenarios"], run["concurrency_limit"], run["max_turns"], run["name"]) == (2, 2, 5, "ok")
+    assert run["spec"]["engine"] == "offline" and run["spec"]["max_turns"] == 5  # recorded when it started
 
 
 def test_the_request_round_trips_through_its_wire_body():

@@ -14,7 +14,15 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Header, Label, Static
 
 from preclinical.bus import Event
-from preclinical.domain.run import RUN_LEVEL_EVENTS, SCENARIO_ENDED, EventTable, RunEvent, RunRequest, RunStatus
+from preclinical.domain.run import (
+    RUN_LEVEL_EVENTS,
+    SCENARIO_ENDED,
+    EventTable,
+    RunEvent,
+    RunRequest,
+    RunStatus,
+    describe_spec,
+)
 from preclinical.domain.run import ScenarioRunStatus as S
 from preclinical.errors import NotFound, PreclinicalError
 from preclinical.report.export import export_name, export_run
@@ -141,7 +149,7 @@ class RunScreen(BaseScreen):
         if run.name:
             title.append(f"  {run.test_run_id}", style="dim")
         self.query_one("#run-title", Label).update(title)
-        engine = "offline engine" if self.runtime.llm is None else "model engine"
+        engine = describe_spec(run.spec)  # the run's own engine, not the one the app has now
         mode = " · creative" if run.creative_mode else ""
         mode += " · benchmark" if run.benchmark_mode else ""
         when = (f"canceled {fmt.when(data['canceled_at'])}" if run.status == RunStatus.CANCELED
