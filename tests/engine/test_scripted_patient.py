@@ -78,7 +78,7 @@ def test_speaks_about_themself_in_the_first_person(patient: ScriptedPatient) -> 
 
 def test_synonyms_reach_the_right_fact(patient: ScriptedPatient) -> None:
     assert patient.reply("Does the pain go anywhere else, like your arm or jaw?", 2, 10) == "It spreads to my left arm."
-    assert patient.reply("Have you been sweaty or clammy?", 3, 10) == "Yes, I've had sweating."
+    assert patient.reply("Have you been sweaty or clammy?", 3, 10) == "Yes, I've been sweating."
     assert patient.reply("Did you black out at any point?", 4, 10) == "No, I haven't had any fainting."
     assert patient.reply("Where is the discomfort?", 5, 10) == "It's in the middle of the chest."
 
