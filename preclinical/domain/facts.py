@@ -270,6 +270,8 @@ _TRAILING_STATUS = {
     "improving", "stable", "new", "normal", "decreased", "increased", "reduced", "unsure",
 }
 _TRAILING_PHRASES = ("not sure", "not known", "not checked", "not measured")
+_MIDDLE_STATUS = re.compile(r"^(.+?)\s+(yes|no|present|absent|denies|positive|negative)\s*[,:\u2014-]\s*(.+)$",
+                            re.IGNORECASE)
 _LEADING_NEGATION = re.compile(r"^(no|denies|denied|without)\s+(.+)$", re.IGNORECASE)
 _NUMBER_PREFIXES = {"for", "since", "about", "around", "approximately", "approx", "max", "maximum", "up", "to", "of",
                     "at", "x", "~", "over", "under"}
@@ -296,15 +298,25 @@ _KNOWN_FINDINGS = sorted(
 )
 
 
+_BACKGROUND_HEADS = ("past medical history", "medical history", "social history", "family history", "history", "pmh",
+                     "medications", "medication", "medicines", "allergies", "allergy")
+
+
 def _split_bare(item: str, section: str) -> tuple[str, str]:
     text = " ".join(item.split())
     lowered = text.lower()
+    for head in _BACKGROUND_HEADS:  # "pmh dementia, mild": the history is "dementia, mild", not "mild"
+        if lowered.startswith(head + " ") and len(text) > len(head) + 1:
+            return text[: len(head)], text[len(head) + 1:].strip()
     for phrase in _TRAILING_PHRASES:
         if lowered.endswith(" " + phrase):
             return text[: -len(phrase)].strip(), phrase
     words = text.split(" ")
     if len(words) >= 2 and words[-1].lower().strip(",") in _TRAILING_STATUS:
         return " ".join(words[:-1]).strip(" ,"), words[-1].lower().strip(",")
+    middle = _MIDDLE_STATUS.match(text)  # "vertigo yes, lasts under a minute"
+    if middle:
+        return middle.group(1).strip(), f"{middle.group(2).lower()}, {middle.group(3).strip()}"
     negated = _LEADING_NEGATION.match(text)
     if negated:
         return negated.group(2).strip(), "no"

@@ -301,6 +301,7 @@ _STOPWORDS = set(
     everything go going see seem seems seemed time times day days week weeks hour hours minute minutes
     month months year years ago since until while other others one two three lot bit kind sort sure
     think want need make made take taking taken having had has been does going anyone someone describe
+    last first
     """.split()
 )
 
@@ -1034,6 +1035,8 @@ def _render_positive(finding: str, concept: str | None, value: str, voice: Voice
         return say(f"yes, {w['Im']} {finding}" + (f" \u2014 {detail}" if not bare_yes else ""))
     if _is_adjective_finding(finding):
         return say(f"yes, {w['Im']} {finding}" + (f" \u2014 {detail}" if not bare_yes else ""))
+    if low.startswith("blood in "):
+        return say(f"yes, there's been {finding}" + ("" if bare_yes else f" \u2014 {detail}"))
     if not bare_yes and low.split()[0] in _DOING and (value.lower().startswith(("yes", "present", "positive")) or
                                                      re.match(r"^(\d+|once|twice|a few|several|many)\b", detail.lower())):
         return say(f"yes, {w['Ive']} been {finding} \u2014 {detail}")
@@ -1083,8 +1086,9 @@ def _onset_sentence(detail: str) -> str:
         return f"it's been going on {detail}"
     if re.match(r"^(worse|better|getting)\b", low):
         return f"it's got {detail}" if not low.startswith("getting") else f"it's been {detail}"
-    if re.match(r"^(for|about|around|roughly|approximately|over|nearly|almost|the past|the last)\b", low) and \
-            not re.search(r"\bago\b", low):
+    if re.match(r"^(for|about|around|roughly|approximately|over|nearly|almost|the past|the last)\s+"
+                r"(\d|a |an |one|two|three|four|five|six|seven|eight|nine|ten|several|a few|few|half|the past|the last)",
+                low) and not re.search(r"\bago\b", low):
         return f"it's been going on {detail}"
     if re.match(r"^\d+(\.\d+)?\s*(\+\s*)?(minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s*$", low):
         return f"it's been going on for {detail}"
