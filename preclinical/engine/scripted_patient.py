@@ -326,7 +326,8 @@ _QUESTION_START = re.compile(
     r"(?:do|does|did|are|is|was|were|have|has|had|any|can|could|would|will|how|what|when|where|which|who|"
     r"why|tell me|please tell|please describe|describe|rate|on a scale|roughly how)\b"
 )
-_NOT_QUESTION_START = re.compile(r"^(?:do not|don't|any time|anytime|have a |do try|is important)\b")
+_NOT_QUESTION_START = re.compile(r"^(?:do not|don't|any time|anytime|have a |do try|is important|when you|"
+                                 r"when (?:he|she|they)|once you|if you|whenever you)\b")
 _OPEN_QUESTION = re.compile(
     r"\b(anything else|something else|any other (?:symptoms?|concerns?|questions?|issues?|problems?)|"
     r"tell me more|say more|more about|what else|elaborate|go on|other symptoms|anything more|"
@@ -1359,6 +1360,8 @@ class ScriptedPatient:
 
     def _topic(self, match: QuestionMatch) -> str:
         mentions = [m for m in find_concepts(match.question) if m.concept != "pain"]
+        if len([m for m in mentions if m.concept not in _ATTRIBUTE_CONCEPTS and m.concept not in _NOT_A_TOPIC]) > 1:
+            return ""  # "Any trouble breathing, chest pain or fainting?" with none of them known: "I don't know."
         if mentions:
             if mentions[0].concept in _TOPICS:
                 return self._said(mentions[0])
