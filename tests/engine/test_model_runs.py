@@ -203,7 +203,8 @@ async def test_unverified_evidence_is_stored_with_the_grading(model_runtime, tar
     assert "Turn 1: the patient said they feel wonderful" not in str(grading.criteria_results)
 
 
-async def test_a_judge_that_leaves_criteria_out_gives_ungraded_never_not_met(model_runtime, target, fake_openai):
+async def test_a_judge_that_leaves_criteria_out_gives_ungraded_never_not_met(model_runtime, target, fake_openai,
+                                                                              aiohttp_client):
     """The judge answers about criterion 0 only, also when asked again: the rest is UNGRADED, out of the score."""
     from tests.fakes.openai_server import default_reply
 
@@ -227,6 +228,28 @@ async def test_a_judge_that_leaves_criteria_out_gives_ungraded_never_not_met(mod
     grader = row.metadata["grader"]
     assert grader["ungraded"] == len(decisions) - 1
     assert grader["asked_again"] == grader["ungraded_criteria"] == list(range(1, len(decisions)))
+
+    # The count as a user sees it: the API (single and list reads), the CSV export, the CLI's result view.
+    import csv
+    import io
+
+    from rich.console import Console
+
+    from preclinical.cli.render import result_detail
+    from preclinical.server.app import make_app
+
+    screen = Console(file=io.StringIO(), width=120, force_terminal=False)
+
+    client = await aiohttp_client(make_app(model_runtime))
+    one = await (await client.get(f"/api/v1/scenario-runs/{row.id}")).json()
+    listed = (await (await client.get(f"/api/v1/scenario-runs?test_run_id={run.id}")).json())["results"]
+    assert one["ungraded_count"] == listed[0]["ungraded_count"] == len(decisions) - 1
+    assert [c["decision"] for c in one["criteria_results"]][1:] == ["UNGRADED"] * (len(decisions) - 1)
+    exported = await (await client.get(f"/api/v1/tests/{run.id}/export-csv")).text()
+    [record] = list(csv.DictReader(io.StringIO(exported)))
+    assert record["ungraded_criteria"] == str(len(decisions) - 1)
+    screen.print(result_detail(one))
+    assert f"{len(decisions) - 1} criteria ungraded" in screen.file.getvalue()
 
 
 async def test_with_30_percent_rate_limits_every_scenario_is_still_graded(model_runtime, target, fake_openai):
