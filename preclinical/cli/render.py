@@ -234,7 +234,8 @@ def result_detail(sr: dict[str, Any]) -> Group:
     rows: list[tuple[str, Any]] = [
         ("ID", sr["id"]), ("Scenario", sr.get("scenario_name") or sr.get("scenario_id")), ("Test run", sr.get("test_run_id")),
         ("Status", status_text(sr.get("status"))), ("Result", verdict_text(sr.get("passed"))),
-        ("Score", f"{number(sr.get('total_points'))}/{number(sr.get('max_points'))} ({percent(sr.get('score_percent'), 0)})"),
+        ("Score", f"{number(sr.get('total_points'))}/{number(sr.get('max_points'))} ({percent(sr.get('score_percent'), 0)})"
+                  + (f", {sr['ungraded_count']} criteria ungraded" if sr.get("ungraded_count") else "")),
         ("Triage", triage_cell(sr)), ("Summary", sr.get("grade_summary")),
         ("Duration", f"{sr['duration_ms']} ms" if sr.get("duration_ms") is not None else None),
     ]

@@ -287,6 +287,7 @@ SCHEMAS: dict[str, Any] = {
                                                  "out of criteria_results so no client reads them as failed."},
             "total_points": _NUM_OR_NULL, "max_points": _NUM_OR_NULL, "score_percent": _NUM_OR_NULL,
             "triage_result": _STR_OR_NULL, "gold_standard": _STR_OR_NULL, "triage_correct": _BOOL_OR_NULL,
+            "ungraded_count": _INT_OR_NULL,
         },
     },
     "ScenarioRunList": {"type": "object", "required": ["results", "total"],

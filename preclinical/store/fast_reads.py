@@ -13,6 +13,7 @@ import orjson
 
 from preclinical.domain.run import run_verdict, wire_criteria
 from preclinical.store.db import database
+from preclinical.store.serialize import ungraded_count
 
 _COLUMNS = (
     "sr.id, sr.test_run_id, sr.scenario_id, sr.position, sr.status, sr.transcript, sr.metadata, sr.error_code, "
@@ -66,6 +67,7 @@ def _row_json(r: tuple[Any, ...]) -> dict[str, Any]:
         "triage_result": r[24] if graded else None,
         "gold_standard": (r[25] if graded and r[25] else r[16]),
         "triage_correct": _bool(r[26]) if graded else None,
+        "ungraded_count": ungraded_count(criteria) if criteria is not None else None,
     }
 
 

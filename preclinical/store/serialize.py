@@ -116,7 +116,13 @@ def scenario_run_json(
         "triage_result": grading.triage_result if grading else None,
         "gold_standard": (grading.gold_standard if grading and grading.gold_standard else gold),
         "triage_correct": None if grading is None or grading.triage_correct is None else bool(grading.triage_correct),
+        "ungraded_count": ungraded_count(grading.criteria_results) if grading else None,
     }
+
+
+def ungraded_count(results: list[dict[str, Any]] | None) -> int:
+    """Criteria no grader could decide (left out of the score)."""
+    return sum(1 for r in results or [] if isinstance(r, dict) and r.get("decision") == "UNGRADED")
 
 
 # Payload keys repeated at the top level of an event's JSON, so simple clients (the published CLI) can print them.

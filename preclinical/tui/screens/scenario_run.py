@@ -150,6 +150,8 @@ class ScenarioRunScreen(BaseScreen):
         if data["total_points"] is not None and data["status"] in SCENARIO_GRADED:
             status.append(f"  {fmt.points(data['total_points'])}/{fmt.points(data['max_points'])} points "
                           f"({fmt.percent(data['score_percent'])})")
+            if data.get("ungraded_count"):
+                status.append(f" · {data['ungraded_count']} ungraded", style="yellow")
         position = self.sibling_ids.index(self.sr_id) + 1 if self.sr_id in self.sibling_ids else "?"
         status.append(f"  ·  scenario {position} of {len(self.sibling_ids)} in {self.run.name or self.run.test_run_id}",
                       style="dim")
