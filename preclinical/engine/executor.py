@@ -21,6 +21,7 @@ from preclinical.domain.run import RUN_ACTIVE, SCENARIO_ACTIVE, RunEvent, RunReq
 from preclinical.engine import grading
 from preclinical.engine.conversation import play
 from preclinical.engine.llm import LLM, Usage
+from preclinical.engine.ownership import Ownership
 from preclinical.engine.patient import OfflinePatient, Patient
 from preclinical.engine.spec import run_spec
 from preclinical.errors import InvalidInput, ProviderError
@@ -72,6 +73,7 @@ class Executor:
                                browser_use_api_key=settings.browser_use_api_key,
                                request_timeout_s=settings.target_timeout_s)
         self._jitter = random.Random(0)
+        self.ownership = Ownership(self, resume_limit=RESUME_LIMIT)  # one owner per run, across processes
 
     # ------------------------------------------------------------------ starting
     def plan(self, body: dict[str, Any] | RunRequest) -> RunPlan:
@@ -110,7 +112,7 @@ class Executor:
     def start(self, body: dict[str, Any] | RunRequest) -> tuple[TestRun, RunPlan]:
         plan = self.plan(body)
         run, _ = store.create_run(self.svc, agent=plan.agent, scenario_ids=plan.scenario_ids, options=plan.options,
-                                  suite_id=plan.suite_id)
+                                  suite_id=plan.suite_id, owner_id=self.ownership.owner_id)
         self.launch(run.id)
         return run, plan
 
@@ -119,6 +121,7 @@ class Executor:
             task = asyncio.get_running_loop().create_task(self._drive(run_id), name=f"run {run_id}")
             self.tasks[run_id] = task
             task.add_done_callback(lambda t, rid=run_id: self.tasks.pop(rid, None))
+        self.ownership.start()
 
     async def wait(self, run_id: str) -> None:
         """Wait until the run's task is done (tests, the CLI's local mode)."""
@@ -141,27 +144,10 @@ class Executor:
 
     # ------------------------------------------------------------------ recovery / shutdown
     def recover(self) -> dict[str, int]:
-        """At start-up: resume every unfinished run; close scenario runs that were interrupted too often."""
-        resumed = closed = 0
-        for run in store.unfinished_runs():
-            for sr in ScenarioRun.select().where(ScenarioRun.test_run == run.id, ScenarioRun.status == ScenarioRunStatus.RUNNING):
-                if sr.attempts >= RESUME_LIMIT:
-                    store.set_status(self.svc, sr.id, ScenarioRunStatus.ERROR, error_code=codes.INTERRUPTED,
-                                     error_message="Interrupted by a restart too many times; not resumed again.")
-                    self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_ERROR, {"scenario_run_id": sr.id, "scenario_id": sr.scenario_id,
-                                                                     "error": "Interrupted by a restart"})
-                    closed += 1
-                else:
-                    metadata = dict(sr.metadata or {})
-                    metadata.setdefault("interrupted_attempts", []).append(sr.transcript or [])
-                    store.set_status(self.svc, sr.id, ScenarioRunStatus.PENDING, transcript=[], metadata=metadata)
-                    resumed += 1
-            if store.finalize_run(self.svc, run.id):
-                continue
-            self.launch(run.id)
-        if resumed or closed:
-            log.info("recovered unfinished work: %d scenario runs resumed, %d closed", resumed, closed)
-        return {"resumed": resumed, "closed": closed}
+        """At start-up: resume the unfinished runs whose owner is gone (closing scenario runs interrupted too
+        often); runs another live process drives are followed, never replayed (see engine/ownership.py)."""
+        self.ownership.start()
+        return self.ownership.take_over_orphans(at_start=True)
 
     async def shutdown(self) -> None:
         """Stop in-flight work now; rows stay as they are and are resumed at the next start."""
@@ -170,6 +156,7 @@ class Executor:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=2)
+        await self.ownership.stop()  # let go of the leases: the next process resumes at once
         await registry.close_loaded()
 
     # ------------------------------------------------------------------ driving a run

@@ -24,6 +24,7 @@ from preclinical.domain.run import (
 )
 from preclinical.errors import NotFound
 from preclinical.services import Services
+from preclinical.store import leases
 from preclinical.store.db import database
 from preclinical.store.ids import canonical_uuid
 from preclinical.store.models import Agent, Grading, Scenario, ScenarioRun, TestRun, TestSuite
@@ -62,9 +63,13 @@ def list_runs(*, limit: int = 25, offset: int = 0, status: str | None = None,
 
 
 def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options: dict[str, Any],
-               suite_id: str | None = None) -> tuple[TestRun, list[ScenarioRun]]:
-    """Write the run, its suite and one pending scenario run per scenario in one transaction."""
+               suite_id: str | None = None, owner_id: str | None = None) -> tuple[TestRun, list[ScenarioRun]]:
+    """Write the run, its suite and one pending scenario run per scenario in one transaction.
+
+    `owner_id`: the process that will drive it, leased from the start (no other process may take it over).
+    """
     now = svc.now()
+    lease = {"owner_id": owner_id, "lease_expires_at": leases.expiry() if owner_id else None}
     with database.atomic():
         if suite_id is None:
             suite_id = TestSuite.create(id=svc.new_id(), name="Auto-generated suite", description="Auto-generated",
@@ -75,11 +80,11 @@ def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options:
             total_scenarios=len(scenario_ids), max_turns=options.get("max_turns"),
             concurrency_limit=options["concurrency_limit"], benchmark_mode=bool(options.get("benchmark_mode")),
             creative_mode=bool(options.get("creative_mode")), spec=options.get("spec"),
-            started_at=now, created_at=now, updated_at=now,
+            started_at=now, created_at=now, updated_at=now, **lease,
         )
         rows = [
             {"id": svc.new_id(), "test_run": run.id, "scenario": sid, "position": i, "status": ScenarioRunStatus.PENDING,
-             "transcript": [], "created_at": now}
+             "transcript": [], "created_at": now, **lease}
             for i, sid in enumerate(scenario_ids)
         ]
         ScenarioRun.insert_many(rows).execute()
