@@ -1,5 +1,9 @@
 """A fake OpenAI-compatible server in its own process, so benchmarks measure the engine, not the fake.
 
+It plays the model (patient, judge) and the target agent. Every target reply (a request for the
+model `fake-target`) ends with a stamp `[sent <CLOCK_MONOTONIC seconds>]` taken as the reply leaves,
+so another process on this machine can tell how long the reply took to reach it (bench/sse_bench.py).
+
     python -m bench.fake_peer --latency 0.2 --port 8999
 """
 
@@ -8,11 +12,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import re
+import time
 from typing import Any
 
 from tests.fakes.openai_server import _requested_schema, asks_for_json, example_from_schema, start_fake_openai
 
 _counter = itertools.count(1)
+TARGET_MODEL = "fake-target"
+STAMP = re.compile(r"\[sent (\d+\.\d+)\]")
+
+
+def stamp() -> str:
+    return f" [sent {time.monotonic():.6f}]"
 
 
 def varied_reply(body: dict[str, Any]) -> str | dict[str, Any]:
@@ -23,9 +35,11 @@ def varied_reply(body: dict[str, Any]) -> str | dict[str, Any]:
         return _fill(example_from_schema(schema), n) if schema else {}
     last = next((m for m in reversed(body.get("messages", [])) if m.get("role") == "user"), {})
     if "pick just one" in str(last.get("content", "")):
-        return "Clinician evaluation: please see a doctor or urgent care today."
+        reply = "Clinician evaluation: please see a doctor or urgent care today."
+        return reply + stamp() if body.get("model") == TARGET_MODEL else reply
     turn = sum(1 for m in body.get("messages", []) if m.get("role") == "user")
-    return QUESTIONS[turn % len(QUESTIONS)]  # never the same question twice in one conversation
+    reply = QUESTIONS[turn % len(QUESTIONS)]  # never the same question twice in one conversation
+    return reply + stamp() if body.get("model") == TARGET_MODEL else reply
 
 
 QUESTIONS = (

@@ -350,6 +350,7 @@ class Executor:
                 if store.save_progress(self.svc, sr_id, transcript):
                     self.svc.bus.emit_run(run.id, "transcript_update", {
                         "scenario_run_id": sr_id, "scenario_id": scenario["scenario_id"], "max_turns": max_turns, **info})
+                    await asyncio.sleep(0)  # let live followers get the turn before the next request is built
 
             t0 = time.perf_counter()
             try:
