@@ -26,6 +26,7 @@ from aiohttp.http import HttpVersion11
 
 from preclinical import json_codec
 from preclinical.bus import Event, EventBus
+from preclinical.domain.run import RUN_TERMINAL, TERMINAL_EVENTS
 from preclinical.errors import InvalidInput, NotFound
 from preclinical.server.keys import streams_key
 from preclinical.store import runs as store
@@ -103,7 +104,7 @@ class Hub:
         if event.run_id is None or event.run_id not in self.followers:
             return
         pending = self._pending.setdefault(event.run_id, [])
-        pending.append((event.id, encode(event), event.event_type in store.TERMINAL_EVENTS))
+        pending.append((event.id, encode(event), event.event_type in TERMINAL_EVENTS))
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self.flush)
@@ -258,7 +259,7 @@ async def _catch_up(resp: web.StreamResponse, hub: Hub, follower: Follower) -> b
     while True:
         batch = events_after(follower.run_id, follower.sent, limit=REPLAY_BATCH)
         if not batch:
-            if store.resolve_run(follower.run_id, include_deleted=True).status in store.RUN_TERMINAL:
+            if store.resolve_run(follower.run_id, include_deleted=True).status in RUN_TERMINAL:
                 return True  # the client has already seen the end
             hub.attach(follower)
             return False
@@ -266,7 +267,7 @@ async def _catch_up(resp: web.StreamResponse, hub: Hub, follower: Follower) -> b
         for event in batch:
             frames.append(encode(event))
             follower.sent = event.id or follower.sent
-            if event.event_type in store.TERMINAL_EVENTS:
+            if event.event_type in TERMINAL_EVENTS:
                 await resp.write(b"".join(frames))
                 return True
         await resp.write(b"".join(frames))
