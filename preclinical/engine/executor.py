@@ -33,6 +33,7 @@ from preclinical.providers import registry
 from preclinical.providers.base import ProviderEnv
 from preclinical.services import Services
 from preclinical.store import runs as store
+from preclinical.store.db import database
 from preclinical.store.ids import canonical_uuid
 from preclinical.store.models import (
     Agent,
@@ -372,9 +373,13 @@ class Executor:
             patient = self._patient(run, scenario, max_turns)
 
             async def on_turn(transcript: list[dict[str, Any]], info: dict[str, Any]) -> None:
-                if store.save_progress(self.svc, sr_id, transcript):
-                    self.svc.bus.emit_run(run.id, RunEvent.TRANSCRIPT_UPDATE, {
-                        "scenario_run_id": sr_id, "scenario_id": scenario["scenario_id"], "max_turns": max_turns, **info})
+                with database.atomic():  # the transcript and its event in one commit
+                    saved = store.save_progress(self.svc, sr_id, transcript)
+                    if saved:
+                        self.svc.bus.emit_run(run.id, RunEvent.TRANSCRIPT_UPDATE, {
+                            "scenario_run_id": sr_id, "scenario_id": scenario["scenario_id"], "max_turns": max_turns,
+                            **info})
+                if saved:
                     await asyncio.sleep(0)  # let live followers get the turn before the next request is built
 
             t0 = time.perf_counter()
