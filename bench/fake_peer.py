@@ -4,6 +4,9 @@ It plays the model (patient, judge) and the target agent. Every target reply (a 
 model `fake-target`) ends with a stamp `[sent <CLOCK_MONOTONIC seconds>]` taken as the reply leaves,
 so another process on this machine can tell how long the reply took to reach it (bench/sse_bench.py).
 
+With `--hold`, answers wait at a gate: SIGUSR1 opens it, SIGUSR2 closes it again (the SSE bench
+holds a run's first replies until all its clients are connected).
+
     python -m bench.fake_peer --latency 0.2 --port 8999
 """
 
@@ -13,6 +16,7 @@ import argparse
 import asyncio
 import itertools
 import re
+import signal
 import time
 from typing import Any
 
@@ -65,8 +69,19 @@ def _fill(value: Any, n: int) -> Any:
     return f"It started two days ago, item {n}." if value == "ok" else value
 
 
-async def main(port: int, latency: float) -> None:
-    fake, runner, url = await start_fake_openai(port=port, latency_s=latency, responder=varied_reply)
+async def main(port: int, latency: float, hold: bool) -> None:
+    gate = asyncio.Event()
+    if not hold:
+        gate.set()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGUSR1, gate.set)
+    loop.add_signal_handler(signal.SIGUSR2, gate.clear)
+
+    async def gated_reply(body: dict[str, Any]) -> str | dict[str, Any]:
+        await gate.wait()
+        return varied_reply(body)  # stamped now, as it leaves
+
+    fake, runner, url = await start_fake_openai(port=port, latency_s=latency, responder=gated_reply)
     fake.requests = _Discard()  # keep no history: a benchmark sends thousands of requests
     fake.request_headers = _Discard()
     print(url, flush=True)
@@ -85,5 +100,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--hold", action="store_true", help="answers wait until SIGUSR1")
     args = parser.parse_args()
-    asyncio.run(main(args.port, args.latency))
+    asyncio.run(main(args.port, args.latency, args.hold))

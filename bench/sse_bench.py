@@ -6,9 +6,10 @@ leaves (CLOCK_MONOTONIC, shared by every process on the machine); `preclinical s
 and the API; this process holds the N SSE connections on GET /events?run_id= (plain asyncio
 protocols: a client costs one callback per read, so the client side adds as little as it can).
 
-Latency counts the replies sent after the last client was connected (earlier ones reach late clients
-by replay, which is not what is measured); coverage counts every target reply of the run, taken from
-the stored transcripts afterwards, at every client, live or replayed: it must be 100 %.
+The fake holds its answers until every client is connected and has had the run's first events, so
+every target reply is sent live; latency counts the replies sent after that moment (all of them),
+and coverage counts every target reply of the run, taken from the stored transcripts afterwards, at
+every client: it must be 100 %.
 
     python -m bench.sse_bench --clients 1 --clients 20 --clients 200 --repeat 3
     python -m bench.sse_bench --clients 200 --py-spy /tmp/serve.svg   # profile the server meanwhile
@@ -43,6 +44,7 @@ class Client(asyncio.Protocol):
     """One SSE connection: notes when each stamped reply first reaches it."""
 
     path: str
+    host: str
     seen: dict[bytes, float] = field(default_factory=dict)
     frames: int = 0
     connected_at: float | None = None
@@ -52,7 +54,9 @@ class Client(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
-        transport.write(f"GET {self.path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n".encode())  # type: ignore[attr-defined]
+        request = (f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nAccept: text/event-stream\r\n"
+                   "Connection: close\r\n\r\n")
+        transport.write(request.encode())  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()
@@ -69,6 +73,10 @@ class Client(asyncio.Protocol):
         for match in _STAMP.finditer(block):
             self.seen.setdefault(match.group(1), now)
 
+    def check(self) -> None:
+        if self.frames == 0:
+            raise RuntimeError(f"an SSE client got no frames; the server answered: {self._tail[:300]!r}")
+
     def connection_lost(self, exc: Exception | None) -> None:
         if self.closed is not None and not self.closed.done():
             self.closed.set_result(None)
@@ -81,7 +89,7 @@ def free_port() -> int:
 
 
 def start_peer(latency: float) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "bench.fake_peer", "--latency", str(latency)],
+    proc = subprocess.Popen([sys.executable, "-m", "bench.fake_peer", "--latency", str(latency), "--hold"],
                             stdout=subprocess.PIPE, text=True)
     return proc, proc.stdout.readline().strip()
 
@@ -130,18 +138,24 @@ async def stored_replies(http: aiohttp.ClientSession, base: str, run_id: str) ->
 
 
 async def measure(http: aiohttp.ClientSession, base: str, port: int, agent_id: str, clients: int,
-                  scenarios: int, turns: int) -> dict:
+                  scenarios: int, turns: int, peer: subprocess.Popen) -> dict:
     loop = asyncio.get_running_loop()
+    peer.send_signal(signal.SIGUSR2)  # hold the fake's answers until every client is connected
+    await asyncio.sleep(0.2)
     async with http.post(f"{base}/start-run", json={"agent_id": agent_id, "max_scenarios": scenarios,
                                                     "max_turns": turns, "concurrency_limit": scenarios}) as r:
         run = await r.json()
-    followers = [Client(f"/events?run_id={run['id']}", closed=loop.create_future()) for _ in range(clients)]
+    followers = [Client(f"/events?run_id={run['id']}", f"127.0.0.1:{port}", closed=loop.create_future()) for _ in range(clients)]
     for c in followers:
         await loop.create_connection(lambda c=c: c, "127.0.0.1", port)
     while any(c.connected_at is None for c in followers):
         await asyncio.sleep(0.005)
-    all_connected = max(c.connected_at for c in followers)
+    await asyncio.sleep(1.0)  # let the late clients finish their replay of the run so far
+    all_connected = time.monotonic()
+    peer.send_signal(signal.SIGUSR1)
     await asyncio.wait_for(asyncio.gather(*(c.closed for c in followers)), 600)
+    for c in followers:
+        c.check()
     truth = await stored_replies(http, base, run["id"])
     live = {s for s in truth if float(s) > all_connected}
     latencies = [(c.seen[s] - float(s)) * 1000 for c in followers for s in live if s in c.seen]
@@ -180,7 +194,7 @@ async def main(client_counts: list[int], latency: float, scenarios: int, turns: 
                 results = []
                 for clients in client_counts:
                     for _ in range(repeat):
-                        r = await measure(http, base, port, agent["id"], clients, scenarios, turns)
+                        r = await measure(http, base, port, agent["id"], clients, scenarios, turns, peer)
                         results.append(r)
                         print(f"{clients:>7} {r['replies']:>7} {r['live_replies']:>5} {r['coverage'] * 100:>7.1f}% "
                               f"{r['frames_per_client']:>9.0f} {r['p50']:>7.1f} {r['p90']:>7.1f} {r['p99']:>7.1f} "
