@@ -92,7 +92,7 @@ async def main(port: int, latency: float, hold: bool) -> None:
 
 
 class _Discard(list):
-    def append(self, item) -> None:  # noqa: ANN001
+    def append(self, item) -> None:
         pass
 
 

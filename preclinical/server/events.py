@@ -30,7 +30,7 @@ from preclinical.domain.run import RUN_TERMINAL, TERMINAL_EVENTS
 from preclinical.errors import InvalidInput, NotFound
 from preclinical.server.keys import streams_key
 from preclinical.store import runs as store
-from preclinical.store.events import events_after
+from preclinical.store.events import events_after, run_status
 from preclinical.store.serialize import event_json
 
 log = logging.getLogger(__name__)
@@ -259,7 +259,7 @@ async def _catch_up(resp: web.StreamResponse, hub: Hub, follower: Follower) -> b
     while True:
         batch = events_after(follower.run_id, follower.sent, limit=REPLAY_BATCH)
         if not batch:
-            if store.resolve_run(follower.run_id, include_deleted=True).status in RUN_TERMINAL:
+            if run_status(follower.run_id) in RUN_TERMINAL:
                 return True  # the client has already seen the end
             hub.attach(follower)
             return False
