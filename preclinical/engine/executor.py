@@ -30,6 +30,7 @@ from preclinical.providers.base import ProviderEnv
 from preclinical.services import Services
 from preclinical.store import runs as store
 from preclinical.store import scenarios as scenario_store
+from preclinical.store.db import database
 from preclinical.store.ids import canonical_uuid
 from preclinical.store.models import Agent, Scenario, ScenarioRun, TestRun
 from preclinical.store.serialize import scenario_json
@@ -190,10 +191,12 @@ class Executor:
             if code == codes.UNKNOWN:
                 log.exception("scenario run %s failed", sr_id)
         sr = ScenarioRun.get_or_none(ScenarioRun.id == sr_id)
-        if store.set_status(self.svc, sr_id, ScenarioRunStatus.ERROR, error_code=code, error_message=message):
+        prev = store.set_status(self.svc, sr_id, ScenarioRunStatus.ERROR, announce=False, error_code=code,
+                                error_message=message)
+        if prev:
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_ERROR, {
                 "scenario_run_id": sr_id, "scenario_id": sr.scenario_id if sr else None, "error": message,
-                "error_code": code})
+                "error_code": code, "status": ScenarioRunStatus.ERROR, "prev_status": prev})
 
     def max_turns_for(self, run: TestRun) -> int:
         """The run's turn limit: as recorded in its spec when it started, else from today's settings."""
@@ -244,15 +247,21 @@ class Executor:
             agent = Agent.get_or_none(Agent.id == run.agent_id)
             if agent is None or agent.deleted_at is not None:
                 raise InvalidInput(f"Agent not found: {run.agent_id}")
-            if not store.set_status(self.svc, sr_id, ScenarioRunStatus.RUNNING, attempts=sr.attempts + 1):
+            # The status change rides on the event that follows it (one frame per change, not two).
+            prev = store.set_status(self.svc, sr_id, ScenarioRunStatus.RUNNING, announce=False, attempts=sr.attempts + 1)
+            if not prev:
                 return
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_STARTED, {
-                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "scenario_name": name})
+                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "scenario_name": name,
+                "status": ScenarioRunStatus.RUNNING, "prev_status": prev})
             transcript, metadata, usage = await self._converse(run, sr_id, agent, scenario, metadata)
-            if not store.set_status(self.svc, sr_id, ScenarioRunStatus.GRADING, transcript=transcript, metadata=metadata):
+            prev = store.set_status(self.svc, sr_id, ScenarioRunStatus.GRADING, announce=False, transcript=transcript,
+                                    metadata=metadata)
+            if not prev:
                 return
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_COMPLETED_TESTING, {
-                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "total_turns": metadata["total_turns"]})
+                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "total_turns": metadata["total_turns"],
+                "status": ScenarioRunStatus.GRADING, "prev_status": prev})
         self.svc.bus.emit_run(run.id, RunEvent.GRADING_STARTED, {"scenario_run_id": sr_id, "scenario_id": sr.scenario_id})
         t0 = time.perf_counter()
         outcome = await self._grade(scenario, transcript)
@@ -267,10 +276,11 @@ class Executor:
             "total_points": outcome.total_points, "max_points": outcome.max_points,
             "triage_result": outcome.triage_result, "triage_correct": outcome.triage_correct})
         status = ScenarioRunStatus.PASSED if outcome.passed else ScenarioRunStatus.FAILED
-        if store.set_status(self.svc, sr_id, status, metadata=metadata):
+        prev = store.set_status(self.svc, sr_id, status, announce=False, metadata=metadata)
+        if prev:
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_COMPLETE, {
                 "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "status": status, "passed": outcome.passed,
-                "scenario_name": name})
+                "scenario_name": name, "prev_status": prev})
 
     async def _converse(self, run: TestRun, sr_id: str, agent: Agent, scenario: dict[str, Any],
                         metadata: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any], Usage]:
@@ -281,9 +291,14 @@ class Executor:
             patient = self._patient(run, scenario, max_turns)
 
             async def on_turn(transcript: list[dict[str, Any]], info: dict[str, Any]) -> None:
-                if store.save_progress(self.svc, sr_id, transcript):
-                    self.svc.bus.emit_run(run.id, RunEvent.TRANSCRIPT_UPDATE, {
-                        "scenario_run_id": sr_id, "scenario_id": scenario["scenario_id"], "max_turns": max_turns, **info})
+                with database.atomic():  # the transcript and its event in one commit
+                    saved = store.save_progress(self.svc, sr_id, transcript)
+                    if saved:
+                        self.svc.bus.emit_run(run.id, RunEvent.TRANSCRIPT_UPDATE, {
+                            "scenario_run_id": sr_id, "scenario_id": scenario["scenario_id"], "max_turns": max_turns,
+                            **info})
+                if saved:
+                    await asyncio.sleep(0)  # let live followers get the turn before the next request is built
 
             t0 = time.perf_counter()
             try:
