@@ -77,6 +77,10 @@ class RunProgress:
         sr_id = payload.get("scenario_run_id")
         if kind == "test_run_started":
             self.total = payload.get("total_scenarios") or self.total
+            not_gradable = payload.get("not_gradable_offline") or []
+            if not_gradable:
+                return (f"started    {self.total} scenarios ({len(not_gradable)} not gradable offline: no machine "
+                        "checks and no model grader)")
             return f"started    {self.total} scenarios"
         if kind == "scenario_started" and sr_id:
             self.scenarios[sr_id] = ScenarioState(payload.get("scenario_name") or payload.get("scenario_id") or sr_id)

@@ -339,7 +339,7 @@ _NEGATION = re.compile(
 _NEGATION_IDIOMS = re.compile(
     r"\b(?:don't|do not|doesn't|does not|shouldn't|should not|wouldn't|would not|please don't|never)\s+"
     r"(?:hesitate|wait|delay|ignore|drive|put (?:it|this|that) off|let (?:him|her|them|anyone|anybody) drive|try to drive"
-    r"|leave (?:it|this|him|her)|risk it|sit on (?:it|this)|eat|drink|take|give|be alone|stay alone)\b"
+    r"|leave (?:it|this|him|her)|risk it|sit on (?:it|this)|be alone|stay alone)\b"
     r"|\bnot (?:wait|only|just|delay)\b|\bno(?:t)? later than\b|\bno matter\b|\b(?:i'm|i am) not a \w+"
     r"|\bwithout (?:delay|waiting|hesitation|hesitating)\b|\b(?:can't|cannot|can not) (?:stress|emphasi[sz]e|overstate)\b"
     r"|\b(?:hasn't|has not|haven't|have not|isn't|is not|aren't|doesn't|does not|don't|didn't|won't|wasn't|weren't)\s+"
@@ -353,7 +353,8 @@ _NEGATION_AFTER = re.compile(
     r"\b(?:(?:isn't|is not|aren't|are not|wouldn't be|would not be|won't be|will not be|shouldn't be|should not be|not)\s+"
     r"(?:\w+\s+)?(?:needed|necessary|required|warranted|indicated|appropriate|enough|sufficient|right|called for|recommended"
     r"|advised|safe|suitable|a good idea|the right (?:place|choice|call)|justified))"
-    r"|\b(?:unnecessary|unwarranted|overkill|should be avoided|is best avoided|are best avoided|is not for|isn't for)\b",
+    r"|\b(?:unnecessary|unwarranted|overkill|should be avoided|is best avoided|are best avoided|is not for|isn't for)\b"
+    r"|^\W*(?:\w+\s+)?(?:won't|will not|wouldn't|would not|doesn't|does not|can't|cannot)\s+(?:do|help|be enough|suffice|cut it|work)\b",
     re.IGNORECASE,
 )
 # A negated clinician-level mention of these kinds says home care is enough ("no need to see a doctor").

@@ -17,7 +17,7 @@ from typing import Any
 
 from preclinical.config import Settings
 from preclinical.domain import errors as codes
-from preclinical.domain.scenario_rules import runnable_problems
+from preclinical.domain.scenario_rules import NOT_GRADABLE_OFFLINE, offline_gradable, runnable_problems
 from preclinical.engine import grading
 from preclinical.engine.conversation import play
 from preclinical.engine.llm import LLM, Usage
@@ -45,6 +45,8 @@ class RunPlan:
     options: dict[str, Any]
     suite_id: str | None = None
     skipped: list[dict[str, str]] = field(default_factory=list)
+    # Runnable, but with no model configured the rules grader can decide none of their criteria.
+    not_gradable_offline: list[dict[str, str]] = field(default_factory=list)
 
 
 def _flag(body: dict[str, Any], key: str) -> bool:
@@ -162,12 +164,16 @@ class Executor:
                                    "scenario content", extra={"invalid_scenarios": invalid})
         options = {"name": name or None, "max_turns": max_turns, "concurrency_limit": concurrency,
                    "benchmark_mode": benchmark, "creative_mode": creative}
-        return RunPlan(agent, [s.scenario_id for s in runnable], options, suite_id, skipped)
+        not_gradable = [] if self.llm is not None else [
+            {"id": s.scenario_id, "name": s.name, "reason": NOT_GRADABLE_OFFLINE} for s in runnable
+            if not offline_gradable(s.rubric_criteria or [], s.content or {})]
+        return RunPlan(agent, [s.scenario_id for s in runnable], options, suite_id, skipped, not_gradable)
 
     def start(self, body: dict[str, Any]) -> tuple[TestRun, RunPlan]:
         plan = self.plan(body)
+        notice = {"not_gradable_offline": [s["name"] for s in plan.not_gradable_offline]} if plan.not_gradable_offline else None
         run, _ = store.create_run(self.svc, agent=plan.agent, scenario_ids=plan.scenario_ids, options=plan.options,
-                                  suite_id=plan.suite_id)
+                                  suite_id=plan.suite_id, started_extra=notice)
         self.launch(run.id)
         return run, plan
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preclinical.domain.facts import SECTIONS, parse_facts
-from preclinical.domain.scenario_rules import runnable_problems
+from preclinical.domain.scenario_rules import NOT_GRADABLE_OFFLINE, offline_gradable, runnable_problems
 from preclinical.domain.triage import (
     CATEGORY,
     CLINICIAN,
@@ -442,17 +442,21 @@ class ImportReport:
     duplicates: list[dict[str, Any]] = field(default_factory=list)  # {index, name, existing_id, reason}
     invalid: list[dict[str, Any]] = field(default_factory=list)  # {index, name, problems}
     not_runnable: list[dict[str, Any]] = field(default_factory=list)  # created, but {index, scenario_id, name, problems}
+    # created, but no criterion has a machine check: offline (no model) nothing can be graded
+    not_gradable_offline: list[dict[str, Any]] = field(default_factory=list)  # {index, scenario_id, name, reason}
 
     def to_json(self) -> dict[str, Any]:
         return {
             "dry_run": self.dry_run,
             "total": self.total,
             "counts": {"created": len(self.created), "duplicates": len(self.duplicates),
-                       "invalid": len(self.invalid), "not_runnable": len(self.not_runnable)},
+                       "invalid": len(self.invalid), "not_runnable": len(self.not_runnable),
+                       "not_gradable_offline": len(self.not_gradable_offline)},
             "created": self.created,
             "duplicates": self.duplicates,
             "invalid": self.invalid,
             "not_runnable": self.not_runnable,
+            "not_gradable_offline": self.not_gradable_offline,
         }
 
 
@@ -521,6 +525,9 @@ def import_scenarios(svc: Services, items: list[dict[str, Any]], *, dry_run: boo
         missing = runnable_problems(fields.get("content") or {}, fields.get("rubric_criteria") or [])
         if missing:
             report.not_runnable.append({"index": index, "scenario_id": sid, "name": fields["name"], "problems": missing})
+        if not offline_gradable(fields.get("rubric_criteria") or [], fields.get("content") or {}):
+            report.not_gradable_offline.append({"index": index, "scenario_id": sid, "name": fields["name"],
+                                                "reason": NOT_GRADABLE_OFFLINE})
     if not dry_run and to_insert:
         with database.atomic():
             for sid, fields in to_insert:

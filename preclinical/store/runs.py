@@ -57,8 +57,11 @@ def list_runs(*, limit: int = 25, offset: int = 0, status: str | None = None,
 
 
 def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options: dict[str, Any],
-               suite_id: str | None = None) -> tuple[TestRun, list[ScenarioRun]]:
-    """Write the run, its suite and one pending scenario run per scenario in one transaction."""
+               suite_id: str | None = None, started_extra: dict[str, Any] | None = None
+               ) -> tuple[TestRun, list[ScenarioRun]]:
+    """Write the run, its suite and one pending scenario run per scenario in one transaction.
+
+    `started_extra` adds to the test_run_started event (e.g. scenarios not gradable offline)."""
     now = svc.now()
     with database.atomic():
         if suite_id is None:
@@ -77,7 +80,8 @@ def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options:
             for i, sid in enumerate(scenario_ids)
         ]
         ScenarioRun.insert_many(rows).execute()
-    svc.bus.emit_run(run.id, "test_run_started", {"total_scenarios": len(rows), "scenarios_launched": len(rows)})
+    svc.bus.emit_run(run.id, "test_run_started", {"total_scenarios": len(rows), "scenarios_launched": len(rows),
+                                                  **(started_extra or {})})
     return run, list(ScenarioRun.select().where(ScenarioRun.test_run == run.id).order_by(ScenarioRun.position))
 
 
