@@ -247,8 +247,15 @@ def summary_view(run: dict[str, Any], rows: list[dict[str, Any]], tally: TriageT
         table.add_row("Triage accuracy", f"{tally.total.correct}/{tally.graded} ({percent(tally.accuracy)})")
         table.add_row("Under-triage", Text(str(tally.total.under), style="red" if tally.total.under else ""))
         table.add_row("Over-triage", Text(str(tally.total.over), style="yellow" if tally.total.over else ""))
+        if tally.total.acceptable:
+            table.add_row("Acceptable alternative", str(tally.total.acceptable))
         if tally.total.no_answer:
             table.add_row("No triage answer", str(tally.total.no_answer))
+            table.add_row("  ambiguous / unreadable", f"{tally.total.ambiguous} / {tally.total.unreadable}")
+    if tally.not_gradable:
+        table.add_row("Not gradable offline", Text(str(tally.not_gradable), style="yellow"))
+    if tally.flagged:
+        table.add_row("Triage flagged for review", Text(str(tally.flagged), style="yellow"))
     parts: list[RenderableType] = [table]
     if tally.graded:
         levels = titled_table("Triage by gold level")

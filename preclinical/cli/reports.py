@@ -22,6 +22,9 @@ class LevelTally:
     under: int = 0
     over: int = 0
     no_answer: int = 0  # no care level could be read from the agent's replies
+    acceptable: int = 0  # not the gold level, but one the case accepts (counted apart from correct)
+    ambiguous: int = 0  # of no_answer: care mentioned, but no outright recommendation could be read
+    unreadable: int = 0  # of no_answer: nothing to read (no care level, or a reply in another language)
 
 
 @dataclass
@@ -30,6 +33,8 @@ class TriageTally:
 
     total: LevelTally = field(default_factory=LevelTally)
     by_gold: dict[str, LevelTally] = field(default_factory=lambda: {level: LevelTally() for level in reversed(LEVELS)})
+    not_gradable: int = 0  # scenario runs the rules grader could grade nothing of (no machine checks, no model)
+    flagged: int = 0  # scenario runs where the model's reading and the rules reading disagree
 
     @property
     def graded(self) -> int:
@@ -42,10 +47,14 @@ class TriageTally:
     def as_json(self) -> dict[str, Any]:
         def level(t: LevelTally) -> dict[str, int]:
             return {"cases": t.cases, "correct": t.correct, "under_triage": t.under, "over_triage": t.over,
-                    "no_answer": t.no_answer}
+                    "no_answer": t.no_answer, "acceptable": t.acceptable, "ambiguous": t.ambiguous,
+                    "unreadable": t.unreadable}
 
         return {"graded": self.graded, "correct": self.total.correct, "accuracy": self.accuracy,
                 "under_triage": self.total.under, "over_triage": self.total.over, "no_answer": self.total.no_answer,
+                "acceptable": self.total.acceptable, "ambiguous": self.total.ambiguous,
+                "unreadable": self.total.unreadable, "not_gradable_offline": self.not_gradable,
+                "flagged_for_review": self.flagged,
                 "by_gold_standard": {name: level(t) for name, t in self.by_gold.items()}}
 
 
@@ -54,19 +63,25 @@ def triage_tally(rows: list[dict[str, Any]]) -> TriageTally:
     tally = TriageTally()
     for row in rows:
         gold = normalize_level(row.get("gold_standard"))
+        tally.not_gradable += bool(row.get("not_gradable_offline"))
+        tally.flagged += row.get("triage_review") is True
         if gold is None or row.get("triage_correct") is None:
             continue  # not graded, or no gold level
-        placement = compare(row.get("triage_result"), gold)
+        placement = row.get("triage_comparison") or compare(row.get("triage_result"), gold)
         for t in (tally.total, tally.by_gold[gold]):
             t.cases += 1
             if placement == "correct":
                 t.correct += 1
+            elif placement == "acceptable":
+                t.acceptable += 1
             elif placement == "under":
                 t.under += 1
             elif placement == "over":
                 t.over += 1
             else:
                 t.no_answer += 1
+                t.ambiguous += row.get("triage_status") == "ambiguous"
+                t.unreadable += row.get("triage_status") == "unreadable"
     return tally
 
 
