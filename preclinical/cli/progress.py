@@ -249,11 +249,10 @@ def summary_view(run: dict[str, Any], rows: list[dict[str, Any]], tally: TriageT
         table.add_row("Over-triage", Text(str(tally.total.over), style="yellow" if tally.total.over else ""))
         if tally.total.acceptable:
             table.add_row("Acceptable alternative", str(tally.total.acceptable))
-        if tally.total.no_answer:
-            table.add_row("No triage answer", str(tally.total.no_answer))
-            table.add_row("  ambiguous / unreadable", f"{tally.total.ambiguous} / {tally.total.unreadable}")
-    if tally.not_gradable:
-        table.add_row("Not gradable offline", Text(str(tally.not_gradable), style="yellow"))
+        # Always shown, zeros included: a reader that could not read an answer must never look like a clean run.
+        table.add_row("No triage answer", f"{tally.total.no_answer} ({tally.total.ambiguous} ambiguous, "
+                                          f"{tally.total.unreadable} unreadable)")
+    table.add_row("Not gradable offline", Text(str(tally.not_gradable), style="yellow" if tally.not_gradable else ""))
     if tally.flagged:
         table.add_row("Triage flagged for review", Text(str(tally.flagged), style="yellow"))
     parts: list[RenderableType] = [table]
