@@ -212,7 +212,11 @@ _PATTERNS: list[tuple[str, str, str, bool]] = [
         False,
     ),
     (r"\bhospital (?:care|treatment|assessment|admission)\b|\b(?:admitted|admission) to hospital\b", _E, PHRASE, False),
-    (r"\b(?:immediate|emergency) medical (?:attention|care|help|assessment|treatment)\b", _E, PHRASE, False),
+    (r"\b(?:immediate|emergency) medical (?:attention|care|help|assessment|treatment)\b"
+     r"|\bmedical (?:attention|help|care|assessment) (?:right away|immediately|straight away|at once|right now|now)\b"
+     r"|\bimmediately (?:seek|get) (?:medical )?(?:help|care|attention)\b", _E, PHRASE, False),
+    (r"\b(?:seek|seeking|get|getting|obtain) (?:prompt |urgent |same-day |timely )?medical (?:attention|care|advice|help|review"
+     r"|assessment)\b(?!\s+(?:right away|immediately|straight away|at once|right now|now)\b)", _C, PHRASE, False),
     (r"\b(?:is|it's|this's|that's|this is|that is|it is) (?:a |an )?(?:medical |true |real |genuine |definite )?emergency\b",
      _E, PHRASE, False),
     (r"\bemergency (?:appointment|gp appointment|slot)\b", _C, PHRASE, False),
@@ -254,7 +258,7 @@ _PATTERNS: list[tuple[str, str, str, bool]] = [
         False,
     ),
     (
-        r"\b(?:get|getting|have|having) (?:it |this |that |yourself |them |him |her |the \w+ )?"
+        r"\b(?:get|getting|have|having) (?:it |this |that |yourself |you |them |him |her |the \w+ )?"
         r"(?:seen|checked|looked at|examined|evaluated|assessed|reviewed|swabbed|tested)(?: out)?\b",
         _C,
         GENERIC,
@@ -333,7 +337,8 @@ _CONDITION_BREAK = re.compile(r";|\b(?:but|however|so|therefore|that said|for no
 _POST_CONDITION_BREAK = re.compile(r"[,;:()\u2014\u2013]|\s-\s|\b(?:and|but|then|so|otherwise)\b", re.IGNORECASE)
 
 _NEGATION = re.compile(
-    r"\b(?:no|not|never|without|avoid|unnecessary|nothing|rather than|instead of|needn't|\w+n't|none)\b", re.IGNORECASE
+    r"\b(?:no|not|never|without|avoid|unnecessary|nothing|rather than|instead of|needn't|\w+n't|none|hold off(?: on)?"
+    r"|steer clear of|skip)\b", re.IGNORECASE
 )
 # Idioms that contain a negation word but urge action ("don't wait, call 911") or describe the situation.
 _NEGATION_IDIOMS = re.compile(
@@ -366,7 +371,7 @@ _NO_NEED = re.compile(
 )
 _CONDITION = re.compile(
     r"\b(?:if|in case|in the event|whenever|when|once|watch (?:out )?for|look out for|at the first sign"
-    r"|in (?:an|case of an?|the event of an?) emergency|only if|provided|as soon as (?:you|he|she|they|it) (?:notice|get|develop|see)"
+    r"|in (?:an|case of an?|the event of an?) emergency(?!\s+(?:department|room|dept|unit|ward|services?|medical|eye|care))|only if|provided|as soon as (?:you|he|she|they|it) (?:notice|get|develop|see)"
     r"|warning signs?|red flags?|should (?:you|your|it|this|that|they|these|there|things|anything|symptoms?|the|he|she|his|her)\b)",
     re.IGNORECASE,
 )
@@ -393,7 +398,8 @@ _DECLINE = re.compile(
     r"\b(?:(?:i )?(?:can't|cannot|can not|am unable to|i'm unable to|am not able to|i'm not able to|won't|will not|shouldn't)"
     r" (?:\w+ )?(?:choose|pick|decide|select|make (?:that|this|the|a) (?:choice|decision|call)|recommend (?:one|a level|an option)"
     r"|give (?:you )?(?:medical advice|a recommendation|a triage))|(?:that's|that is|it's|it is) (?:your|up to you|not my)"
-    r" (?:call|choice|decision)|(?:is|it's) up to you|not (?:able|in a position) to (?:choose|decide|pick|give medical advice))",
+    r" (?:call|choice|decision)|(?:is|it's) up to you|not (?:able|in a position) to (?:choose|decide|pick|give medical advice)"
+    r"|(?:i|we) can only (?:help|assist) with|(?:outside|beyond) (?:of )?(?:my|our) scope)",
     re.IGNORECASE,
 )
 _DISCLAIMER = re.compile(
@@ -591,14 +597,21 @@ def _find_mentions(text: str, answers_question: bool) -> tuple[Mention, ...]:
     raw = _raw_mentions(folded, answers_question)
     spans = _sentences(folded)
     menu = _mark_menus(raw)
-    declined = {s for s in spans if _DECLINE.search(folded[s[0] : s[1]]) or _DISCLAIMER.search(folded[s[0] : s[1]])}
+    # Sentence -> where its refusal or disclaimer ends; what follows a contrast after it ("I can't give medical
+    # advice, but emergency care seems right") is still advice.
+    declined: dict[tuple[int, int], int] = {}
+    for span in spans:
+        m = _DECLINE.search(folded, span[0], span[1]) or _DISCLAIMER.search(folded, span[0], span[1])
+        if m:
+            declined[span] = m.end()
     judged: list[Mention] = []
     previous: Mention | None = None
     for i, mention in enumerate(raw):
         following = raw[i + 1] if i + 1 < len(raw) else None
         if i in menu:
             status = MENU
-        elif _sentence_of(spans, mention.start) in declined:
+        elif (span := _sentence_of(spans, mention.start)) in declined and not (
+                declined[span] <= mention.start and _CONTRAST.search(folded, declined[span], mention.start)):
             status = DECLINED
         else:
             status = _status(folded, mention, spans, following, previous)
