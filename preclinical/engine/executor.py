@@ -306,9 +306,7 @@ class Executor:
 
         criteria = grading.rubric_for(scenario)
         judged = await ModelGrader(self.llm).grade(scenario, transcript)
-        # Reading the transcript with the rules is CPU work (a few ms a reply): off the loop, like the rules grader.
-        return await asyncio.to_thread(
-            grading.conclude,
+        return grading.conclude(
             scenario, criteria, judged.criteria_results, transcript, engine="model", summary=judged.summary or None,
             model=judged.model, disposition=judged.disposition, usage=judged.usage,
             details={"regraded": judged.regraded, "unverified_evidence": judged.unverified,
