@@ -319,6 +319,9 @@ _NUMBER_PATTERNS: list[str] = [
 _PAREN_NUMBER = r"(?<![\w.,$/#-])\(?([123])\)(?!\w)"
 
 _COMPILED = [(re.compile(p, 0 if cs else re.IGNORECASE), level, kind) for p, level, kind, cs in _PATTERNS]
+# The same patterns for lower-cased text (case-insensitive matching is several times slower in `re`); the
+# patterns hold no upper-case escapes, so lower-casing their source keeps their meaning.
+_COMPILED_LOWER = [(re.compile(p if cs else p.lower()), cs, level, kind) for p, level, kind, cs in _PATTERNS]
 _COMPILED_NUMBERS = [re.compile(p, re.IGNORECASE) for p in _NUMBER_PATTERNS]
 _COMPILED_PAREN = re.compile(_PAREN_NUMBER)
 _NOT_CARE = re.compile(r"^emergency (?:contracepti|pill|supply|prescription|inhaler|kit|contact|plan|sign|symptom|warning|dent)",
@@ -447,14 +450,26 @@ def _before_first(pattern: re.Pattern[str], text: str) -> str:
     return text[: m.start()] if m else text
 
 
+def _pattern_matches(text: str):
+    """(match, level, kind) for every care-level pattern; lower-cased text where that keeps every index."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters change length when lower-cased: match the slow way
+        for pattern, level, kind in _COMPILED:
+            for m in pattern.finditer(text):
+                yield m, level, kind
+        return
+    for pattern, case_sensitive, level, kind in _COMPILED_LOWER:
+        for m in pattern.finditer(text if case_sensitive else lowered):
+            yield m, level, kind
+
+
 def _raw_mentions(text: str, answers_question: bool) -> list[Mention]:
     found: list[Mention] = []
-    for pattern, level, kind in _COMPILED:
-        for m in pattern.finditer(text):
-            if m.group(0).lower().startswith(("111", "nhs 111")) and m.group(0).lower().startswith("111"):
-                if not _111_CONTEXT.search(text[max(0, m.start() - 12) : m.start()]):
-                    continue
-            found.append(Mention(level, m.start(), m.end(), m.group(0), kind))
+    for m, level, kind in _pattern_matches(text):
+        # A bare "111" is NHS 111 only when it is called, rung or named ("NHS 111" matches with its prefix).
+        if m.group(0).startswith("111") and not _111_CONTEXT.search(text[max(0, m.start() - 12) : m.start()]):
+            continue
+        found.append(Mention(level, m.start(), m.end(), text[m.start() : m.end()], kind))
     if answers_question:
         for pattern in _COMPILED_NUMBERS:
             for m in pattern.finditer(text):
