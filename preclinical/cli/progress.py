@@ -81,6 +81,10 @@ class RunProgress:
         sr_id = payload.get("scenario_run_id")
         if kind == RunEvent.TEST_RUN_STARTED:
             self.total = payload.get("total_scenarios") or self.total
+            not_gradable = payload.get("not_gradable_offline") or []
+            if not_gradable:
+                return (f"started    {self.total} scenarios ({len(not_gradable)} not gradable offline: no machine "
+                        "checks and no model grader)")
             return f"started    {self.total} scenarios"
         if kind == RunEvent.SCENARIO_STARTED and sr_id:
             self.scenarios[sr_id] = ScenarioState(payload.get("scenario_name") or payload.get("scenario_id") or sr_id)
@@ -240,8 +244,14 @@ def summary_view(run: dict[str, Any], rows: list[dict[str, Any]], tally: TriageT
         table.add_row("Triage accuracy", f"{tally.total.correct}/{tally.graded} ({percent(tally.accuracy)})")
         table.add_row("Under-triage", Text(str(tally.total.under), style="red" if tally.total.under else ""))
         table.add_row("Over-triage", Text(str(tally.total.over), style="yellow" if tally.total.over else ""))
-        if tally.total.no_answer:
-            table.add_row("No triage answer", str(tally.total.no_answer))
+        if tally.total.acceptable:
+            table.add_row("Acceptable alternative", str(tally.total.acceptable))
+        # Always shown, zeros included: a reader that could not read an answer must never look like a clean run.
+        table.add_row("No triage answer", f"{tally.total.no_answer} ({tally.total.ambiguous} ambiguous, "
+                                          f"{tally.total.unreadable} unreadable)")
+    table.add_row("Not gradable offline", Text(str(tally.not_gradable), style="yellow" if tally.not_gradable else ""))
+    if tally.flagged:
+        table.add_row("Triage flagged for review", Text(str(tally.flagged), style="yellow"))
     parts: list[RenderableType] = [table]
     if tally.graded:
         levels = titled_table("Triage by gold level")

@@ -130,7 +130,7 @@ def build_csv(run: dict, rows: list[dict]) -> str:
     for row, transcript in zip(rows, transcripts):
         reference = _text(row.get("gold_standard") or row.get("content_gold_standard"))
         predicted = _text(row.get("triage_result"))
-        verdict = compare(predicted, reference)
+        verdict = row.get("triage_comparison") or compare(predicted, reference)
         stats = target_stats(transcript)
         values: list[object] = [
             row.get("scenario_id"),

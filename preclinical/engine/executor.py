@@ -18,6 +18,7 @@ from typing import Any
 from preclinical.config import Settings
 from preclinical.domain import errors as codes
 from preclinical.domain.run import RUN_ACTIVE, SCENARIO_ACTIVE, RunEvent, RunRequest, RunRequestError, ScenarioRunStatus
+from preclinical.domain.scenario_rules import NOT_GRADABLE_OFFLINE, offline_gradable, runnable_problems
 from preclinical.engine import grading
 from preclinical.engine.conversation import play
 from preclinical.engine.llm import LLM, Usage
@@ -49,6 +50,8 @@ class RunPlan:
     options: dict[str, Any]
     suite_id: str | None = None
     skipped: list[dict[str, str]] = field(default_factory=list)
+    # Runnable, but with no model configured the rules grader can decide none of their criteria.
+    not_gradable_offline: list[dict[str, str]] = field(default_factory=list)
 
 
 def parse_request(body: dict[str, Any] | RunRequest) -> RunRequest:
@@ -108,12 +111,16 @@ class Executor:
                    "benchmark_mode": benchmark, "creative_mode": request.creative_mode,
                    "spec": run_spec(s, model=self.llm is not None, creative=request.creative_mode,
                                     max_turns=effective_turns)}
-        return RunPlan(agent, [s.scenario_id for s in runnable], options, suite_id, skipped)
+        not_gradable = [] if self.llm is not None else [
+            {"id": sc.scenario_id, "name": sc.name, "reason": NOT_GRADABLE_OFFLINE} for sc in runnable
+            if not offline_gradable(sc.rubric_criteria or [], sc.content or {})]
+        return RunPlan(agent, [sc.scenario_id for sc in runnable], options, suite_id, skipped, not_gradable)
 
     def start(self, body: dict[str, Any] | RunRequest) -> tuple[TestRun, RunPlan]:
         plan = self.plan(body)
+        notice = {"not_gradable_offline": [s["name"] for s in plan.not_gradable_offline]} if plan.not_gradable_offline else None
         run, _ = store.create_run(self.svc, agent=plan.agent, scenario_ids=plan.scenario_ids, options=plan.options,
-                                  suite_id=plan.suite_id, owner_id=self.ownership.owner_id)
+                                  suite_id=plan.suite_id, owner_id=self.ownership.owner_id, started_extra=notice)
         self.launch(run.id)
         return run, plan
 

@@ -63,10 +63,12 @@ def list_runs(*, limit: int = 25, offset: int = 0, status: str | None = None,
 
 
 def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options: dict[str, Any],
-               suite_id: str | None = None, owner_id: str | None = None) -> tuple[TestRun, list[ScenarioRun]]:
+               suite_id: str | None = None, owner_id: str | None = None,
+               started_extra: dict[str, Any] | None = None) -> tuple[TestRun, list[ScenarioRun]]:
     """Write the run, its suite and one pending scenario run per scenario in one transaction.
 
     `owner_id`: the process that will drive it, leased from the start (no other process may take it over).
+    `started_extra` adds to the test_run_started event (e.g. scenarios not gradable offline).
     """
     now = svc.now()
     lease = {"owner_id": owner_id, "lease_expires_at": leases.expiry() if owner_id else None}
@@ -88,7 +90,8 @@ def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options:
             for i, sid in enumerate(scenario_ids)
         ]
         ScenarioRun.insert_many(rows).execute()
-    svc.bus.emit_run(run.id, RunEvent.TEST_RUN_STARTED, {"total_scenarios": len(rows), "scenarios_launched": len(rows)})
+    svc.bus.emit_run(run.id, RunEvent.TEST_RUN_STARTED, {"total_scenarios": len(rows), "scenarios_launched": len(rows),
+                                                        **(started_extra or {})})
     return run, list(ScenarioRun.select().where(ScenarioRun.test_run == run.id).order_by(ScenarioRun.position))
 
 
