@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 from peewee import fn
 
 from preclinical.domain.json_limits import INT_MAX, INT_MIN
-from preclinical.domain.run import EventTable, LibraryEvent
-from preclinical.domain.scenario_rules import (
-    SCENARIO_TYPES,
-    content_problems,
-    rubric_problems,
-)
+from preclinical.domain.run import EventTable, LibraryEvent, RunRequest
+from preclinical.domain.scenario_rules import SCENARIO_TYPES, content_problems, rubric_problems, runnable_problems
 from preclinical.errors import InvalidInput, NotFound
 from preclinical.services import Services
 from preclinical.store.db import database, storable
 from preclinical.store.ids import canonical_uuid
-from preclinical.store.models import Scenario, ScenarioTag
+from preclinical.store.models import Scenario, ScenarioTag, TestSuite
 from preclinical.store.serialize import scenario_json
 
 NOT_FOUND = "Scenario not found"
@@ -175,3 +172,56 @@ def counts() -> dict[str, int]:
         "active": live.where(Scenario.approved == True).count(),  # noqa: E712
         "drafts": live.where(Scenario.approved == False).count(),  # noqa: E712
     }
+
+
+@dataclass
+class Selection:
+    """The scenarios a run request picks, in run order, and those it had to leave out (with why)."""
+
+    runnable: list[Scenario]
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    suite_id: str | None = None  # the suite the run belongs to, when the request named one
+
+
+def select_for_run(request: RunRequest) -> Selection:
+    """Pick a run's scenarios as the reference does: explicit ids (in request order), else a suite, else tags,
+    else every active, approved scenario (priority, then name); `max_scenarios` keeps the first N of the last three.
+    Scenarios that cannot run (no patient opening, no rubric) are skipped with the reason."""
+    live = (Scenario.is_active == True) & (Scenario.approved == True)  # noqa: E712
+    order = (Scenario.priority.asc(nulls="LAST"), Scenario.name, Scenario.scenario_id)
+    skipped: list[dict[str, str]] = []
+    suite_id: str | None = None
+    if request.scenario_ids is not None:
+        ids = list(request.scenario_ids)
+        if not ids:
+            raise InvalidInput("No active scenarios found for the given scenario_ids")
+        wanted = [canonical_uuid(i) for i in ids]
+        found = {s.scenario_id: s for s in Scenario.select().where(Scenario.scenario_id.in_([w for w in wanted if w]), live)}
+        selected = [found[w] for w in dict.fromkeys(wanted) if w in found]
+        skipped += [{"id": raw, "reason": "not an active, approved scenario"}
+                    for raw, w in zip(ids, wanted, strict=True) if w not in found]
+        if not selected:
+            raise InvalidInput("No active scenarios found for the given scenario_ids")
+    else:
+        if request.test_suite_id is not None:
+            suite = TestSuite.get_or_none(TestSuite.id == canonical_uuid(request.test_suite_id))
+            if suite is None:
+                raise NotFound("Test suite not found")
+            suite_id = suite.id
+            query = Scenario.select().where(Scenario.scenario_id.in_(suite.scenario_ids), live)
+        elif request.tags:
+            tagged = ScenarioTag.select(ScenarioTag.scenario).where(ScenarioTag.tag.in_(list(request.tags)))
+            query = Scenario.select().where(live, Scenario.scenario_id.in_(tagged))
+        else:
+            query = Scenario.select().where(live)
+        selected = list(query.order_by(*order))
+        if request.max_scenarios:
+            selected = selected[:request.max_scenarios]
+    runnable = []
+    for s in selected:
+        problems = runnable_problems(s.content or {}, s.rubric_criteria or [])
+        if problems:
+            skipped.append({"id": s.scenario_id, "name": s.name, "reason": "; ".join(problems)})
+        else:
+            runnable.append(s)
+    return Selection(runnable, skipped, suite_id)
