@@ -92,11 +92,14 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ("" if not value else str(value))
 
 
-def _ungraded(results: object) -> int | None:
-    """How many criteria no grader could decide; empty for a scenario run that was never graded."""
+def _ungraded(results: object, kept_apart: object = None) -> int | None:
+    """How many criteria no grader could decide; empty for a scenario run that was never graded.
+
+    On the wire the ungraded ones travel apart (`ungraded_criteria`); stored rows keep them in `results`."""
     if not isinstance(results, list):
         return None
-    return sum(1 for r in results if isinstance(r, dict) and r.get("decision") == "UNGRADED")
+    both = results + (kept_apart if isinstance(kept_apart, list) else [])
+    return sum(1 for r in both if isinstance(r, dict) and r.get("decision") == "UNGRADED")
 
 
 def _first(entries: list[dict], role: str, turn: int) -> str:
@@ -144,7 +147,7 @@ def build_csv(run: dict, rows: list[dict]) -> str:
             row.get("status"),
             row.get("passed"),
             row.get("score_percent"),
-            _ungraded(row.get("criteria_results")),
+            _ungraded(row.get("criteria_results"), row.get("ungraded_criteria")),
             stats.model_response_turns,
             stats.discrete_question_count,
             stats.total_word_count,

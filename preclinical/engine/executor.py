@@ -18,7 +18,7 @@ from typing import Any
 from preclinical.config import Settings
 from preclinical.domain import errors as codes
 from preclinical.domain.run import RUN_ACTIVE, SCENARIO_ACTIVE, RunEvent, RunRequest, RunRequestError, ScenarioRunStatus
-from preclinical.domain.scenario_rules import NOT_GRADABLE_OFFLINE, offline_gradable, runnable_problems
+from preclinical.domain.scenario_rules import NOT_GRADABLE_OFFLINE, offline_gradable
 from preclinical.engine import grading
 from preclinical.engine.conversation import play
 from preclinical.engine.llm import LLM, Usage
