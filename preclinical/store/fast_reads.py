@@ -13,7 +13,6 @@ import orjson
 
 from preclinical.domain.run import run_verdict, wire_criteria
 from preclinical.store.db import database
-from preclinical.store.serialize import ungraded_count
 
 _COLUMNS = (
     "sr.id, sr.test_run_id, sr.scenario_id, sr.position, sr.status, sr.transcript, sr.metadata, sr.error_code, "
