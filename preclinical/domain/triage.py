@@ -110,8 +110,9 @@ MENU = "menu"  # the three options read back before choosing one
 CONCEDED = "conceded"  # "home care is usually fine, but I'd want a doctor to check it"
 DESCRIBED = "described"  # "emergency care is for things like crushing chest pain": explains, does not advise
 DECLINED = "declined"  # in a sentence where the agent declines to choose or gives a boilerplate disclaimer
+ANCILLARY = "ancillary"  # self-care "while you wait" for care, or "also" ask a pharmacist: beside the advice, not it
 
-_WEAK = (CONDITIONAL, QUESTION, CONCEDED)
+_WEAK = (CONDITIONAL, QUESTION, CONCEDED, ANCILLARY)
 
 # How confidently a transcript was read.
 CLEAR = "clear"
@@ -499,6 +500,12 @@ def phrase_status(text: str, start: int, end: int) -> str:
     return _status(folded, Mention(_H, start, end, folded[start:end], PHRASE), spans, None)
 
 
+# Self-care offered while the patient waits for care, or as an extra ("a pharmacist can also advise").
+_ANCILLARY = re.compile(
+    r"\b(?:while (?:you|he|she|they) (?:wait|are waiting|travel)|in the meantime|meanwhile|until (?:then|you (?:are|get|can be)"
+    r" seen|your appointment|the appointment|they arrive|help arrives)|before (?:your|the) appointment|on the way|also)\b",
+    re.IGNORECASE,
+)
 _PREFERENCE_OVER = re.compile(r"\b(?:over|in preference to|ahead of)\s+(?:the |a |an |your )?$", re.IGNORECASE)
 _PREFERS = re.compile(r"\b(?:recommend|prefer|choose|pick|suggest|go with|rather|better)\b", re.IGNORECASE)
 _COORDINATED = re.compile(r"^\s*,?\s*(?:or|nor)\s+(?:even\s+)?(?:a |an |the |your )?(?:[\w-]+\s+)?$", re.IGNORECASE)
@@ -538,6 +545,8 @@ def _status(text: str, mention: Mention, spans: list[tuple[int, int]], following
 
     if text[s_start:s_end].rstrip(" \t\n\"')*_").endswith("?"):
         return QUESTION
+    if mention.level == _H and mention.kind != HINT and _ANCILLARY.search(text, s_start, s_end):
+        return ANCILLARY
     return DIRECT
 
 
