@@ -303,6 +303,14 @@ _PATTERNS: list[tuple[str, str, str, bool]] = [
         HINT,
         False,
     ),
+    (
+        r"\b(?:settle|clear|go away|get better|improve|pass|heal|fade|ease|resolve)[sd]?(?: down| up)? (?:with)?in"
+        r" (?:a|an|one|two|three|a few|\d+|the next)[\w -]{0,12}?(?:days?|weeks?|hours?)\b"
+        r"|\b(?:nothing (?:serious |much )?to worry about|(?:i )?wouldn't worry|no need to worry|not worth worrying about)\b",
+        _H,
+        HINT,
+        False,
+    ),
 ]
 
 _NUMBER_WORDS = {"1": _E, "2": _C, "3": _H, "one": _E, "two": _C, "three": _H, "first": _E, "second": _C, "third": _H}
@@ -389,6 +397,9 @@ _CONDITION_IDIOMS = re.compile(
     r"\b(?:even|especially|particularly|as) if\b|\bif (?:at all )?possible\b|\bif you can\b(?!')|\bif you(?:'re| are) able\b"
     r"|\bif (?:you )?(?:haven't|have not|not) already\b|\bif (?:i|we) (?:had|have|must|were|was)\b"
     r"|\bif (?:this|it) (?:were|was) (?:me|my \w+)\b|\bif you(?:'re| are) asking\b|\bif you want my\b"
+    r"|\bif (?:you(?:'re| are)|he(?:'s| is)|she(?:'s| is)|they(?:'re| are)|it(?:'s| is)) (?:still |currently )?"
+    r"(?:having|experiencing|feeling|getting|in|bleeding|vomiting)\b[^.;:]{0,60}?\b(?:now|right now|currently|at the moment)\b"
+    r"|\bif (?:your|his|her|the) (?:symptoms|story|history) (?:are|is) as (?:you|you've) (?:describe|described|say|said)\b"
     r"|\bwhen(?:ever)? (?:you can|convenient|possible|you get a chance|you're able)\b|\bwhen (?:it|they|the [\w']+|your [\w']+) (?:opens?|re-?opens?|is open|are open)\b|\bif that's easier\b|\bif you prefer\b|\bif (?:you|he|she|they) (?:need|want)s? (?:it|them|one|some)\b"
     r"|\bwhen (?:you|they|he|she) (?:get|arrive)s? there\b|\bwhile you wait\b|\bwhen (?:the )?(?:ambulance|paramedics|help) (?:arrives?|comes?)\b",
     re.IGNORECASE,
