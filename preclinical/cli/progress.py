@@ -15,18 +15,15 @@ from rich.text import Text
 
 from preclinical.cli.client import ApiClient, RequestRefused, ServerUnreachable
 from preclinical.cli.render import percent, print_json_line, titled_table, triage_cell
-from preclinical.cli.reports import TriageTally, triage_tally, verdict
-from preclinical.domain.run import (
-    RUN_TERMINAL,
-    SCENARIO_TERMINAL,
-    TERMINAL_EVENTS,
-    RunEvent,
-    RunStatus,
-)
+from preclinical.cli.reports import verdict
+from preclinical.domain.run import RUN_TERMINAL, SCENARIO_TERMINAL, TERMINAL_EVENTS, RunEvent, RunStatus
 from preclinical.domain.run import ScenarioRunStatus as S
+from preclinical.domain.stats import TriageTally, triage_tally
 from preclinical.domain.triage import DISPLAY
 
 FINISHED = SCENARIO_TERMINAL
+# events that carry a scenario run's new status (older servers sent each change as scenario_status as well)
+_STATUS_EVENTS = (RunEvent.SCENARIO_STATUS, RunEvent.SCENARIO_COMPLETED_TESTING, RunEvent.SCENARIO_COMPLETE)
 RECONNECTS = 3  # attempts to reopen a dropped event stream before giving up
 RUNNING_SHOWN = 12  # running scenarios listed in the live display
 FAILURES_SHOWN = 20  # failed or errored scenarios listed in the summary
@@ -98,7 +95,7 @@ class RunProgress:
             state.turn = payload.get("turn") or state.turn
             state.max_turns = payload.get("max_turns") or state.max_turns
             return None
-        if kind == RunEvent.SCENARIO_STATUS and sr_id:
+        if kind in _STATUS_EVENTS and sr_id and payload.get("status"):
             status = payload.get("status")
             previous = self.statuses.get(sr_id)
             self.statuses[sr_id] = status
