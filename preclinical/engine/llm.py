@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 
 from preclinical.domain.errors import backoff_delay, code_for_status
+from preclinical.engine.usage import Usage
 from preclinical.errors import ProviderError
 
 if TYPE_CHECKING:
@@ -87,18 +88,6 @@ class Endpoint:
     base_url: str
     api_key: str | None
     model: str
-
-
-@dataclass
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    calls: int = 0  # HTTP requests sent, failed ones and retries included
-
-    def add(self, usage: Any) -> None:
-        if usage is not None:
-            self.prompt_tokens += usage.prompt_tokens or 0
-            self.completion_tokens += usage.completion_tokens or 0
 
 
 @dataclass
