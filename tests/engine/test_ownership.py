@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 from preclinical.library import DEMO_AGENT_ID
-from preclinical.store import leases
+from preclinical.store import leases, models
 from preclinical.store import runs as store
 from preclinical.store.db import database
-from preclinical.store import models
 from preclinical.store.models import Agent, Scenario, ScenarioRun
 
 
