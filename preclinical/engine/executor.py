@@ -18,9 +18,11 @@ from typing import Any
 from preclinical.config import Settings
 from preclinical.domain import errors as codes
 from preclinical.domain.run import RUN_ACTIVE, SCENARIO_ACTIVE, RunEvent, RunRequest, RunRequestError, ScenarioRunStatus
+from preclinical.domain.scenario_rules import NOT_GRADABLE_OFFLINE, offline_gradable
 from preclinical.engine import grading
 from preclinical.engine.conversation import play
 from preclinical.engine.llm import LLM
+from preclinical.engine.ownership import Ownership
 from preclinical.engine.patient import OfflinePatient, Patient
 from preclinical.engine.spec import run_spec
 from preclinical.engine.usage import Usage
@@ -30,6 +32,7 @@ from preclinical.providers.base import ProviderEnv
 from preclinical.services import Services
 from preclinical.store import runs as store
 from preclinical.store import scenarios as scenario_store
+from preclinical.store.db import database
 from preclinical.store.ids import canonical_uuid
 from preclinical.store.models import Agent, Scenario, ScenarioRun, TestRun
 from preclinical.store.serialize import scenario_json
@@ -48,6 +51,8 @@ class RunPlan:
     options: dict[str, Any]
     suite_id: str | None = None
     skipped: list[dict[str, str]] = field(default_factory=list)
+    # Runnable, but with no model configured the rules grader can decide none of their criteria.
+    not_gradable_offline: list[dict[str, str]] = field(default_factory=list)
 
 
 def parse_request(body: dict[str, Any] | RunRequest) -> RunRequest:
@@ -75,6 +80,7 @@ class Executor:
         self._jitter = random.Random(0)
         self.grader: grading.Grader = grader or (
             grading.RulesGrader() if llm is None else grading.ModelRubricGrader(llm))
+        self.ownership = Ownership(self, resume_limit=RESUME_LIMIT)  # one owner per run, across processes
 
     # ------------------------------------------------------------------ starting
     def plan(self, body: dict[str, Any] | RunRequest) -> RunPlan:
@@ -108,12 +114,16 @@ class Executor:
                    "benchmark_mode": benchmark, "creative_mode": request.creative_mode,
                    "spec": run_spec(s, model=self.llm is not None, creative=request.creative_mode,
                                     max_turns=effective_turns)}
-        return RunPlan(agent, [s.scenario_id for s in runnable], options, suite_id, skipped)
+        not_gradable = [] if self.llm is not None else [
+            {"id": sc.scenario_id, "name": sc.name, "reason": NOT_GRADABLE_OFFLINE} for sc in runnable
+            if not offline_gradable(sc.rubric_criteria or [], sc.content or {})]
+        return RunPlan(agent, [sc.scenario_id for sc in runnable], options, suite_id, skipped, not_gradable)
 
     def start(self, body: dict[str, Any] | RunRequest) -> tuple[TestRun, RunPlan]:
         plan = self.plan(body)
+        notice = {"not_gradable_offline": [s["name"] for s in plan.not_gradable_offline]} if plan.not_gradable_offline else None
         run, _ = store.create_run(self.svc, agent=plan.agent, scenario_ids=plan.scenario_ids, options=plan.options,
-                                  suite_id=plan.suite_id)
+                                  suite_id=plan.suite_id, owner_id=self.ownership.owner_id, started_extra=notice)
         self.launch(run.id)
         return run, plan
 
@@ -122,6 +132,7 @@ class Executor:
             task = asyncio.get_running_loop().create_task(self._drive(run_id), name=f"run {run_id}")
             self.tasks[run_id] = task
             task.add_done_callback(lambda t, rid=run_id: self.tasks.pop(rid, None))
+        self.ownership.start()
 
     async def wait(self, run_id: str) -> None:
         """Wait until the run's task is done (tests, the CLI's local mode)."""
@@ -144,27 +155,10 @@ class Executor:
 
     # ------------------------------------------------------------------ recovery / shutdown
     def recover(self) -> dict[str, int]:
-        """At start-up: resume every unfinished run; close scenario runs that were interrupted too often."""
-        resumed = closed = 0
-        for run in store.unfinished_runs():
-            for sr in ScenarioRun.select().where(ScenarioRun.test_run == run.id, ScenarioRun.status == ScenarioRunStatus.RUNNING):
-                if sr.attempts >= RESUME_LIMIT:
-                    store.set_status(self.svc, sr.id, ScenarioRunStatus.ERROR, error_code=codes.INTERRUPTED,
-                                     error_message="Interrupted by a restart too many times; not resumed again.")
-                    self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_ERROR, {"scenario_run_id": sr.id, "scenario_id": sr.scenario_id,
-                                                                     "error": "Interrupted by a restart"})
-                    closed += 1
-                else:
-                    metadata = dict(sr.metadata or {})
-                    metadata.setdefault("interrupted_attempts", []).append(sr.transcript or [])
-                    store.set_status(self.svc, sr.id, ScenarioRunStatus.PENDING, transcript=[], metadata=metadata)
-                    resumed += 1
-            if store.finalize_run(self.svc, run.id):
-                continue
-            self.launch(run.id)
-        if resumed or closed:
-            log.info("recovered unfinished work: %d scenario runs resumed, %d closed", resumed, closed)
-        return {"resumed": resumed, "closed": closed}
+        """At start-up: resume the unfinished runs whose owner is gone (closing scenario runs interrupted too
+        often); runs another live process drives are followed, never replayed (see engine/ownership.py)."""
+        self.ownership.start()
+        return self.ownership.take_over_orphans(at_start=True)
 
     async def shutdown(self) -> None:
         """Stop in-flight work now; rows stay as they are and are resumed at the next start."""
@@ -173,6 +167,7 @@ class Executor:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=2)
+        await self.ownership.stop()  # let go of the leases: the next process resumes at once
         await registry.close_loaded()
 
     # ------------------------------------------------------------------ driving a run
@@ -206,10 +201,12 @@ class Executor:
             if code == codes.UNKNOWN:
                 log.exception("scenario run %s failed", sr_id)
         sr = ScenarioRun.get_or_none(ScenarioRun.id == sr_id)
-        if store.set_status(self.svc, sr_id, ScenarioRunStatus.ERROR, error_code=code, error_message=message):
+        prev = store.set_status(self.svc, sr_id, ScenarioRunStatus.ERROR, announce=False, error_code=code,
+                                error_message=message)
+        if prev:
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_ERROR, {
                 "scenario_run_id": sr_id, "scenario_id": sr.scenario_id if sr else None, "error": message,
-                "error_code": code})
+                "error_code": code, "status": ScenarioRunStatus.ERROR, "prev_status": prev})
 
     def max_turns_for(self, run: TestRun) -> int:
         """The run's turn limit: as recorded in its spec when it started, else from today's settings."""
@@ -248,15 +245,21 @@ class Executor:
             agent = Agent.get_or_none(Agent.id == run.agent_id)
             if agent is None or agent.deleted_at is not None:
                 raise InvalidInput(f"Agent not found: {run.agent_id}")
-            if not store.set_status(self.svc, sr_id, ScenarioRunStatus.RUNNING, attempts=sr.attempts + 1):
+            # The status change rides on the event that follows it (one frame per change, not two).
+            prev = store.set_status(self.svc, sr_id, ScenarioRunStatus.RUNNING, announce=False, attempts=sr.attempts + 1)
+            if not prev:
                 return
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_STARTED, {
-                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "scenario_name": name})
+                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "scenario_name": name,
+                "status": ScenarioRunStatus.RUNNING, "prev_status": prev})
             transcript, metadata, usage = await self._converse(run, sr_id, agent, scenario, metadata)
-            if not store.set_status(self.svc, sr_id, ScenarioRunStatus.GRADING, transcript=transcript, metadata=metadata):
+            prev = store.set_status(self.svc, sr_id, ScenarioRunStatus.GRADING, announce=False, transcript=transcript,
+                                    metadata=metadata)
+            if not prev:
                 return
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_COMPLETED_TESTING, {
-                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "total_turns": metadata["total_turns"]})
+                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "total_turns": metadata["total_turns"],
+                "status": ScenarioRunStatus.GRADING, "prev_status": prev})
         self.svc.bus.emit_run(run.id, RunEvent.GRADING_STARTED, {"scenario_run_id": sr_id, "scenario_id": sr.scenario_id})
         t0 = time.perf_counter()
         outcome = await self._grade(scenario, transcript)
@@ -271,10 +274,11 @@ class Executor:
             "total_points": outcome.total_points, "max_points": outcome.max_points,
             "triage_result": outcome.triage_result, "triage_correct": outcome.triage_correct})
         status = ScenarioRunStatus.PASSED if outcome.passed else ScenarioRunStatus.FAILED
-        if store.set_status(self.svc, sr_id, status, metadata=metadata):
+        prev = store.set_status(self.svc, sr_id, status, announce=False, metadata=metadata)
+        if prev:
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_COMPLETE, {
                 "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "status": status, "passed": outcome.passed,
-                "scenario_name": name})
+                "scenario_name": name, "prev_status": prev})
 
     async def _converse(self, run: TestRun, sr_id: str, agent: Agent, scenario: dict[str, Any],
                         metadata: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any], Usage]:
@@ -285,9 +289,14 @@ class Executor:
             patient = self._patient(run, scenario, max_turns)
 
             async def on_turn(transcript: list[dict[str, Any]], info: dict[str, Any]) -> None:
-                if store.save_progress(self.svc, sr_id, transcript):
-                    self.svc.bus.emit_run(run.id, RunEvent.TRANSCRIPT_UPDATE, {
-                        "scenario_run_id": sr_id, "scenario_id": scenario["scenario_id"], "max_turns": max_turns, **info})
+                with database.atomic():  # the transcript and its event in one commit
+                    saved = store.save_progress(self.svc, sr_id, transcript)
+                    if saved:
+                        self.svc.bus.emit_run(run.id, RunEvent.TRANSCRIPT_UPDATE, {
+                            "scenario_run_id": sr_id, "scenario_id": scenario["scenario_id"], "max_turns": max_turns,
+                            **info})
+                if saved:
+                    await asyncio.sleep(0)  # let live followers get the turn before the next request is built
 
             t0 = time.perf_counter()
             try:

@@ -16,6 +16,7 @@ from preclinical.report.export import CONTENT_TYPES, export_run
 from preclinical.report.html import render_comparison
 from preclinical.server.errors import read_json
 from preclinical.server.keys import runtime_key
+from preclinical.server.params import page
 from preclinical.server.responses import json_response
 from preclinical.store import runs as store
 from preclinical.store.comparison import compare_test_runs
@@ -33,10 +34,6 @@ def js_int(value: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def page(request: web.Request, default_limit: int) -> tuple[int, int]:
-    limit = js_int(request.query.get("limit")) or default_limit
-    offset = js_int(request.query.get("offset")) or 0
-    return min(max(limit, 1), 100), max(offset, 0)
 
 
 @routes.post("/start-run")
@@ -47,6 +44,8 @@ async def start_run(request: web.Request) -> web.Response:
                             "total_scenarios": run.total_scenarios, "scenarios_launched": run.total_scenarios}
     if plan.skipped:
         body["skipped"] = plan.skipped
+    if plan.not_gradable_offline:
+        body["not_gradable_offline"] = plan.not_gradable_offline
     return json_response(body)
 
 
@@ -136,8 +135,8 @@ async def list_scenario_runs(request: web.Request) -> web.Response:
     ref = request.query.get("test_run_id")
     if not ref:
         raise InvalidInput("test_run_id required")
-    run = store.resolve_run(ref, include_deleted=True)
     limit, offset = page(request, 50)
+    run = store.resolve_run(ref, include_deleted=True)
     results, total = scenario_runs_json(run.id, limit=limit, offset=offset, status=request.query.get("status") or None)
     return json_response({"results": results, "total": total})
 

@@ -19,7 +19,10 @@ _COLUMNS = (
     "sr.error_message, sr.last_heartbeat_at, sr.duration_ms, sr.started_at, sr.completed_at, sr.canceled_at, "
     "sr.created_at, s.name, json_extract(s.content, '$.gold_standard'), "
     "g.id, g.passed, g.summary, g.criteria_results, g.total_points, g.max_points, g.score_percent, "
-    "g.triage_result, g.gold_standard, g.triage_correct"
+    "g.triage_result, g.gold_standard, g.triage_correct, "
+    "json_extract(sr.metadata, '$.grader.triage_status'), json_extract(sr.metadata, '$.grader.triage_reason'), "
+    "json_extract(sr.metadata, '$.grader.triage_comparison'), json_extract(sr.metadata, '$.grader.triage_review.flag'), "
+    "json_extract(sr.metadata, '$.grader.not_gradable_offline')"
 )
 _FROM = (
     "FROM scenario_run sr LEFT JOIN scenario s ON s.scenario_id = sr.scenario_id "
@@ -66,6 +69,12 @@ def _row_json(r: tuple[Any, ...]) -> dict[str, Any]:
         "triage_result": r[24] if graded else None,
         "gold_standard": (r[25] if graded and r[25] else r[16]),
         "triage_correct": _bool(r[26]) if graded else None,
+        "ungraded_count": len(ungraded or []) if graded else None,
+        "triage_status": r[27] if graded else None,
+        "triage_reason": r[28] if graded else None,
+        "triage_comparison": r[29] if graded else None,
+        "triage_review": _bool(r[30]) if graded else None,
+        "not_gradable_offline": r[31] if graded else None,
     }
 
 

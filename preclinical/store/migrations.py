@@ -158,6 +158,17 @@ V_RUN_SPEC = """
 ALTER TABLE test_run ADD COLUMN spec JSON
 """
 
+# Version 4 (one owner per run): the process that drives a run or scenario run, and until when its lease holds
+# (renewed by its heartbeat). A process that finds a live owner follows the run instead of replaying it.
+V_LEASES = """
+ALTER TABLE test_run ADD COLUMN owner_id TEXT;
+ALTER TABLE test_run ADD COLUMN lease_expires_at DATETIME;
+ALTER TABLE scenario_run ADD COLUMN owner_id TEXT;
+ALTER TABLE scenario_run ADD COLUMN lease_expires_at DATETIME;
+CREATE INDEX test_run_owner ON test_run (owner_id) WHERE status = 'running';
+CREATE INDEX scenario_run_owner ON scenario_run (owner_id) WHERE status IN ('pending', 'running', 'grading')
+"""
+
 Step = Callable[[SqliteDatabase], None]
 
 
@@ -170,7 +181,7 @@ def _script(sql: str) -> Step:
 
 
 # Index i holds the step that takes a database from version i to i + 1.
-STEPS: list[Step] = [_script(V1), _script(V2), _script(V_RUN_SPEC)]
+STEPS: list[Step] = [_script(V1), _script(V2), _script(V_RUN_SPEC), _script(V_LEASES)]
 
 LATEST = len(STEPS)
 

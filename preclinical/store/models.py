@@ -128,6 +128,8 @@ class TestRun(BaseModel):
     deleted_at = DateTimeField(null=True)
     created_at = DateTimeField()
     updated_at = DateTimeField()
+    owner_id = TextField(null=True)  # the process driving the run (see store/leases.py)
+    lease_expires_at = DateTimeField(null=True)
 
     class Meta:
         table_name = "test_run"
@@ -155,6 +157,8 @@ class ScenarioRun(BaseModel):
     prompt_tokens = IntegerField(default=0)
     completion_tokens = IntegerField(default=0)
     model_calls = IntegerField(default=0)
+    owner_id = TextField(null=True)
+    lease_expires_at = DateTimeField(null=True)
 
     class Meta:
         table_name = "scenario_run"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from peewee import fn
 
+from preclinical.domain.json_limits import INT_MAX, INT_MIN
 from preclinical.domain.run import EventTable, LibraryEvent, RunRequest
 from preclinical.domain.scenario_rules import SCENARIO_TYPES, content_problems, rubric_problems, runnable_problems
 from preclinical.errors import InvalidInput, NotFound
 from preclinical.services import Services
-from preclinical.store.db import database
+from preclinical.store.db import database, storable
 from preclinical.store.ids import canonical_uuid
 from preclinical.store.models import Scenario, ScenarioTag, TestSuite
 from preclinical.store.serialize import scenario_json
@@ -25,6 +27,20 @@ def list_scenarios(
     approved: str = "true", active: str = "true",
 ) -> list[Scenario]:
     """Filtered scenarios in a stable order (name, then id). `approved`/`active`: 'true', 'false' or 'all'."""
+    return list(_filtered(tag=tag, category=category, q=q, approved=approved, active=active))
+
+
+def list_scenarios_page(*, limit: int, offset: int = 0, **filters: Any) -> tuple[list[Scenario], int]:
+    """One page of `list_scenarios` and the total count of matches."""
+    query = _filtered(**filters)
+    total = query.count()
+    return list(query.limit(limit).offset(offset)), total
+
+
+def _filtered(
+    *, tag: str | None = None, category: str | None = None, q: str | None = None,
+    approved: str = "true", active: str = "true",
+) -> Any:
     query = Scenario.select()
     for column, wanted in ((Scenario.approved, approved), (Scenario.is_active, active)):
         if wanted not in ("true", "false", "all"):
@@ -43,7 +59,7 @@ def list_scenarios(
             | (fn.lower(fn.json_extract(Scenario.content, "$.chief_complaint")) ** needle)
             | (fn.lower(Scenario.tags) ** needle)
         )
-    return list(query.order_by(Scenario.name, Scenario.scenario_id))
+    return query.order_by(Scenario.name, Scenario.scenario_id)
 
 
 def get_scenario(scenario_id: Any) -> Scenario:
@@ -56,6 +72,7 @@ def get_scenario(scenario_id: Any) -> Scenario:
 
 def _checked_fields(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     """Type-check every editable field present in `data`; raise InvalidInput naming the first bad one."""
+    storable(data)
     fields: dict[str, Any] = {}
     if "name" in data or creating:
         name = data.get("name")
@@ -87,8 +104,9 @@ def _checked_fields(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
             fields[flag] = data[flag]
     if "priority" in data:
         p = data["priority"]
-        if p is not None and (isinstance(p, bool) or not isinstance(p, int | float) or int(p) != p):
-            raise InvalidInput("priority must be an integer or null")
+        if p is not None and (isinstance(p, bool) or not isinstance(p, int | float) or not math.isfinite(p)
+                              or int(p) != p or not INT_MIN <= int(p) <= INT_MAX):
+            raise InvalidInput("priority must be an integer (64-bit) or null")
         fields["priority"] = None if p is None else int(p)
     if "tags" in data:
         tags = data["tags"]
