@@ -20,16 +20,17 @@ async def post_raw(client, text: str):
     ('{"agent_id": "%s", "max_scenarios": 0}', "max_scenarios must be a positive integer"),
     ('{"agent_id": "%s", "max_scenarios": -5}', "max_scenarios must be a positive integer"),
     ('{"agent_id": "%s", "max_scenarios": 2.5}', "max_scenarios must be a positive integer"),
-    ('{"agent_id": "%s", "max_turns": NaN}', "NaN is not a JSON number"),
-    ('{"agent_id": "%s", "max_turns": Infinity}', "Infinity is not a JSON number"),
+    ('{"agent_id": "%s", "max_turns": NaN}', "max_turns must be an integer"),
+    ('{"agent_id": "%s", "max_turns": Infinity}', "max_turns must be an integer"),
     ('{"agent_id": "%s", "max_turns": 1e300}', "max_turns must be between 1 and 1000"),
-    ('{"agent_id": "%s", "max_turns": 1180591620717411303424}', "is out of range"),
+    ('{"agent_id": "%s", "max_turns": 1180591620717411303424}', "max_turns must be between 1 and 1000"),
+    ('{"agent_id": "%s", "max_turns": 9007199254740993}', "max_turns must be between 1 and 1000"),
     ('{"agent_id": "%s", "max_turns": 0}', "max_turns must be between 1 and 1000"),
-    ('{"agent_id": "%s", "concurrency_limit": NaN}', "NaN is not a JSON number"),
-    ('{"agent_id": "%s", "concurrency_limit": -Infinity}', "-Infinity is not a JSON number"),
-    ('{"agent_id": "%s", "concurrency_limit": Infinity}', "Infinity is not a JSON number"),
+    ('{"agent_id": "%s", "concurrency_limit": NaN}', "concurrency_limit must be a positive number"),
+    ('{"agent_id": "%s", "concurrency_limit": -Infinity}', "concurrency_limit must be a positive number"),
+    ('{"agent_id": "%s", "concurrency_limit": -2}', "concurrency_limit must be a positive number"),
     ('{"agent_id": "%s", "concurrency_limit": 1e300}', "concurrency_limit must be at most 1000"),
-    ('{"agent_id": "%s", "concurrency_limit": 1180591620717411303424}', "is out of range"),
+    ('{"agent_id": "%s", "concurrency_limit": 9007199254740993}', "concurrency_limit must be at most 1000"),
     ('{"agent_id": "%s", "name": 5}', "name must be a string"),
     ('{"agent_id": "%s", "test_suite_id": 5}', "test_suite_id must be a string"),
     ('{"agent_id": 5}', "agent_id must be a string"),
@@ -70,3 +71,17 @@ def test_a_rerun_keeps_the_runs_settings_including_concurrency():
     again = RunRequest.again(run, ["s1"], "Rerun: s1")
     assert again == RunRequest(agent_id="a", scenario_ids=("s1",), name="Rerun: s1", max_turns=9,
                                concurrency_limit=2, benchmark_mode=True)
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ({"agent_id": "a", "max_turns": float("nan")}, "max_turns must be an integer"),
+    ({"agent_id": "a", "max_turns": float("inf")}, "max_turns must be an integer"),
+    ({"agent_id": "a", "max_turns": 2**70}, "max_turns must be between 1 and 1000"),
+    ({"agent_id": "a", "concurrency_limit": float("nan")}, "concurrency_limit must be a positive number"),
+    ({"agent_id": "a", "concurrency_limit": float("inf")}, "concurrency_limit must be a positive number"),
+    ({"agent_id": "a", "concurrency_limit": 2**70}, "concurrency_limit must be at most 1000"),
+])
+def test_the_request_itself_refuses_non_finite_and_huge_numbers(body, words):
+    """Whatever reader parsed the JSON (the CLI's, a test's), RunRequest never lets these through."""
+    with pytest.raises(RunRequestError, match=words):
+        RunRequest.from_json(body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from preclinical.domain.run import all_criteria
+from preclinical.domain.run import all_criteria, wire_criteria
 from preclinical.library import DEMO_AGENT_ID
 
 
@@ -27,7 +27,7 @@ async def test_ungraded_criteria_are_kept_apart_on_every_read(client, runtime):
         ids.append(created["scenario_id"])
     started = await (await client.post("/start-run", json={"agent_id": DEMO_AGENT_ID, "scenario_ids": ids})).json()
     await asyncio.wait_for(runtime.executor.wait(started["id"]), 30)
-    page = await (await client.get("/api/v1/scenario-runs", params={"test_run_id": started["id"]})).json()
+    page = await (await client.get("/api/v1/scenario-runs", params={"test_run_id": started["id"], "limit": "100"})).json()
     ungraded_seen = 0
     for listed in page["results"]:
         one = await (await client.get(f"/api/v1/scenario-runs/{listed['id']}")).json()
@@ -40,4 +40,14 @@ async def test_ungraded_criteria_are_kept_apart_on_every_read(client, runtime):
             assert not any(line.endswith(name) for line in published_cli_lines(row) for name in ungraded)
         ungraded_seen += len(one["ungraded_criteria"])
         assert one["criteria_results"] == listed["criteria_results"]
-    assert ungraded_seen, "the offline judge leaves criteria without a machine check ungraded"
+    assert ungraded_seen == len(ids), "each scenario's extra criterion has no machine check: it stays ungraded"
+
+
+def test_the_split_keeps_every_criterion_and_hides_ungraded_from_the_published_cli():
+    stored = [{"criterion": "a", "criterion_index": 0, "decision": "MET"},
+              {"criterion": "b", "criterion_index": 1, "decision": "UNGRADED"},
+              {"criterion": "c", "criterion_index": 2, "decision": "NOT MET"}]
+    graded, ungraded = wire_criteria(stored)
+    row = {"criteria_results": graded, "ungraded_criteria": ungraded}
+    assert published_cli_lines(row) == ["PASS  a", "FAIL  c"]  # "b" is shown neither PASS nor FAIL
+    assert [c["criterion"] for c in all_criteria(row)] == ["a", "b", "c"]
