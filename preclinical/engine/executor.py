@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 SCENARIO_ATTEMPTS = 2  # whole-conversation attempts for retryable failures (providers retry calls themselves)
 RESUME_LIMIT = 2  # restarts a scenario run may survive before it is closed as INTERRUPTED
 DEFAULT_CONCURRENCY = 6
+MAX_REPEATS = 20
 
 
 @dataclass
@@ -112,6 +113,9 @@ class Executor:
         if cap:
             concurrency = min(concurrency, cap)
         max_scenarios = _positive_int(body, "max_scenarios")
+        repeats = _positive_int(body, "repeats")
+        if repeats is not None and not 1 <= repeats <= MAX_REPEATS:
+            raise InvalidInput(f"repeats must be between 1 and {MAX_REPEATS}")
         benchmark, creative = _flag(body, "benchmark_mode"), _flag(body, "creative_mode")
         if creative and self.llm is None:
             raise InvalidInput("creative_mode needs a language model: set OPENAI_API_KEY or OPENAI_BASE_URL")
@@ -161,7 +165,7 @@ class Executor:
                 raise InvalidInput("Benchmark mode requires initial_message, clinical_facts, and gold_standard in "
                                    "scenario content", extra={"invalid_scenarios": invalid})
         options = {"name": name or None, "max_turns": max_turns, "concurrency_limit": concurrency,
-                   "benchmark_mode": benchmark, "creative_mode": creative}
+                   "benchmark_mode": benchmark, "creative_mode": creative, "repeats": repeats or 1}
         return RunPlan(agent, [s.scenario_id for s in runnable], options, suite_id, skipped)
 
     def start(self, body: dict[str, Any]) -> tuple[TestRun, RunPlan]:

@@ -10,8 +10,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from preclinical.domain import agreement, scoring, triage
-from preclinical.domain.stats import run_summary
+from preclinical.domain import scoring
+from preclinical.domain.stats import repeats_by_scenario, run_summary
 from preclinical.store.comparison import compare_test_runs
 from preclinical.store.models import Scenario, TestRun
 from preclinical.store.runs import resolve_run, scenario_runs_page
@@ -67,22 +67,8 @@ def axis_totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def repeats_of(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The repeat statistics when some scenario ran more than once in the run, else None."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        if row.get("scenario_id"):
-            groups.setdefault(row["scenario_id"], []).append(row)
-    if not any(len(g) > 1 for g in groups.values()):
-        return None
-    summary = agreement.repeat_summary({
-        sid: [{"passed": r.get("passed"), "disposition": triage.normalize_level(r.get("triage_result") or ""),
-               "score": r.get("score_percent") if r.get("passed") is not None else None} for r in group]
-        for sid, group in groups.items()})
-    for item in summary["scenarios"]:
-        first = groups[item["scenario_id"]][0]
-        item["scenario_name"] = first.get("scenario_name")
-        item["gold_standard"] = first.get("gold_standard")
-        item["verdicts"] = [r.get("passed") for r in groups[item["scenario_id"]]]
-    return summary
+    counts = Counter(r.get("scenario_id") for r in rows if r.get("scenario_id"))
+    return repeats_by_scenario(rows) if any(n > 1 for n in counts.values()) else None
 
 
 def _graders(rows: list[dict[str, Any]]) -> list[str]:

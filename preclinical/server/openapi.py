@@ -162,6 +162,12 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     },
     "GET /api/v1/tests/{id}": {"summary": "Get a run (UUID or run_… id)", "parameters": [_ID],
                                "responses": {"200": _json("TestRun"), "404": _ERROR}},
+    "GET /api/v1/tests/{id}/statistics": {
+        "summary": "A run's pass rate and triage accuracy with Wilson 95% CIs, its triage confusion matrix and, when "
+                   "scenarios were repeated, pass@k, worst-of-k, disposition agreement and score spread per scenario",
+        "parameters": [_ID],
+        "responses": {"200": _json("RunStatistics"), "404": _ERROR},
+    },
     "DELETE /api/v1/tests/{id}": {"summary": "Delete a run (cancels it first when active)", "parameters": [_ID],
                                   "responses": NO_CONTENT},
     "GET /api/v1/tests/{id}/export-csv": {
@@ -216,6 +222,9 @@ SCHEMAS: dict[str, Any] = {
             "max_turns": {"type": "integer", "description": "Stored as given; clamped to 5-15 when run (default 11)"},
             "concurrency_limit": _INT, "benchmark_mode": {"type": "boolean"},
             "creative_mode": {"type": "boolean", "description": "Adversarial patient (needs a model)"},
+            "repeats": {"type": "integer", "minimum": 1, "maximum": 20,
+                        "description": "Play each scenario this many times (default 1); total_scenarios counts "
+                                       "every scenario run"},
         },
     },
     "StartRunResponse": {
@@ -234,6 +243,7 @@ SCHEMAS: dict[str, Any] = {
             "total_scenarios": _INT, "max_turns": _INT_OR_NULL, "concurrency_limit": _INT,
             "passed_count": _INT, "failed_count": _INT, "error_count": _INT, "pass_rate": {"type": "number"},
             "benchmark_mode": {"type": "boolean"}, "creative_mode": {"type": "boolean"},
+            "repeats": {"type": "integer", "description": "How many times the run plays each scenario"},
             "is_finalizing": {"type": "boolean"}, "finalize_started_at": _TS, "started_at": _TS,
             "completed_at": _TS, "canceled_at": _TS, "deleted_at": _TS, "created_at": _TS, "updated_at": _TS,
         },
@@ -261,7 +271,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             "id": {"type": "string"}, "test_run_id": {"type": "string"}, "scenario_id": _STR_OR_NULL,
-            "position": _INT,
+            "position": _INT, "repeat_index": {"type": "integer", "description": "Which repeat (0-based)"},
             "status": {"enum": ["pending", "running", "grading", "passed", "failed", "error", "canceled"]},
             "transcript": {"type": "array", "items": {"$ref": "#/components/schemas/TranscriptEntry"}},
             "metadata": {"type": ["object", "null"]}, "error_code": _STR_OR_NULL, "error_message": _STR_OR_NULL,
@@ -290,6 +300,22 @@ SCHEMAS: dict[str, Any] = {
                 "graded": _INT, "correct": _INT, "under_triage": _INT, "over_triage": _INT, "no_answer": _INT,
                 "accuracy": _NUM_OR_NULL, "accuracy_ci": _PERCENT_CI,
                 "matrix": {"type": "object", "description": "gold level → agent's level (or none) → count"}}},
+        },
+    },
+    "RunStatistics": {
+        "type": "object", "required": ["run", "repeats", "n", "graded", "pass_rate", "triage", "consistency"],
+        "properties": {
+            "run": {"type": "object"}, "repeats": {"type": "integer", "description": "Repeats per scenario"},
+            "n": _INT, "graded": _INT, "passed": _INT, "failed": _INT, "errors": _INT,
+            "pass_rate": _NUM_OR_NULL, "pass_rate_ci": {**_PERCENT_CI, "description": (
+                "Wilson 95% interval in percent; with repeats it counts scenarios, not scenario runs")},
+            "triage": {"type": "object"},
+            "scenarios": {"type": "integer", "description": "Distinct scenarios (only with repeats)"},
+            "consistency": {"type": ["object", "null"], "description": (
+                "With repeats: `scenarios` (per scenario: repeats, passed, pass_at_k, worst_of_k, dispositions, "
+                "disposition_agreement, score mean/sd/min/max) and `overall` (pass_at_k, worst_of_k, pass_rate, "
+                "consistent_dispositions, disposition_agreement, disposition_kappa (Fleiss), score_sd_mean, "
+                "unstable_verdicts); shares are fractions 0-1")},
         },
     },
     "ScenarioChange": {

@@ -15,7 +15,7 @@ from preclinical.server.errors import read_json
 from preclinical.server.keys import runtime_key
 from preclinical.server.responses import json_response
 from preclinical.store import runs as store
-from preclinical.store.comparison import compare_test_runs
+from preclinical.store.comparison import compare_test_runs, run_statistics
 from preclinical.store.fast_reads import scenario_runs_json, test_runs_json
 from preclinical.store.serialize import scenario_run_json, test_run_json
 
@@ -97,6 +97,11 @@ async def compare_tests_html(request: web.Request) -> web.Response:
 @routes.get("/api/v1/tests/{id}")
 async def get_test(request: web.Request) -> web.Response:
     return json_response(test_run_json(store.resolve_run(request.match_info["id"])))
+
+
+@routes.get("/api/v1/tests/{id}/statistics")
+async def test_statistics(request: web.Request) -> web.Response:
+    return json_response(run_statistics(request.match_info["id"]))
 
 
 @routes.delete("/api/v1/tests/{id}")

@@ -18,7 +18,7 @@ _COLUMNS = (
     "sr.error_message, sr.last_heartbeat_at, sr.duration_ms, sr.started_at, sr.completed_at, sr.canceled_at, "
     "sr.created_at, s.name, json_extract(s.content, '$.gold_standard'), "
     "g.id, g.passed, g.summary, g.criteria_results, g.total_points, g.max_points, g.score_percent, "
-    "g.triage_result, g.gold_standard, g.triage_correct"
+    "g.triage_result, g.gold_standard, g.triage_correct, sr.repeat_index"
 )
 _FROM = (
     "FROM scenario_run sr LEFT JOIN scenario s ON s.scenario_id = sr.scenario_id "
@@ -49,7 +49,8 @@ def _row_json(r: tuple[Any, ...]) -> dict[str, Any]:
         criteria = [{**c, "met": c.get("decision") == "MET"} for c in orjson.loads(r[20] or "[]")]
     transcript = r[5]
     return {
-        "id": r[0], "test_run_id": r[1], "scenario_id": r[2], "position": r[3], "status": r[4],
+        "id": r[0], "test_run_id": r[1], "scenario_id": r[2], "position": r[3], "repeat_index": r[27] or 0,
+        "status": r[4],
         "transcript": _fragment(transcript if transcript and transcript.startswith("[") else None, "[]"),
         "metadata": _fragment(r[6], "null"),
         "error_code": r[7], "error_message": r[8], "last_heartbeat_at": _iso(r[9]), "duration_ms": r[10],
@@ -84,7 +85,8 @@ def scenario_runs_json(run_id: str, *, limit: int, offset: int, status: str | No
 _RUN_COLUMNS = (
     "id, test_run_id, test_suite_id, agent_id, agent_type, agent_name, name, status, total_scenarios, max_turns, "
     "concurrency_limit, passed_count, failed_count, error_count, pass_rate, benchmark_mode, creative_mode, "
-    "is_finalizing, finalize_started_at, started_at, completed_at, canceled_at, deleted_at, created_at, updated_at"
+    "repeats, is_finalizing, finalize_started_at, started_at, completed_at, canceled_at, deleted_at, created_at, "
+    "updated_at"
 )
 _RUN_BOOLS = {"benchmark_mode", "creative_mode", "is_finalizing"}
 _RUN_TIMES = {"finalize_started_at", "started_at", "completed_at", "canceled_at", "deleted_at", "created_at",

@@ -152,6 +152,12 @@ ALTER TABLE grading ADD COLUMN engine TEXT NOT NULL DEFAULT 'model';
 ALTER TABLE grading ADD COLUMN model TEXT
 """
 
+# Version 3 (repeats): how many times a run plays each scenario, and which repeat a scenario run is (0-based).
+V3 = """
+ALTER TABLE test_run ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE scenario_run ADD COLUMN repeat_index INTEGER NOT NULL DEFAULT 0
+"""
+
 Step = Callable[[SqliteDatabase], None]
 
 
@@ -164,7 +170,7 @@ def _script(sql: str) -> Step:
 
 
 # Index i holds the step that takes a database from version i to i + 1.
-STEPS: list[Step] = [_script(V1), _script(V2)]
+STEPS: list[Step] = [_script(V1), _script(V2), _script(V3)]
 
 LATEST = len(STEPS)
 

@@ -58,8 +58,12 @@ def list_runs(*, limit: int = 25, offset: int = 0, status: str | None = None,
 
 def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options: dict[str, Any],
                suite_id: str | None = None) -> tuple[TestRun, list[ScenarioRun]]:
-    """Write the run, its suite and one pending scenario run per scenario in one transaction."""
+    """Write the run, its suite and one pending scenario run per scenario and repeat in one transaction.
+
+    The repeats of a scenario sit next to each other in run order.
+    """
     now = svc.now()
+    repeats = max(1, int(options.get("repeats") or 1))
     with database.atomic():
         if suite_id is None:
             suite_id = TestSuite.create(id=svc.new_id(), name="Auto-generated suite", description="Auto-generated",
@@ -67,14 +71,14 @@ def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options:
         run = TestRun.create(
             id=svc.new_id(), test_run_id=human_run_id(svc), test_suite=suite_id, agent=agent.id,
             agent_type=agent.provider, agent_name=agent.name, name=options.get("name") or None, status="running",
-            total_scenarios=len(scenario_ids), max_turns=options.get("max_turns"),
+            total_scenarios=len(scenario_ids) * repeats, repeats=repeats, max_turns=options.get("max_turns"),
             concurrency_limit=options["concurrency_limit"], benchmark_mode=bool(options.get("benchmark_mode")),
             creative_mode=bool(options.get("creative_mode")), started_at=now, created_at=now, updated_at=now,
         )
         rows = [
-            {"id": svc.new_id(), "test_run": run.id, "scenario": sid, "position": i, "status": "pending",
-             "transcript": [], "created_at": now}
-            for i, sid in enumerate(scenario_ids)
+            {"id": svc.new_id(), "test_run": run.id, "scenario": sid, "position": i * repeats + r, "repeat_index": r,
+             "status": "pending", "transcript": [], "created_at": now}
+            for i, sid in enumerate(scenario_ids) for r in range(repeats)
         ]
         ScenarioRun.insert_many(rows).execute()
     svc.bus.emit_run(run.id, "test_run_started", {"total_scenarios": len(rows), "scenarios_launched": len(rows)})

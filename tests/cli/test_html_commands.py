@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from preclinical.cli.exit_codes import OK
+from preclinical.cli.exit_codes import OK, USAGE
 from tests.cli.conftest import invoke
 
 
@@ -27,3 +27,30 @@ def test_html_report_and_comparison_from_the_command_line(local, tmp_path, monke
     assert "Exported to cmp.html" in out.stderr
     comparison = (tmp_path / "cmp.html").read_text(encoding="utf-8")
     assert "Run comparison" in comparison and hasty["test_run_id"] in comparison
+
+
+def test_run_with_repeats_reports_agreement_and_worst_of_k(local, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = invoke(*local, "run", "Demo triage bot", "--max-scenarios", "3", "--repeat", "3", "--watch")
+    assert out.code == OK, out.stdout
+    assert "9 (3 × 3 repeats)" in out.stdout
+    assert "Repeats (3 per scenario)" in out.stdout
+    assert "worst-of-3" in out.stdout and "3/3 scenarios (100%)" in out.stdout
+    assert "Disposition agreement" in out.stdout and "100% of pairs of repeats" in out.stdout
+
+    out = invoke(*local, "run", "Demo triage bot", "--max-scenarios", "2", "--repeat", "2", "--watch", "--json")
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    assert summary["type"] == "summary" and summary["run"]["repeats"] == 2
+    assert summary["repeats"]["overall"]["k"] == 2 and len(summary["repeats"]["scenarios"]) == 2
+
+    run = json.loads(invoke(*local, "runs", "list", "--json").stdout)["runs"][1]  # the 3 × 3 run
+    invoke(*local, "results", "export", run["id"], "--format", "html", "-o", "rep.html")
+    page = (tmp_path / "rep.html").read_text(encoding="utf-8")
+    assert "Repeats: 3 per scenario" in page and "worst-of-3" in page
+    assert page.count('<details class="sr"') == 9
+    assert page.count('<span class="meta">repeat 2/3 · gold Home care · agent Home care') == 3
+
+
+def test_repeat_out_of_range_is_a_usage_error(local):
+    out = invoke(*local, "run", "Demo triage bot", "--repeat", "0")
+    assert out.code == USAGE and "Invalid value for '--repeat': 0 is not in the range 1<=x<=20." in out.stderr

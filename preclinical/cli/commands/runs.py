@@ -31,14 +31,16 @@ FAIL_UNDER = click.option(
 @click.option("--scenario-ids", default=None, metavar="X,Y", help="Exactly these scenarios.")
 @click.option("--concurrency", type=int, default=None, help="Scenarios played at the same time (default 6).")
 @click.option("--max-scenarios", type=int, default=None, help="At most this many scenarios.")
+@click.option("--repeat", "repeats", type=click.IntRange(1, 20), default=None, metavar="K",
+              help="Play each scenario K times: the summary adds pass@K, worst-of-K and agreement across repeats.")
 @click.option("--benchmark", is_flag=True, help="Benchmark mode: every scenario must be a triage case with a gold level.")
 @click.option("--creative", is_flag=True, help="Adversarial patient that plans attacks (needs a language model).")
 @click.option("-w", "--watch", is_flag=True, help="Follow the run to its end, then summarise it and set the exit code.")
 @FAIL_UNDER
 @WATCH_JSON
 def run(agent: str, name: str | None, max_turns: int | None, tags: str | None, scenario_ids: str | None,
-        concurrency: int | None, max_scenarios: int | None, benchmark: bool, creative: bool, watch: bool,
-        fail_under: float | None, as_json: bool) -> None:
+        concurrency: int | None, max_scenarios: int | None, repeats: int | None, benchmark: bool, creative: bool,
+        watch: bool, fail_under: float | None, as_json: bool) -> None:
     """Start a test run against AGENT (its id, or its name when unique).
 
     With --watch (implied by --fail-under) the command waits for the end of the run and exits 0 when
@@ -46,7 +48,7 @@ def run(agent: str, name: str | None, max_turns: int | None, tags: str | None, s
     """
     watch = watch or fail_under is not None
     options = {"name": name, "max_turns": max_turns, "tags": comma_list(tags), "scenario_ids": comma_list(scenario_ids),
-               "concurrency_limit": concurrency, "max_scenarios": max_scenarios}
+               "concurrency_limit": concurrency, "max_scenarios": max_scenarios, "repeats": repeats}
 
     async def action(api: ApiClient) -> int:
         found = await find_agent(api, agent)

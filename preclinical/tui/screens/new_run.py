@@ -13,7 +13,7 @@ from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Sele
 from textual.widgets.selection_list import Selection
 
 from preclinical.domain.triage import DISPLAY, LEVELS, normalize_level
-from preclinical.engine.executor import DEFAULT_CONCURRENCY
+from preclinical.engine.executor import DEFAULT_CONCURRENCY, MAX_REPEATS
 from preclinical.store import agents as agent_store
 from preclinical.store import scenarios as scenario_store
 from preclinical.store import stats
@@ -78,6 +78,10 @@ class NewRunScreen(BaseScreen):
                     yield Label("Max scenarios", classes="field-label")
                     yield Input("", id="max-scenarios", type="integer", placeholder="blank = all", compact=True)
                     yield Static("", id="err-max-scenarios", classes="field-error")
+                with VerticalGroup(classes="form-cell"):
+                    yield Label(f"Repeats (1–{MAX_REPEATS})", classes="field-label")
+                    yield Input("1", id="repeats", type="integer", compact=True)
+                    yield Static("", id="err-repeats", classes="field-error")
             yield Checkbox("Benchmark mode: only scenarios with an opening message, facts and a gold level",
                            id="benchmark", compact=True)
             yield Checkbox("Creative mode: an adversarial patient driven by the model", id="creative", compact=True)
@@ -220,8 +224,12 @@ class NewRunScreen(BaseScreen):
         max_scenarios, problem = self._number("max-scenarios", low=1, blank_ok=True)
         if problem:
             problems["max-scenarios"] = problem
+        repeats, problem = self._number("repeats", low=1, high=MAX_REPEATS)
+        if problem:
+            problems["repeats"] = problem
         body: dict[str, Any] = {
-            "agent_id": self.agent_id, "name": self.query_one("#run-name", Input).value.strip() or None,
+            "agent_id": self.agent_id, "repeats": repeats,
+            "name": self.query_one("#run-name", Input).value.strip() or None,
             "max_turns": max_turns, "concurrency_limit": concurrency, "max_scenarios": max_scenarios,
             "benchmark_mode": self.query_one("#benchmark", Checkbox).value,
             "creative_mode": self.query_one("#creative", Checkbox).value,

@@ -22,6 +22,7 @@ from preclinical.report.html import render_run
 from preclinical.services import utc_now
 from preclinical.store import runs as run_store
 from preclinical.store import stats
+from preclinical.store.comparison import run_statistics
 from preclinical.store.db import database
 from preclinical.store.models import TestRun
 from preclinical.store.serialize import scenario_run_json, test_run_json
@@ -44,7 +45,7 @@ NARROW_HIDDEN = ("gold", "triage")  # dropped on narrow terminals
 
 
 def write_export(run_id: str, kind: str, path: Path) -> int:
-    """Build a run's CSV, JSON or HTML export and write it (in a thread, on its own connection). Returns bytes written."""
+    """Build a run's CSV, JSON or HTML export and write it (in a thread, on its own connection); the bytes written."""
     with database.connection_context():
         run = run_store.resolve_run(run_id, include_deleted=True)
         if kind == "html":
@@ -65,6 +66,19 @@ def _write(path: Path, text: str) -> int:
     data = text.encode("utf-8")
     path.write_bytes(data)
     return len(data)
+
+
+def repeats_line(run_id: str, k: int) -> str:
+    """pass@k, worst-of-k and agreement across repeats, in one line."""
+    overall = run_statistics(run_id)["consistency"]["overall"]
+    n = overall["scenarios"]
+
+    def share(v: float | None) -> str:
+        return "-" if v is None else f"{v * 100:.0f}%"
+
+    return (f"Repeats: pass@{k} {share(overall['pass_at_k'])} · worst-of-{k} {share(overall['worst_of_k'])} "
+            f"of {n} scenarios · same disposition {share(overall['consistent_dispositions'])} · "
+            f"score ±{overall['score_sd_mean'] or 0:.1f}")
 
 
 def export_name(run_json: dict[str, Any], kind: str) -> str:
@@ -174,8 +188,12 @@ class RunScreen(BaseScreen):
                 else f"started {fmt.when(data['started_at'])}")
         meta = Text()
         meta.append(f"{run.agent_name or run.agent_id}", style="bold")
-        meta.append(f" ({run.agent_type}) · {run.total_scenarios} scenarios · {self.max_turns} turns · "
+        k = run.repeats or 1
+        scenarios = f"{run.total_scenarios} scenarios" if k == 1 else f"{run.total_scenarios // k} scenarios × {k}"
+        meta.append(f" ({run.agent_type}) · {scenarios} · {self.max_turns} turns · "
                     f"{run.concurrency_limit} at a time · {engine}{mode} · {when}")
+        if k > 1 and run.status in run_store.RUN_TERMINAL:
+            meta.append("\n" + repeats_line(run.id, k), style="bold")
         self.query_one("#run-meta", Static).update(meta)
         self._show_progress()
         self.refresh_bindings()  # cancel and rerun depend on the run's state
