@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from preclinical.domain.agreement import repeat_summary
+from preclinical.domain.run import ScenarioRunStatus
 from preclinical.domain.triage import EMERGENCY, LEVELS, compare, normalize_level
 
 ALPHA = 0.05  # the significance level behind every verdict
@@ -124,7 +125,7 @@ def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     repeats = repeats_by_scenario(rows) if repeated else None
     return {
         "n": len(rows), "graded": len(graded), "passed": passed, "failed": len(graded) - passed,
-        "errors": sum(1 for r in rows if r.get("status") == "error"),
+        "errors": sum(1 for r in rows if r.get("status") == ScenarioRunStatus.ERROR),
         "pass_rate": pass_rate, "pass_rate_ci": pass_ci,
         "triage": {
             "graded": len(placements), "correct": correct, "under_triage": placements.count("under"),

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from preclinical.domain.csv_export import build_csv, csv_filename
+from preclinical.domain.run import RUN_TERMINAL, RunStatus
 from preclinical.errors import InvalidInput
 from preclinical.report.collect import comparison_report, run_report
 from preclinical.report.html import render_comparison, render_run
@@ -40,7 +41,7 @@ def page(request: web.Request, default_limit: int) -> tuple[int, int]:
 async def start_run(request: web.Request) -> web.Response:
     data = await read_json(request)
     run, plan = request.app[runtime_key].executor.start(data)
-    body: dict[str, Any] = {"id": run.id, "test_run_id": run.test_run_id, "status": "running",
+    body: dict[str, Any] = {"id": run.id, "test_run_id": run.test_run_id, "status": run.status,
                             "total_scenarios": run.total_scenarios, "scenarios_launched": run.total_scenarios}
     if plan.skipped:
         body["skipped"] = plan.skipped
@@ -56,12 +57,12 @@ async def cancel_run(request: web.Request) -> web.Response:
     if not isinstance(ref, str):
         raise InvalidInput("test_run_id must be a string")
     run = store.resolve_run(ref)
-    if run.status in ("completed", "failed"):
+    if run.status in RUN_TERMINAL and run.status != RunStatus.CANCELED:
         return json_response({"status": run.status, "message": "Test run already finalized"})
-    if run.status == "canceled":
-        return json_response({"status": "canceled", "canceled_scenarios": 0})
+    if run.status == RunStatus.CANCELED:
+        return json_response({"status": RunStatus.CANCELED, "canceled_scenarios": 0})
     canceled = request.app[runtime_key].executor.cancel(run)
-    return json_response({"status": "canceled", "canceled_scenarios": canceled})
+    return json_response({"status": RunStatus.CANCELED, "canceled_scenarios": canceled})
 
 
 @routes.get("/api/v1/tests")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from peewee import SqliteDatabase
 
+from preclinical.paths import private_dir
 from preclinical.store import migrations
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ def open_database(path: Path | str) -> SqliteDatabase:
     """Open (creating if needed) the database file, owner-readable only, and bring its schema up to date."""
     path = Path(path)
     if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         if not path.exists():
             # Create the file with owner-only permissions before SQLite opens it.
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)

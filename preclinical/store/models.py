@@ -18,6 +18,7 @@ from peewee import DateTimeField as _DateTimeField
 from peewee import JSONField as _JSONField
 
 from preclinical import json_codec
+from preclinical.domain.run import RunStatus, ScenarioRunStatus
 from preclinical.store.db import database
 
 
@@ -105,7 +106,7 @@ class TestRun(BaseModel):
     agent_type = TextField(null=True)
     agent_name = TextField(null=True)
     name = TextField(null=True)
-    status = TextField(default="pending")
+    status = TextField(default=RunStatus.PENDING)
     total_scenarios = IntegerField(default=0)
     max_turns = IntegerField(null=True)
     concurrency_limit = IntegerField(default=6)
@@ -135,7 +136,7 @@ class ScenarioRun(BaseModel):
     scenario = ForeignKeyField(Scenario, column_name="scenario_id", null=True, on_delete="SET NULL")
     position = IntegerField(default=0)
     repeat_index = IntegerField(default=0)
-    status = TextField(default="pending")
+    status = TextField(default=ScenarioRunStatus.PENDING)
     transcript = JSONField(default=list)
     metadata = JSONField(null=True)
     error_code = TextField(null=True)

@@ -11,8 +11,16 @@ import click
 from preclinical.cli.client import ApiClient, CommandError
 from preclinical.cli.commands.options import json_flag, segment
 from preclinical.cli.invoke import run_async
-from preclinical.cli.render import console, print_json, result_detail, results_table, show, write_output
+from preclinical.cli.render import (
+    console,
+    print_json,
+    result_detail,
+    results_table,
+    show,
+    write_output,
+)
 from preclinical.cli.reports import junit_xml, markdown_report
+from preclinical.domain.run import ScenarioRunStatus
 
 FORMATS = ("csv", "json", "junit", "markdown", "html")
 
@@ -27,7 +35,7 @@ def results() -> None:
 @click.option("-l", "--limit", type=int, default=None, help="At most this many results (1–100, default 50).")
 @click.option("-o", "--offset", type=int, default=None, help="Skip this many results.")
 @click.option("-s", "--status", default=None,
-              type=click.Choice(["pending", "running", "grading", "passed", "failed", "error", "canceled"]),
+              type=click.Choice([s.value for s in ScenarioRunStatus]),
               help="Only results with this status.")
 @json_flag
 def list_results(run_id: str, limit: int | None, offset: int | None, status: str | None, as_json: bool) -> None:
