@@ -298,19 +298,7 @@ class Executor:
         return OfflinePatient(scenario)
 
     async def _grade(self, scenario: dict[str, Any], transcript: list[dict[str, Any]]) -> grading.GradingOutcome:
-        if self.llm is None:
-            return await grading.RulesGrader().grade(scenario, transcript)
-        from preclinical.engine.model_grader import ModelGrader
-
-        criteria = grading.rubric_for(scenario)
-        judged = await ModelGrader(self.llm).grade(scenario, transcript)
-        return grading.conclude(
-            scenario, criteria, judged.criteria_results, transcript, engine="model", summary=judged.summary or None,
-            model=judged.model, disposition=judged.disposition, usage=judged.usage,
-            details={"regraded": judged.regraded, "unverified_evidence": judged.unverified,
-                     "disposition_quote": judged.disposition_quote, "asked_again": judged.asked_again,
-                     "ungraded_criteria": judged.ungraded},
-        )
+        return await grading.grade(self.llm, scenario, transcript)
 
     async def _scenario(self, run: TestRun, sr_id: str) -> None:
         sr = ScenarioRun.get_by_id(sr_id)

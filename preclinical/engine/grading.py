@@ -12,7 +12,7 @@ from typing import Any
 
 from preclinical.domain import scoring, triage
 from preclinical.domain.checks import grade_offline
-from preclinical.engine.llm import Usage
+from preclinical.engine.llm import LLM, Usage
 
 NO_RUBRIC = "No rubric criteria found for scenario"
 
@@ -102,3 +102,20 @@ class RulesGrader:
     async def grade(self, scenario: dict[str, Any], transcript: list[dict[str, Any]]) -> GradingOutcome:
         criteria = rubric_for(scenario)
         return conclude(scenario, criteria, grade_offline(criteria, transcript), transcript, engine=self.engine)
+
+
+async def grade(llm: LLM | None, scenario: dict[str, Any], transcript: list[dict[str, Any]]) -> GradingOutcome:
+    """Grade a transcript: with the model judge when there is a model, else with the rules grader."""
+    if llm is None:
+        return await RulesGrader().grade(scenario, transcript)
+    from preclinical.engine.model_grader import ModelGrader
+
+    criteria = rubric_for(scenario)
+    judged = await ModelGrader(llm).grade(scenario, transcript)
+    return conclude(
+        scenario, criteria, judged.criteria_results, transcript, engine="model", summary=judged.summary or None,
+        model=judged.model, disposition=judged.disposition, usage=judged.usage,
+        details={"regraded": judged.regraded, "unverified_evidence": judged.unverified,
+                 "disposition_quote": judged.disposition_quote, "asked_again": judged.asked_again,
+                 "ungraded_criteria": judged.ungraded},
+    )

@@ -180,6 +180,8 @@ def render_run(model: dict[str, Any]) -> str:
     run, summary, rows = model["run"], model["summary"], model["scenario_runs"]
     triage = summary["triage"]
     title = run.get("name") or f"Run {run.get('test_run_id')}"
+    if model.get("grading"):
+        title += f" — regraded: {model['grading']['label']}"
     header = _header(title, [
         ("Run", run.get("test_run_id")), ("Agent", run.get("agent_name")), ("Provider", run.get("agent_type")),
         ("Status", run.get("status")), ("Started", (run.get("started_at") or "")[:19].replace("T", " ")),
@@ -330,9 +332,19 @@ def _agreement(data: dict[str, Any]) -> str:
     ])
     items = [{"label": str(k).replace("_", " "), **v} for k, v in (data.get("by_axis") or {}).items()]
     chart = kappa_chart(items) if items else ""
+    lines = "".join(
+        f"<tr><td>{esc(d.get('scenario_name') or d.get('scenario_id'))}</td><td>C{(d.get('criterion_index') or 0) + 1} "
+        f"{esc(d.get('criterion'))}</td><td>{_decision_pill(d['a'])}</td><td>{_decision_pill(d['b'])}</td></tr>"
+        for d in (data.get("disagreements") or [])[:40])
+    more = len(data.get("disagreements") or []) - 40
+    table = ('<div class="panel" style="margin-top:12px"><h3>Where they disagree</h3><table><thead><tr>'
+             "<th>Scenario</th><th>Criterion</th><th>First</th><th>Second</th></tr></thead><tbody>"
+             f"{lines}</tbody></table>" + (f'<p class="note">… and {more} more.</p>' if more > 0 else "")
+             + "</div>") if lines else ""
     return (f"<h2>Agreement: {esc(data.get('title') or 'two gradings')}</h2>"
             f'<section class="cards">{cards}</section>'
-            + (f'<div class="panel" style="margin-top:12px"><h3>κ per axis</h3>{chart}</div>' if chart else ""))
+            + (f'<div class="panel" style="margin-top:12px"><h3>κ per axis (95% interval)</h3>{chart}</div>'
+               if chart else "") + table)
 
 
 def _evidence_marks(row: dict[str, Any]) -> tuple[dict[tuple[int, int], list[tuple[int, int, str, str]]],

@@ -167,8 +167,31 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "GET /api/v1/tests/{id}/statistics": {
         "summary": "A run's pass rate and triage accuracy with Wilson 95% CIs, its triage confusion matrix and, when "
                    "scenarios were repeated, pass@k, worst-of-k, disposition agreement and score spread per scenario",
-        "parameters": [_ID],
+        "parameters": [_ID, _query("grading", "A regrade's id or label: its grading instead of the run's own")],
         "responses": {"200": _json("RunStatistics"), "404": _ERROR},
+    },
+    "POST /api/v1/tests/{id}/regrades": {
+        "summary": "Grade a finished run's transcripts again (another judge model, temperature or an edited rubric, "
+                   "or the same judge for test-retest); stored beside the run's own grading, never over it",
+        "parameters": [_ID], "requestBody": _body("RegradeRequest"),
+        "responses": {"202": _json("Regrade", "Started"), "400": _ERROR, "404": _ERROR,
+                      "409": _json("Error", "The run is still running")},
+    },
+    "GET /api/v1/tests/{id}/regrades": {
+        "summary": "A run's regrades, oldest first", "parameters": [_ID],
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"regrades": {"type": "array",
+                                                          "items": {"$ref": "#/components/schemas/Regrade"}}}}}}},
+                      "404": _ERROR},
+    },
+    "GET /api/v1/tests/{id}/regrades/{regrade_id}": {
+        "summary": "A regrade and its agreement with the run's own grading (or ?against= another regrade): Cohen's "
+                   "kappa with a 95% CI and percent agreement over criteria, per axis and per criterion, verdict "
+                   "flips, disposition agreement and the disagreements",
+        "parameters": [_ID, {"name": "regrade_id", "in": "path", "required": True, "schema": {"type": "string"},
+                             "description": "The regrade's id or label"},
+                       _query("against", "Another regrade's id or label (default: the run's own grading)")],
+        "responses": {"200": {"description": "OK"}, "404": _ERROR},
     },
     "DELETE /api/v1/tests/{id}": {"summary": "Delete a run (cancels it first when active)", "parameters": [_ID],
                                   "responses": NO_CONTENT},
@@ -183,7 +206,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "GET /api/v1/tests/{id}/export-html": {
         "summary": "The run as one self-contained HTML report: rates with intervals, the triage confusion matrix, "
                    "criteria by axis, repeats, and every transcript with the cited evidence highlighted",
-        "parameters": [_ID],
+        "parameters": [_ID, _query("grading", "A regrade's id or label: report that grading instead of the run's own")],
         "responses": {"200": {"description": "HTML, with a Content-Disposition filename",
                               "content": {"text/html": {}}}, "404": _ERROR},
     },
@@ -302,6 +325,26 @@ SCHEMAS: dict[str, Any] = {
                 "graded": _INT, "correct": _INT, "under_triage": _INT, "over_triage": _INT, "no_answer": _INT,
                 "accuracy": _NUM_OR_NULL, "accuracy_ci": _PERCENT_CI,
                 "matrix": {"type": "object", "description": "gold level → agent's level (or none) → count"}}},
+        },
+    },
+    "RegradeRequest": {
+        "type": "object",
+        "properties": {
+            "engine": {"enum": ["model", "rules"], "description": "Default: model when one is configured"},
+            "judge_model": {"type": "string", "description": "Another judge model (default: the configured one)"},
+            "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+            "rubric_overrides": {"type": "object", "description": "scenario_id → rubric criteria to grade with"},
+            "label": {"type": "string", "description": "A name for this grading (default from the options)"},
+        },
+    },
+    "Regrade": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"}, "test_run_id": {"type": "string"}, "label": {"type": "string"},
+            "engine": {"type": "string"}, "judge_model": _STR_OR_NULL, "temperature": _NUM_OR_NULL,
+            "rubric_overrides": {"type": "array", "items": {"type": "string"}},
+            "status": {"enum": ["running", "completed", "failed", "interrupted"]}, "total": _INT, "graded": _INT,
+            "errors": _INT, "created_at": _TS, "completed_at": _TS,
         },
     },
     "RunStatistics": {

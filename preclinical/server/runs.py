@@ -15,6 +15,7 @@ from preclinical.report.html import render_comparison, render_run
 from preclinical.server.errors import read_json
 from preclinical.server.keys import runtime_key
 from preclinical.server.responses import json_response
+from preclinical.store import regrades
 from preclinical.store import runs as store
 from preclinical.store.comparison import compare_test_runs, run_statistics
 from preclinical.store.fast_reads import scenario_runs_json, test_runs_json
@@ -102,7 +103,29 @@ async def get_test(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/tests/{id}/statistics")
 async def test_statistics(request: web.Request) -> web.Response:
-    return json_response(run_statistics(request.match_info["id"]))
+    return json_response(run_statistics(request.match_info["id"], request.query.get("grading") or None))
+
+
+@routes.post("/api/v1/tests/{id}/regrades")
+async def start_regrade(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    regrade = request.app[runtime_key].regrader.start(request.match_info["id"], body)
+    return json_response(regrades.regrade_json(regrade), status=202)
+
+
+@routes.get("/api/v1/tests/{id}/regrades")
+async def list_regrades(request: web.Request) -> web.Response:
+    return json_response({"regrades": regrades.list_regrades(store.resolve_run(request.match_info["id"]))})
+
+
+@routes.get("/api/v1/tests/{id}/regrades/{regrade_id}")
+async def get_regrade(request: web.Request) -> web.Response:
+    run = store.resolve_run(request.match_info["id"])
+    regrade = regrades.get_regrade(run, request.match_info["regrade_id"])
+    against = request.query.get("against")
+    other = regrades.get_regrade(run, against) if against and against != regrades.ORIGINAL else None
+    return json_response({"regrade": regrades.regrade_json(regrade),
+                          "agreement": regrades.agreement(run, regrade, other)})
 
 
 @routes.delete("/api/v1/tests/{id}")
@@ -143,7 +166,8 @@ async def export_json(request: web.Request) -> web.Response:
 async def export_html(request: web.Request) -> web.Response:
     run = store.resolve_run(request.match_info["id"])
     name = csv_filename(test_run_json(run))[: -len(".csv")] + ".html"
-    return _html(render_run(run_report(run, now=_stamp(request))), name)
+    grading = request.query.get("grading") or None
+    return _html(render_run(run_report(run, now=_stamp(request), grading=grading)), name)
 
 
 @routes.get("/api/v1/scenario-runs")

@@ -42,13 +42,20 @@ def _resolve(ref: Any, which: str) -> TestRun:
         raise NotFound(f"{RUN_NOT_FOUND}: {which} {ref}") from None
 
 
-def run_statistics(ref: Any) -> dict[str, Any]:
-    """One run's summary with intervals and its triage matrix; with repeats, per-scenario and overall consistency."""
+def run_statistics(ref: Any, grading: Any = None) -> dict[str, Any]:
+    """One run's summary with intervals and its triage matrix; with repeats, per-scenario and overall consistency.
+
+    `grading` selects a regrade (id or label) instead of the run's own grading.
+    """
+    from preclinical.store import regrades
+
     run = resolve_run(ref)
-    rows = comparison_rows(run)
+    regrade = regrades.get_regrade(run, grading) if grading else None
+    rows = comparison_rows(run) if regrade is None else regrades.grading_rows(run, regrade)
     summary = run_summary(rows)
     summary.pop("repeats", None)
-    return {"run": _run_ref(run), "repeats": run.repeats or 1, **summary,
+    return {"run": _run_ref(run), "grading": regrades.ORIGINAL if regrade is None else regrades.regrade_json(regrade),
+            "repeats": run.repeats or 1, **summary,
             "consistency": repeats_by_scenario(rows) if "scenarios" in summary else None}
 
 

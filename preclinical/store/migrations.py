@@ -158,6 +158,47 @@ ALTER TABLE test_run ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE scenario_run ADD COLUMN repeat_index INTEGER NOT NULL DEFAULT 0
 """
 
+# Version 4 (regrades): a finished run graded again (another judge, temperature or rubric), stored beside
+# the run's own gradings, never over them.
+V4 = """
+CREATE TABLE regrade (
+    id TEXT PRIMARY KEY,
+    test_run_id TEXT NOT NULL REFERENCES test_run (id) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    engine TEXT NOT NULL,
+    judge_model TEXT,
+    temperature REAL,
+    rubric_overrides JSON,
+    status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'completed', 'failed', 'interrupted')),
+    total INTEGER NOT NULL DEFAULT 0,
+    graded INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    created_at DATETIME NOT NULL,
+    completed_at DATETIME
+);
+CREATE INDEX regrade_by_run ON regrade (test_run_id, created_at);
+
+CREATE TABLE regrade_grading (
+    id TEXT PRIMARY KEY,
+    regrade_id TEXT NOT NULL REFERENCES regrade (id) ON DELETE CASCADE,
+    scenario_run_id TEXT NOT NULL REFERENCES scenario_run (id) ON DELETE CASCADE,
+    passed INTEGER,
+    total_points REAL NOT NULL DEFAULT 0,
+    max_points REAL NOT NULL DEFAULT 0,
+    score_percent REAL NOT NULL DEFAULT 0,
+    summary TEXT,
+    criteria_results JSON NOT NULL DEFAULT '[]',
+    triage_result TEXT,
+    gold_standard TEXT,
+    triage_correct INTEGER,
+    engine TEXT NOT NULL,
+    model TEXT,
+    error TEXT,
+    created_at DATETIME NOT NULL
+);
+CREATE UNIQUE INDEX regrade_grading_one ON regrade_grading (regrade_id, scenario_run_id)
+"""
+
 Step = Callable[[SqliteDatabase], None]
 
 
@@ -170,7 +211,7 @@ def _script(sql: str) -> Step:
 
 
 # Index i holds the step that takes a database from version i to i + 1.
-STEPS: list[Step] = [_script(V1), _script(V2), _script(V3)]
+STEPS: list[Step] = [_script(V1), _script(V2), _script(V3), _script(V4)]
 
 LATEST = len(STEPS)
 

@@ -189,4 +189,47 @@ class RunEvent(BaseModel):
         table_name = "run_event"
 
 
-ALL_MODELS = [Agent, Scenario, ScenarioTag, TestSuite, TestRun, ScenarioRun, Grading, RunEvent]
+class Regrade(BaseModel):
+    """A finished run graded again; its gradings (`RegradeGrading`) sit beside the run's own."""
+
+    id = CharField(primary_key=True)
+    test_run = ForeignKeyField(TestRun, column_name="test_run_id", on_delete="CASCADE")
+    label = TextField()
+    engine = TextField()
+    judge_model = TextField(null=True)
+    temperature = FloatField(null=True)
+    rubric_overrides = JSONField(null=True)
+    status = TextField(default="running")
+    total = IntegerField(default=0)
+    graded = IntegerField(default=0)
+    errors = IntegerField(default=0)
+    created_at = DateTimeField()
+    completed_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "regrade"
+
+
+class RegradeGrading(BaseModel):
+    id = CharField(primary_key=True)
+    regrade = ForeignKeyField(Regrade, column_name="regrade_id", on_delete="CASCADE")
+    scenario_run = ForeignKeyField(ScenarioRun, column_name="scenario_run_id", on_delete="CASCADE")
+    passed = BooleanField(null=True)
+    total_points = FloatField(default=0)
+    max_points = FloatField(default=0)
+    score_percent = FloatField(default=0)
+    summary = TextField(null=True)
+    criteria_results = JSONField(default=list)
+    triage_result = TextField(null=True)
+    gold_standard = TextField(null=True)
+    triage_correct = BooleanField(null=True)
+    engine = TextField()
+    model = TextField(null=True)
+    error = TextField(null=True)
+    created_at = DateTimeField()
+
+    class Meta:
+        table_name = "regrade_grading"
+
+
+ALL_MODELS = [Agent, Scenario, ScenarioTag, TestSuite, TestRun, ScenarioRun, Grading, RunEvent, Regrade, RegradeGrading]

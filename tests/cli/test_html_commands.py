@@ -54,3 +54,28 @@ def test_run_with_repeats_reports_agreement_and_worst_of_k(local, tmp_path, monk
 def test_repeat_out_of_range_is_a_usage_error(local):
     out = invoke(*local, "run", "Demo triage bot", "--repeat", "0")
     assert out.code == USAGE and "Invalid value for '--repeat': 0 is not in the range 1<=x<=20." in out.stderr
+
+
+def test_regrade_from_the_command_line(local, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert invoke(*local, "run", "Demo triage bot", "--max-scenarios", "3", "--watch").code == OK
+    run = json.loads(invoke(*local, "runs", "list", "--json").stdout)["runs"][0]
+    scenario_id = json.loads(invoke(*local, "results", "list", run["id"], "--json").stdout)["results"][0]["scenario_id"]
+    scenario = json.loads(invoke(*local, "scenarios", "get", scenario_id, "--json").stdout)
+    (tmp_path / "rubric.json").write_text(json.dumps({scenario_id: scenario["rubric_criteria"][:1]}))
+
+    out = invoke(*local, "runs", "regrade", run["id"], "--rules", "--label", "retest")
+    assert out.code == OK, out.stderr
+    assert "Agreement: the run vs retest" in out.stdout and "0 of 3 (0 pass→fail, 0 fail→pass)" in out.stdout
+    assert "Percent agreement    100%" in out.stdout
+
+    out = invoke(*local, "runs", "regrade", run["test_run_id"], "--rules", "--rubric", "rubric.json", "--json")
+    body = json.loads(out.stdout)
+    assert body["regrade"]["label"] == "rules grader · edited rubric" and body["regrade"]["status"] == "completed"
+
+    listed = json.loads(invoke(*local, "runs", "regrades", run["id"], "--json").stdout)["regrades"]
+    assert [r["label"] for r in listed] == ["retest", "rules grader · edited rubric"]
+    out = invoke(*local, "runs", "regrade", run["id"], "--judge-model", "x")
+    assert out.code != OK and "judge_model and temperature apply to the model judge" in out.stderr
+    out = invoke(*local, "runs", "regrade", run["id"], "--rules", "--rubric", "missing.json")
+    assert out.code == USAGE and "Cannot read missing.json" in out.stderr

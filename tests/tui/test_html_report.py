@@ -63,3 +63,21 @@ async def test_the_new_run_form_starts_repeats_and_the_run_screen_sums_them_up(r
                          what="the repeats line")
         meta = text_of(app.screen.query_one("#run-meta"))
         assert "2 scenarios × 3" in meta and "pass@3 100% · worst-of-3 100% of 2 scenarios" in meta
+
+
+async def test_shift_g_regrades_the_run_and_reports_the_agreement(runtime):
+    from preclinical.store.models import Regrade
+
+    notes = Notifications()
+    app = PreclinicalApp(runtime, api_url=API_URL)
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
+        run = app.start_run({"agent_id": DEMO_AGENT_ID, "max_scenarios": 3})
+        app.show_run(run.id)
+        await wait_until(pilot, lambda: isinstance(app.screen, RunScreen))
+        await asyncio.wait_for(runtime.executor.wait(run.id), 30)
+        await pilot.pause()
+        await pilot.press("G")
+        await wait_until(pilot, lambda: notes.any("verdicts flipped"), what="the agreement")
+        regrade = Regrade.get(Regrade.test_run == run.id)
+        assert regrade.status == "completed" and regrade.graded == 3
+        assert notes.any("0 of 3 verdicts flipped") and notes.any("100% of")

@@ -29,8 +29,8 @@ from preclinical.errors import NotFound, PreclinicalError
 from preclinical.report.collect import run_report
 from preclinical.report.html import render_run
 from preclinical.services import utc_now
+from preclinical.store import regrades, stats
 from preclinical.store import runs as run_store
-from preclinical.store import stats
 from preclinical.store.comparison import run_statistics
 from preclinical.store.db import database
 from preclinical.store.models import TestRun
@@ -104,6 +104,7 @@ class RunScreen(BaseScreen):
         Binding("x", "export('csv')", "Export CSV", id="run.export_csv"),
         Binding("j", "export('json')", "Export JSON", id="run.export_json", show=False),
         Binding("h", "export('html')", "HTML report", id="run.export_html", show=False),
+        Binding("G", "regrade", "Regrade (test-retest)", id="run.regrade", show=False, key_display="shift+g"),
         Binding("R", "rerun_failed", "Rerun failed", id="run.rerun_failed", key_display="shift+r"),
         Binding("delete", "delete_run", "Delete", id="run.delete", show=False),
     ]
@@ -417,6 +418,29 @@ class RunScreen(BaseScreen):
         })
         if new is not None:
             self.papp.show_run(new.id)
+
+    def action_regrade(self) -> None:
+        """Grade this run's transcripts again with the same judge, and say how far the two gradings agree."""
+        try:
+            regrade = self.runtime.regrader.start(self.run_id, {})
+        except PreclinicalError as exc:
+            self.notify(exc.message, title="Cannot regrade", severity="warning")
+            return
+        self.notify(f"Grading {regrade.total} scenario runs again as “{regrade.label}”…", title="Regrade started")
+        self.finish_regrade(regrade.id)
+
+    @work(exit_on_error=False, group="regrade", description="Regrade")
+    async def finish_regrade(self, regrade_id: str) -> None:
+        await self.runtime.regrader.wait(regrade_id)
+        run = run_store.resolve_run(self.run_id, include_deleted=True)
+        result = regrades.agreement(run, regrades.get_regrade(run, regrade_id))
+        overall, flips = result["overall"], result["flips"]
+        kappa = "κ undefined (no variation)" if overall["kappa"] is None else (
+            f"κ {overall['kappa']:.2f} ({overall['ci'][0]:.2f} to {overall['ci'][1]:.2f}), {overall['label']}")
+        agree = "-" if overall["observed"] is None else f"{overall['observed'] * 100:.0f}%"
+        self.notify(f"{kappa}; {agree} of {overall['n']} criteria graded the same; {flips['flips']} of "
+                    f"{flips['pairs']} verdicts flipped. The HTML report (h) shows the disagreements.",
+                    title=f"Regrade: {result['b']['label']}", timeout=15)
 
     def action_export(self, kind: str) -> None:
         if self.run is None:
