@@ -229,7 +229,7 @@ def compare_gradings(pairs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
     Each pair: scenario_id, scenario_name, `a` and `b` gradings (passed, triage_result, criteria_results
     with criterion_index, criterion, decision and optionally axis). Criteria are paired by index and
-    left out when either side is UNGRADED. Reports Cohen's kappa over every criterion pair (decisions
+    left out when either side is UNGRADED; a side marked `disposition_unread` has no disposition to compare. Reports Cohen's kappa over every criterion pair (decisions
     as nominal categories), per axis and per criterion, the verdict flips, agreement on the
     disposition, and the list of disagreements.
     """
@@ -242,7 +242,10 @@ def compare_gradings(pairs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for pair in pairs:
         a, b = pair["a"], pair["b"]
         verdicts.append((a.get("passed"), b.get("passed")))
-        if a.get("passed") is not None and b.get("passed") is not None:
+        read = not (a.get("disposition_unread") or b.get("disposition_unread"))  # e.g. a reviewer left it blank
+        verdicts_known = a.get("passed") is not None and (b.get("passed") is not None
+                                                          or b.get("disposition_unread") is False)
+        if verdicts_known and read:
             dispositions.append((a.get("triage_result") or "none", b.get("triage_result") or "none"))
         a_results = {r.get("criterion_index"): r for r in a.get("criteria_results") or []}
         b_results = {r.get("criterion_index"): r for r in b.get("criteria_results") or []}
@@ -263,7 +266,8 @@ def compare_gradings(pairs: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 disagreements.append({"scenario_run_id": pair.get("scenario_run_id"),
                                       "scenario_id": pair.get("scenario_id"),
                                       "scenario_name": pair.get("scenario_name"), "criterion_index": index,
-                                      "criterion": ra.get("criterion"), "a": da, "b": db})
+                                      "criterion": ra.get("criterion"), "a": da, "b": db,
+                                      **({"reviewer": pair["reviewer"]} if "reviewer" in pair else {})})
     criteria = []
     for entry in by_criterion.values():
         pairs_of = entry.pop("pairs")

@@ -12,7 +12,7 @@ from typing import Any
 
 from preclinical.domain import scoring
 from preclinical.domain.stats import repeats_by_scenario, run_summary
-from preclinical.store import regrades
+from preclinical.store import regrades, reviews
 from preclinical.store.comparison import compare_test_runs
 from preclinical.store.models import Regrade, Scenario, TestRun
 from preclinical.store.runs import resolve_run, scenario_runs_page
@@ -114,8 +114,19 @@ def run_report(ref: Any, *, now: str | None = None, grading: Any = None) -> dict
         "kind": "run", "generated_at": now, "run": test_run_json(run), "summary": run_summary(rows),
         "grading": None if regrade is None else regrades.regrade_json(regrade),
         "graders": _graders(rows), "axes": axis_totals(rows), "repeats": repeats_of(rows), "agreement": agreement,
+        "clinicians": _clinicians(run),
         "scenario_runs": rows,
     }
+
+
+def _clinicians(run: TestRun) -> dict[str, Any] | None:
+    found = reviews.judge_agreement(run)
+    if not found["reviews"]:
+        return None
+    who = ", ".join(found["reviewers"])
+    found["title"] = f"the judge vs clinicians ({found['reviews']} reviews of {found['scenario_runs']} scenario runs by {who})"
+    found["columns"] = ("Judge", "Clinician")
+    return found
 
 
 def comparison_report(base: Any, candidate: Any, *, now: str | None = None) -> dict[str, Any]:

@@ -227,6 +227,8 @@ def render_run(model: dict[str, Any]) -> str:
         parts.append(_repeats(model["repeats"]))
     if model.get("agreement"):
         parts.append(_agreement(model["agreement"]))
+    if model.get("clinicians"):
+        parts.append(_agreement(model["clinicians"]))
     parts.append(_scenario_table(rows, run.get("repeats") or 1))
     parts.append("<h2>Transcripts</h2>")
     parts.extend(_scenario_run(i, row, run.get("repeats") or 1) for i, row in enumerate(rows))
@@ -333,12 +335,15 @@ def _agreement(data: dict[str, Any]) -> str:
     items = [{"label": str(k).replace("_", " "), **v} for k, v in (data.get("by_axis") or {}).items()]
     chart = kappa_chart(items) if items else ""
     lines = "".join(
-        f"<tr><td>{esc(d.get('scenario_name') or d.get('scenario_id'))}</td><td>C{(d.get('criterion_index') or 0) + 1} "
+        f"<tr><td>{esc(d.get('scenario_name') or d.get('scenario_id'))}"
+        + (f" <span class=\"meta\">({esc(d['reviewer'])})</span>" if d.get("reviewer") else "")
+        + f"</td><td>C{(d.get('criterion_index') or 0) + 1} "
         f"{esc(d.get('criterion'))}</td><td>{_decision_pill(d['a'])}</td><td>{_decision_pill(d['b'])}</td></tr>"
         for d in (data.get("disagreements") or [])[:40])
     more = len(data.get("disagreements") or []) - 40
+    first, second = (esc(c) for c in data.get("columns") or ("First", "Second"))
     table = ('<div class="panel" style="margin-top:12px"><h3>Where they disagree</h3><table><thead><tr>'
-             "<th>Scenario</th><th>Criterion</th><th>First</th><th>Second</th></tr></thead><tbody>"
+             f"<th>Scenario</th><th>Criterion</th><th>{first}</th><th>{second}</th></tr></thead><tbody>"
              f"{lines}</tbody></table>" + (f'<p class="note">… and {more} more.</p>' if more > 0 else "")
              + "</div>") if lines else ""
     return (f"<h2>Agreement: {esc(data.get('title') or 'two gradings')}</h2>"

@@ -210,6 +210,28 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "responses": {"200": {"description": "HTML, with a Content-Disposition filename",
                               "content": {"text/html": {}}}, "404": _ERROR},
     },
+    "POST /api/v1/scenario-runs/{id}/reviews": {
+        "summary": "A clinician's review of a scenario run: each criterion MET / PARTIALLY MET / NOT MET, the "
+                   "disposition they read, a note; stored with the reviewer's name (a new review replaces theirs)",
+        "parameters": [_ID], "requestBody": _body("ReviewRequest"),
+        "responses": {"201": {"description": "Saved"}, "400": _ERROR, "404": _ERROR},
+    },
+    "GET /api/v1/tests/{id}/reviews": {
+        "summary": "A run's clinician reviews and the judge's agreement with them: Cohen's kappa with a 95% CI per "
+                   "criterion and per axis, verdict flips, disposition agreement and the disagreements",
+        "parameters": [_ID], "responses": {"200": {"description": "OK"}, "404": _ERROR},
+    },
+    "GET /api/v1/tests/{id}/reviews/export": {
+        "summary": "A run's reviews as a file (format preclinical-reviews), to review on several machines",
+        "parameters": [_ID], "responses": {"200": {"description": "JSON, with a Content-Disposition filename"},
+                                           "404": _ERROR},
+    },
+    "POST /api/v1/tests/{id}/reviews/import": {
+        "summary": "Import a reviews file into the run (matched by scenario run id, else by position in the same run)",
+        "parameters": [_ID], "requestBody": {"required": True, "content": {"application/json": {}}},
+        "responses": {"200": {"description": "What was imported and what was skipped, with the reason"},
+                      "400": _ERROR, "404": _ERROR},
+    },
     "GET /api/v1/scenario-runs": {
         "summary": "A run's scenario runs, in run order, with their latest grading",
         "parameters": [{"name": "test_run_id", "in": "query", "required": True, "schema": {"type": "string"}},
@@ -325,6 +347,17 @@ SCHEMAS: dict[str, Any] = {
                 "graded": _INT, "correct": _INT, "under_triage": _INT, "over_triage": _INT, "no_answer": _INT,
                 "accuracy": _NUM_OR_NULL, "accuracy_ci": _PERCENT_CI,
                 "matrix": {"type": "object", "description": "gold level → agent's level (or none) → count"}}},
+        },
+    },
+    "ReviewRequest": {
+        "type": "object", "required": ["reviewer", "criteria"],
+        "properties": {
+            "reviewer": {"type": "string"},
+            "criteria": {"type": "array", "items": {"type": "object", "required": ["criterion_index", "decision"],
+                                                    "properties": {"criterion_index": _INT, "decision": {
+                                                        "enum": ["MET", "PARTIALLY MET", "NOT MET"]}}}},
+            "disposition": {"enum": ["Emergency", "Clinician", "Home care", None]},
+            "note": {"type": "string"},
         },
     },
     "RegradeRequest": {

@@ -15,7 +15,7 @@ from preclinical.report.html import render_comparison, render_run
 from preclinical.server.errors import read_json
 from preclinical.server.keys import runtime_key
 from preclinical.server.responses import json_response
-from preclinical.store import regrades
+from preclinical.store import regrades, reviews
 from preclinical.store import runs as store
 from preclinical.store.comparison import compare_test_runs, run_statistics
 from preclinical.store.fast_reads import scenario_runs_json, test_runs_json
@@ -168,6 +168,35 @@ async def export_html(request: web.Request) -> web.Response:
     name = csv_filename(test_run_json(run))[: -len(".csv")] + ".html"
     grading = request.query.get("grading") or None
     return _html(render_run(run_report(run, now=_stamp(request), grading=grading)), name)
+
+
+@routes.post("/api/v1/scenario-runs/{id}/reviews")
+async def save_review(request: web.Request) -> web.Response:
+    sr = store.get_scenario_run(request.match_info["id"])
+    data = await read_json(request)
+    review = reviews.save_review(request.app[runtime_key].services, sr, reviewer=data.get("reviewer"),
+                                 criteria=data.get("criteria", []), disposition=data.get("disposition"),
+                                 note=data.get("note"))
+    return json_response(reviews.review_json(review, sr), status=201)
+
+
+@routes.get("/api/v1/tests/{id}/reviews")
+async def list_reviews(request: web.Request) -> web.Response:
+    run = store.resolve_run(request.match_info["id"])
+    return json_response({"reviews": reviews.run_reviews(run), "agreement": reviews.judge_agreement(run)})
+
+
+@routes.get("/api/v1/tests/{id}/reviews/export")
+async def export_reviews(request: web.Request) -> web.Response:
+    run = store.resolve_run(request.match_info["id"])
+    return json_response(reviews.export_reviews(run), headers={
+        "Content-Disposition": f'attachment; filename="preclinical-reviews-{run.test_run_id}.json"'})
+
+
+@routes.post("/api/v1/tests/{id}/reviews/import")
+async def import_reviews(request: web.Request) -> web.Response:
+    run = store.resolve_run(request.match_info["id"])
+    return json_response(reviews.import_reviews(request.app[runtime_key].services, run, await read_json(request)))
 
 
 @routes.get("/api/v1/scenario-runs")

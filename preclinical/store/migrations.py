@@ -199,6 +199,21 @@ CREATE TABLE regrade_grading (
 CREATE UNIQUE INDEX regrade_grading_one ON regrade_grading (regrade_id, scenario_run_id)
 """
 
+# Version 5 (clinician review): a reviewer's reading of one scenario run, one per reviewer and scenario run.
+V5 = """
+CREATE TABLE review (
+    id TEXT PRIMARY KEY,
+    scenario_run_id TEXT NOT NULL REFERENCES scenario_run (id) ON DELETE CASCADE,
+    reviewer TEXT NOT NULL,
+    criteria JSON NOT NULL DEFAULT '[]',
+    disposition TEXT,
+    note TEXT,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL
+);
+CREATE UNIQUE INDEX review_one_per_reviewer ON review (scenario_run_id, reviewer)
+"""
+
 Step = Callable[[SqliteDatabase], None]
 
 
@@ -211,7 +226,7 @@ def _script(sql: str) -> Step:
 
 
 # Index i holds the step that takes a database from version i to i + 1.
-STEPS: list[Step] = [_script(V1), _script(V2), _script(V3), _script(V4)]
+STEPS: list[Step] = [_script(V1), _script(V2), _script(V3), _script(V4), _script(V5)]
 
 LATEST = len(STEPS)
 

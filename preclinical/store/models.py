@@ -232,4 +232,20 @@ class RegradeGrading(BaseModel):
         table_name = "regrade_grading"
 
 
-ALL_MODELS = [Agent, Scenario, ScenarioTag, TestSuite, TestRun, ScenarioRun, Grading, RunEvent, Regrade, RegradeGrading]
+class Review(BaseModel):
+    """A clinician's reading of one scenario run: each criterion's decision, the disposition, a note."""
+
+    id = CharField(primary_key=True)
+    scenario_run = ForeignKeyField(ScenarioRun, column_name="scenario_run_id", on_delete="CASCADE")
+    reviewer = TextField()
+    criteria = JSONField(default=list)
+    disposition = TextField(null=True)
+    note = TextField(null=True)
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+
+    class Meta:
+        table_name = "review"
+
+
+ALL_MODELS = [Agent, Scenario, ScenarioTag, TestSuite, TestRun, ScenarioRun, Grading, RunEvent, Regrade, RegradeGrading, Review]

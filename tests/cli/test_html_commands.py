@@ -79,3 +79,27 @@ def test_regrade_from_the_command_line(local, tmp_path, monkeypatch):
     assert out.code != OK and "judge_model and temperature apply to the model judge" in out.stderr
     out = invoke(*local, "runs", "regrade", run["id"], "--rules", "--rubric", "missing.json")
     assert out.code == USAGE and "Cannot read missing.json" in out.stderr
+
+
+def test_reviews_from_the_command_line(local, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert invoke(*local, "run", "Demo triage bot", "--max-scenarios", "2", "--watch").code == OK
+    run = json.loads(invoke(*local, "runs", "list", "--json").stdout)["runs"][0]
+    out = invoke(*local, "runs", "reviews", run["id"])
+    assert out.code == OK and "No clinician reviews of this run yet" in out.stdout
+    results = json.loads(invoke(*local, "results", "list", run["id"], "--json").stdout)["results"]
+    def opposite(decision):  # a reviewer who disagrees with the judge on everything
+        return "NOT MET" if decision == "MET" else "MET"
+
+    document = {"format": "preclinical-reviews", "version": 1, "run": {"id": run["id"]}, "reviews": [
+        {"scenario_run_id": r["id"], "scenario_id": r["scenario_id"], "reviewer": "Dr Ada",
+         "criteria": [{"criterion_index": c["criterion_index"], "decision": opposite(c["decision"])}
+                      for c in r["criteria_results"] if c["decision"] != "UNGRADED"],
+         "disposition": "Home care"} for r in results]}
+    (tmp_path / "ada.json").write_text(json.dumps(document), encoding="utf-8")
+    out = invoke(*local, "runs", "reviews", run["id"], "--import", "ada.json", "--export", "all.json")
+    assert out.code == OK, out.stderr
+    assert "Imported 2 reviews from ada.json" in out.stdout and "Exported 2 reviews to all.json" in out.stdout
+    assert "Agreement: the judge vs clinicians" in out.stdout and "Percent agreement    0%" in out.stdout
+    assert "(Dr Ada)" in out.stdout  # the disagreements name the reviewer
+    assert len(json.loads((tmp_path / "all.json").read_text())["reviews"]) == 2

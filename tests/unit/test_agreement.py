@@ -215,3 +215,13 @@ def test_compare_gradings_of_the_same_transcripts():
         ("S2", 1, M, N), ("S3", 1, N, M)]
     per_criterion = {(c["scenario_id"], c["criterion_index"]): c for c in result["by_criterion"]}
     assert per_criterion[("s2", 1)]["observed"] == 0.0 and ("s3", 2) not in per_criterion
+
+
+def test_a_disposition_left_blank_is_not_compared():
+    judge = grading(True, E, M, M, M)
+    reviewed = {**grading(None, C, M, M, M), "disposition_unread": False}  # verdict unknown, disposition read
+    blank = {**grading(True, None, M, M, M), "disposition_unread": True}
+    result = compare_gradings([{"scenario_id": "s1", "a": judge, "b": reviewed},
+                               {"scenario_id": "s2", "a": judge, "b": blank}])
+    assert result["disposition"]["n"] == 1 and result["disposition"]["observed"] == 0.0  # E vs C only
+    assert result["flips"]["pairs"] == 1  # the review without a verdict is not a flip

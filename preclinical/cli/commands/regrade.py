@@ -35,13 +35,22 @@ def _share(value: float | None) -> str:
 
 def agreement_view(body: dict[str, Any]) -> RenderableType:
     regrade, agreement = body["regrade"], body["agreement"]
+    first = "the run" if agreement["a"] == "original" else agreement["a"]["label"]
+    about = (f"{regrade['id']} · {regrade['status']} · {regrade['graded']}/{regrade['total']} graded"
+             + (f", {regrade['errors']} errors" if regrade["errors"] else ""))
+    return comparison_view(f"Agreement: {first} vs {regrade['label']}", agreement, [("Regrade", about)],
+                           ("First", "Second"))
+
+
+def comparison_view(title: str, agreement: dict[str, Any], head: list[tuple[str, str]],
+                    columns: tuple[str, str]) -> RenderableType:
+    """Kappa and percent agreement, flips, disposition, per axis, and the disagreements."""
     overall, flips = agreement["overall"], agreement["flips"]
-    table = titled_table(f"Agreement: {'the run' if agreement['a'] == 'original' else agreement['a']['label']} "
-                         f"vs {regrade['label']}", show_header=False)
+    table = titled_table(title, show_header=False)
     table.add_column(style="dim")
     table.add_column()
-    table.add_row("Regrade", f"{regrade['id']} · {regrade['status']} · {regrade['graded']}/{regrade['total']} graded"
-                  + (f", {regrade['errors']} errors" if regrade["errors"] else ""))
+    for label, value in head:
+        table.add_row(label, Text(value))
     table.add_row("Cohen's κ, criteria", f"{_kappa(overall)} · {overall.get('label')} · {overall['n']} pairs")
     table.add_row("Percent agreement", _share(overall.get("observed")))
     flipped = (f"{flips['flips']} of {flips['pairs']} ({flips['pass_to_fail']} pass→fail, "
@@ -60,10 +69,11 @@ def agreement_view(body: dict[str, Any]) -> RenderableType:
     disagreements = agreement["disagreements"]
     if disagreements:
         listing = titled_table(f"Disagreements ({len(disagreements)})")
-        for name in ("Scenario", "Criterion", "First", "Second"):
+        for name in ("Scenario", "Criterion", *columns):
             listing.add_column(name, max_width=48 if name == "Criterion" else 36 if name == "Scenario" else None)
         for d in disagreements[:DISAGREEMENTS_SHOWN]:
-            listing.add_row(Text(d.get("scenario_name") or d.get("scenario_id") or "?"),
+            who = f" ({d['reviewer']})" if d.get("reviewer") else ""
+            listing.add_row(Text((d.get("scenario_name") or d.get("scenario_id") or "?") + who),
                             Text(f"C{d['criterion_index'] + 1} {_short(d.get('criterion') or '')}"), d["a"], d["b"])
         if len(disagreements) > DISAGREEMENTS_SHOWN:
             listing.add_row(f"… and {len(disagreements) - DISAGREEMENTS_SHOWN} more (--json)", "", "", "")
@@ -149,5 +159,48 @@ def regrades(run_id: str, as_json: bool) -> None:
             table.add_row(r["id"], Text(r["label"]), r["engine"], r["status"], f"{r['graded']}/{r['total']}",
                           (r["created_at"] or "")[:19].replace("T", " "))
         console().print(table)
+
+    run_async(action)
+
+
+@click.command("reviews")
+@click.argument("run_id")
+@click.option("--export", "export_path", default=None, metavar="FILE", help="Write the run's reviews to FILE.")
+@click.option("--import", "import_path", default=None, metavar="FILE",
+              help="Import reviews from FILE (exported here or on another machine) before showing the agreement.")
+@json_flag
+def reviews(run_id: str, export_path: str | None, import_path: str | None, as_json: bool) -> None:
+    """Clinician reviews of a run and the judge's agreement with them (review in the interface: v on a run)."""
+
+    async def action(api: ApiClient) -> None:
+        base = f"/api/v1/tests/{segment(run_id)}/reviews"
+        if import_path:
+            try:
+                document = json.loads(Path(import_path).read_text(encoding="utf-8"))
+            except OSError as exc:
+                raise CommandError(f"Cannot read {import_path}: {exc.strerror or exc}", USAGE) from None
+            except ValueError:
+                raise CommandError(f"{import_path} is not valid JSON", USAGE) from None
+            result = await api.call("POST", base + "/import", json_body=document)
+            click.echo(f"Imported {result['imported']} reviews from {import_path}"
+                       + (f"; skipped {len(result['skipped'])}" if result["skipped"] else ""), err=as_json)
+        if export_path:
+            document = await api.get(base + "/export")
+            try:
+                Path(export_path).write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+            except OSError as exc:
+                raise CommandError(f"Cannot write {export_path}: {exc.strerror or exc}") from None
+            click.echo(f"Exported {len(document['reviews'])} reviews to {export_path}", err=as_json)
+        found = await api.get(base)
+        if as_json:
+            print_json(found)
+            return
+        agreement = found["agreement"]
+        if not agreement["reviews"]:
+            console().print("No clinician reviews of this run yet (review it in the interface: v on the run).")
+            return
+        head = [("Reviews", f"{agreement['reviews']} of {agreement['scenario_runs']} scenario runs by "
+                            f"{', '.join(agreement['reviewers'])}")]
+        console().print(comparison_view("Agreement: the judge vs clinicians", agreement, head, ("Judge", "Clinician")))
 
     run_async(action)

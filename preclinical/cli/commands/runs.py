@@ -9,7 +9,7 @@ import click
 from preclinical.cli.client import ApiClient
 from preclinical.cli.commands.agents import find_agent
 from preclinical.cli.commands.compare import compare
-from preclinical.cli.commands.regrade import regrade, regrades
+from preclinical.cli.commands.regrade import regrade, regrades, reviews
 from preclinical.cli.commands.options import comma_list, json_flag, segment
 from preclinical.cli.exit_codes import OK
 from preclinical.cli.invoke import run_async, warn
@@ -193,3 +193,4 @@ def watch(run_id: str, fail_under: float | None, as_json: bool) -> None:
 runs.add_command(compare)
 runs.add_command(regrade)
 runs.add_command(regrades)
+runs.add_command(reviews)

@@ -104,6 +104,7 @@ class RunScreen(BaseScreen):
         Binding("x", "export('csv')", "Export CSV", id="run.export_csv"),
         Binding("j", "export('json')", "Export JSON", id="run.export_json", show=False),
         Binding("h", "export('html')", "HTML report", id="run.export_html", show=False),
+        Binding("v", "review", "Clinician review", id="run.review", show=False),
         Binding("G", "regrade", "Regrade (test-retest)", id="run.regrade", show=False, key_display="shift+g"),
         Binding("R", "rerun_failed", "Rerun failed", id="run.rerun_failed", key_display="shift+r"),
         Binding("delete", "delete_run", "Delete", id="run.delete", show=False),
@@ -418,6 +419,11 @@ class RunScreen(BaseScreen):
         })
         if new is not None:
             self.papp.show_run(new.id)
+
+    def action_review(self) -> None:
+        from preclinical.tui.screens.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen(self.run_id, getattr(self.app, "reviewer_name", "")))
 
     def action_regrade(self) -> None:
         """Grade this run's transcripts again with the same judge, and say how far the two gradings agree."""
