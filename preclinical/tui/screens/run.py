@@ -105,6 +105,7 @@ class RunScreen(BaseScreen):
         Binding("j", "export('json')", "Export JSON", id="run.export_json", show=False),
         Binding("h", "export('html')", "HTML report", id="run.export_html", show=False),
         Binding("v", "review", "Clinician review", id="run.review", show=False),
+        Binding("m", "charts", "Charts", id="run.charts", show=False),
         Binding("G", "regrade", "Regrade (test-retest)", id="run.regrade", show=False, key_display="shift+g"),
         Binding("R", "rerun_failed", "Rerun failed", id="run.rerun_failed", key_display="shift+r"),
         Binding("delete", "delete_run", "Delete", id="run.delete", show=False),
@@ -419,6 +420,11 @@ class RunScreen(BaseScreen):
         })
         if new is not None:
             self.papp.show_run(new.id)
+
+    def action_charts(self) -> None:
+        from preclinical.tui.screens.charts import ChartsScreen
+
+        self.app.push_screen(ChartsScreen(self.run_id))
 
     def action_review(self) -> None:
         from preclinical.tui.screens.review import ReviewScreen
