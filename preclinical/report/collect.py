@@ -110,6 +110,7 @@ def run_report(ref: Any, *, now: str | None = None, grading: Any = None) -> dict
     if compared is not None:
         agreement = regrades.agreement(run, compared)
         agreement["title"] = f"the run's own grading vs {compared.label}"
+        agreement["columns"] = ("Run's grading", compared.label)
     return {
         "kind": "run", "generated_at": now, "run": test_run_json(run), "summary": run_summary(rows),
         "grading": None if regrade is None else regrades.regrade_json(regrade),

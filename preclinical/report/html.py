@@ -71,6 +71,7 @@ a{color:var(--blue);text-decoration:none}a:hover{text-decoration:underline}
 .dots span{display:inline-block;width:11px;height:11px;border-radius:50%;margin-right:3px;vertical-align:-1px}
 .dots .p{background:var(--green)}.dots .f{background:var(--red)}.dots .n{background:var(--grey)}
 details.sr{background:var(--card);border:1px solid var(--rule);border-radius:10px;margin:10px 0}
+details.panel>summary{cursor:pointer}
 details.sr>summary{cursor:pointer;padding:12px 16px;display:flex;gap:10px;align-items:center;flex-wrap:wrap;
 list-style:none}
 details.sr>summary::-webkit-details-marker{display:none}
@@ -324,13 +325,17 @@ def _agreement(data: dict[str, Any]) -> str:
     kappa = overall.get("kappa")
     cards = "".join([
         _card("Cohen's κ, all criteria", "—" if kappa is None else f"{kappa:.2f}",
-              (f"95% CI {overall['ci'][0]:.2f}–{overall['ci'][1]:.2f} · " if overall.get("ci") else "")
+              (f"95% CI {overall['ci'][0]:.2f} to {overall['ci'][1]:.2f} · " if overall.get("ci") else "")
               + f"{overall.get('n', 0)} criterion pairs"),
         _card("Percent agreement", "—" if overall.get("observed") is None else f"{overall['observed'] * 100:.0f}%",
               "criteria graded the same"),
         _card("Verdict flips", str(flips["flips"]),
               f"{flips['pass_to_fail']} pass→fail, {flips['fail_to_pass']} fail→pass of {flips['pairs']}",
               "bad" if flips["flips"] else "good"),
+        _card("Disposition", "—" if data["disposition"].get("observed") is None else
+              f"{data['disposition']['observed'] * 100:.0f}%",
+              "agree on the level of care" + ("" if data["disposition"].get("kappa") is None else
+                                              f" · κ {data['disposition']['kappa']:.2f}")),
     ])
     items = [{"label": str(k).replace("_", " "), **v} for k, v in (data.get("by_axis") or {}).items()]
     chart = kappa_chart(items) if items else ""
@@ -342,10 +347,12 @@ def _agreement(data: dict[str, Any]) -> str:
         for d in (data.get("disagreements") or [])[:40])
     more = len(data.get("disagreements") or []) - 40
     first, second = (esc(c) for c in data.get("columns") or ("First", "Second"))
-    table = ('<div class="panel" style="margin-top:12px"><h3>Where they disagree</h3><table><thead><tr>'
+    count = len(data.get("disagreements") or [])
+    table = ('<details class="panel" style="margin-top:12px"><summary><b>Where they disagree</b> '
+             f'<span class="meta">({count} criterion decisions; open to list them)</span></summary><table><thead><tr>'
              f"<th>Scenario</th><th>Criterion</th><th>{first}</th><th>{second}</th></tr></thead><tbody>"
              f"{lines}</tbody></table>" + (f'<p class="note">… and {more} more.</p>' if more > 0 else "")
-             + "</div>") if lines else ""
+             + "</details>") if lines else ""
     return (f"<h2>Agreement: {esc(data.get('title') or 'two gradings')}</h2>"
             f'<section class="cards">{cards}</section>'
             + (f'<div class="panel" style="margin-top:12px"><h3>κ per axis (95% interval)</h3>{chart}</div>'
