@@ -94,3 +94,24 @@ async def test_a_noisy_judge_shows_up_as_disagreement_between_repeats(tmp_path, 
         assert item["worst_of_k"] == all(item["verdicts"]) and item["pass_at_k"] == any(item["verdicts"])
     assert overall["worst_of_k"] == sum(i["worst_of_k"] for i in per_scenario) / 6
     assert sum(sum(row.values()) for row in stats["triage"]["matrix"].values()) == 18
+
+
+async def test_runs_with_repeats_compare_by_per_scenario_rates(client, runtime):
+    _, careful = await start(client, repeats=2)
+    await asyncio.wait_for(runtime.executor.wait(careful["id"]), 60)
+    agent = await (await client.post("/api/v1/agents", json={"provider": "demo", "name": "Hasty",
+                                                             "config": {"style": "hasty"}})).json()
+    resp = await client.post("/start-run", json={"agent_id": agent["id"], "repeats": 2})
+    hasty = await resp.json()
+    await asyncio.wait_for(runtime.executor.wait(hasty["id"]), 60)
+
+    body = await (await client.get("/api/v1/tests/compare", params={"base": careful["id"],
+                                                                    "candidate": hasty["id"]})).json()
+    assert body["paired"] == careful["total_scenarios"] // 2  # scenarios are the pairs, not scenario runs
+    broken = body["changes"]["broken"]
+    assert broken and all(c["candidate"]["repeats"] == 2 and c["candidate"]["passes"] < c["base"]["passes"]
+                          for c in broken)
+    assert body["pass"]["broken"] == len(broken) and body["verdict"]["regression"] is True
+    page = await (await client.get("/api/v1/tests/compare/export-html",
+                                   params={"base": careful["id"], "candidate": hasty["id"]})).text()
+    assert "passed 0/2" in page and "Significantly worse" in page

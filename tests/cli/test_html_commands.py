@@ -73,6 +73,11 @@ def test_regrade_from_the_command_line(local, tmp_path, monkeypatch):
     body = json.loads(out.stdout)
     assert body["regrade"]["label"] == "rules grader · edited rubric" and body["regrade"]["status"] == "completed"
 
+    out = invoke(*local, "results", "export", run["id"], "--format", "html", "--grading", "retest", "-o", "re.html")
+    assert out.code == OK and "regraded: retest" in (tmp_path / "re.html").read_text(encoding="utf-8")
+    out = invoke(*local, "results", "export", run["id"], "--grading", "retest")
+    assert out.code == USAGE and "--grading applies to --format html" in out.stderr
+
     listed = json.loads(invoke(*local, "runs", "regrades", run["id"], "--json").stdout)["regrades"]
     assert [r["label"] for r in listed] == ["retest", "rules grader · edited rubric"]
     out = invoke(*local, "runs", "regrade", run["id"], "--judge-model", "x")
