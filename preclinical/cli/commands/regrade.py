@@ -26,7 +26,13 @@ def _kappa(k: dict[str, Any]) -> str:
     if k.get("kappa") is None:
         return "undefined (no variation)" if k.get("n") else "-"
     ci = k.get("ci")
-    return f"{k['kappa']:.2f}" + (f" (95% CI {ci[0]:.2f} to {ci[1]:.2f})" if ci else "")
+    return _num(k["kappa"]) + (f" (95% CI {_num(ci[0])} to {_num(ci[1])})" if ci else "")
+
+
+def _num(value: float) -> str:
+    """Two decimals, without a minus sign on a value that rounds to zero."""
+    text = f"{value:.2f}"
+    return "0.00" if text == "-0.00" else text
 
 
 def _share(value: float | None) -> str:
