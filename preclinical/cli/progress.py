@@ -15,16 +15,10 @@ from rich.text import Text
 
 from preclinical.cli.client import ApiClient, RequestRefused, ServerUnreachable
 from preclinical.cli.render import percent, print_json_line, titled_table, triage_cell
-from preclinical.cli.reports import TriageTally, triage_tally, verdict
-from preclinical.domain.run import (
-    RUN_TERMINAL,
-    SCENARIO_TERMINAL,
-    TERMINAL_EVENTS,
-    RunEvent,
-    RunStatus,
-)
+from preclinical.cli.reports import verdict
+from preclinical.domain.run import RUN_TERMINAL, SCENARIO_TERMINAL, TERMINAL_EVENTS, RunEvent, RunStatus
 from preclinical.domain.run import ScenarioRunStatus as S
-from preclinical.domain.stats import repeats_by_scenario
+from preclinical.domain.stats import TriageTally, repeats_by_scenario, triage_tally
 from preclinical.domain.triage import DISPLAY
 
 FINISHED = SCENARIO_TERMINAL

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from preclinical.cli.client import CommandError
-from preclinical.domain.run import RunStatus, ScenarioRunStatus
+from preclinical.domain.run import RunStatus, ScenarioRunStatus, all_criteria, describe_spec, run_verdict
 from preclinical.domain.triage import DISPLAY, compare
 
 STATUS_STYLES = {
@@ -156,17 +156,30 @@ def agent_detail(agent: dict[str, Any]) -> Group:
 # ---- runs and results --------------------------------------------------------------------------
 
 
+VERDICT_STYLES = {"Passed": "green", "Failed": "red", "No verdict": "yellow", "Canceled": "yellow", "Running": "cyan"}
+
+
+def verdict_badge(run: dict[str, Any], *, with_reason: bool = False) -> Text:
+    """The run's verdict (`run_verdict`, as every screen and export reads it), optionally with its reason."""
+    verdict = run_verdict(run)
+    text = Text(verdict.headline, style=VERDICT_STYLES.get(verdict.headline, ""))
+    if with_reason:
+        text.append(f" — {verdict.reason}", style="dim")
+    return text
+
+
 def runs_table(runs: list[dict[str, Any]], total: int) -> Table:
     table = titled_table(f"Test runs ({len(runs)} of {total})")  # the run_… id works wherever a UUID does
     table.add_column("Run ID", style="bold", no_wrap=True)
     table.add_column("Agent", min_width=12)
     table.add_column("Status", no_wrap=True)
+    table.add_column("Verdict", no_wrap=True)
     table.add_column("Pass", justify="right", no_wrap=True)
     table.add_column("P/F/E", justify="right", no_wrap=True)
     table.add_column("Created", no_wrap=True)
     for r in runs:
         table.add_row(plain(r.get("test_run_id") or r["id"]), Text(plain(r.get("agent_name"))), status_text(r.get("status")),
-                      percent(r.get("pass_rate"), 0),
+                      verdict_badge(r), percent(r.get("pass_rate"), 0),
                       f"{r.get('passed_count', 0)}/{r.get('failed_count', 0)}/{r.get('error_count', 0)}",
                       when(r.get("created_at")))
     return table
@@ -176,7 +189,9 @@ def run_detail(run: dict[str, Any]) -> Group:
     rows = [
         ("UUID", run["id"]), ("Name", run.get("name")),
         ("Agent", f"{plain(run.get('agent_name'))} ({plain(run.get('agent_type'))})"),
-        ("Status", status_text(run.get("status"))), ("Scenarios", run.get("total_scenarios")),
+        ("Status", status_text(run.get("status"))),
+        ("Verdict", verdict_badge(run, with_reason=True)), ("Engine", describe_spec(run.get("spec"))),
+        ("Scenarios", run.get("total_scenarios")),
         ("Passed", run.get("passed_count")), ("Failed", run.get("failed_count")), ("Errors", run.get("error_count")),
         ("Pass rate", percent(run.get("pass_rate"))), ("Benchmark", run.get("benchmark_mode")),
         ("Creative", run.get("creative_mode")), ("Max turns", run.get("max_turns")),
@@ -219,14 +234,15 @@ def result_detail(sr: dict[str, Any]) -> Group:
     rows: list[tuple[str, Any]] = [
         ("ID", sr["id"]), ("Scenario", sr.get("scenario_name") or sr.get("scenario_id")), ("Test run", sr.get("test_run_id")),
         ("Status", status_text(sr.get("status"))), ("Result", verdict_text(sr.get("passed"))),
-        ("Score", f"{number(sr.get('total_points'))}/{number(sr.get('max_points'))} ({percent(sr.get('score_percent'), 0)})"),
+        ("Score", f"{number(sr.get('total_points'))}/{number(sr.get('max_points'))} ({percent(sr.get('score_percent'), 0)})"
+                  + (f", {sr['ungraded_count']} criteria ungraded" if sr.get("ungraded_count") else "")),
         ("Triage", triage_cell(sr)), ("Summary", sr.get("grade_summary")),
         ("Duration", f"{sr['duration_ms']} ms" if sr.get("duration_ms") is not None else None),
     ]
     if sr.get("error_code") or sr.get("error_message"):
         rows.append(("Error", Text(f"{plain(sr.get('error_code'))}: {plain(sr.get('error_message'))}", style="red")))
     parts: list[RenderableType] = [fields(rows)]
-    criteria = sr.get("criteria_results") or []
+    criteria = all_criteria(sr)
     if criteria:
         table = titled_table("Criteria")
         table.add_column("Decision", no_wrap=True)

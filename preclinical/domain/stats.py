@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from preclinical.domain.agreement import repeat_summary
@@ -104,6 +105,62 @@ def repeats_by_scenario(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
+@dataclass
+class LevelTally:
+    cases: int = 0
+    correct: int = 0
+    under: int = 0
+    over: int = 0
+    no_answer: int = 0  # no care level could be read from the agent's replies
+
+
+@dataclass
+class TriageTally:
+    """Triage results of the graded scenario runs that have a gold level, overall and per gold level."""
+
+    total: LevelTally = field(default_factory=LevelTally)
+    by_gold: dict[str, LevelTally] = field(default_factory=lambda: {level: LevelTally() for level in reversed(LEVELS)})
+
+    @property
+    def graded(self) -> int:
+        return self.total.cases
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.total.correct / self.total.cases * 100 if self.total.cases else None
+
+    def as_json(self) -> dict[str, Any]:
+        def level(t: LevelTally) -> dict[str, int]:
+            return {"cases": t.cases, "correct": t.correct, "under_triage": t.under, "over_triage": t.over,
+                    "no_answer": t.no_answer}
+
+        return {"graded": self.graded, "correct": self.total.correct, "accuracy": self.accuracy,
+                "under_triage": self.total.under, "over_triage": self.total.over, "no_answer": self.total.no_answer,
+                "by_gold_standard": {name: level(t) for name, t in self.by_gold.items()}}
+
+
+def triage_tally(rows: Iterable[dict[str, Any]]) -> TriageTally:
+    """Placement of the agent's triage against the gold level on the ordinal scale, for graded rows with a gold level."""
+    tally = TriageTally()
+    for row in rows:
+        placement = _placement(row)
+        if placement is None:
+            continue
+        gold = normalize_level(row.get("gold_standard"))
+        assert gold is not None  # _placement only places rows with a gold level
+        for t in (tally.total, tally.by_gold[gold]):
+            t.cases += 1
+            if placement == "correct":
+                t.correct += 1
+            elif placement == "under":
+                t.under += 1
+            elif placement == "over":
+                t.over += 1
+            else:
+                t.no_answer += 1
+    return tally
+
+
 def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """One run's counts: pass rate over scenario runs with a verdict and triage accuracy, each with a Wilson 95 % CI.
 
@@ -112,8 +169,7 @@ def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """
     graded = [r for r in rows if r.get("passed") is not None]
     passed = sum(1 for r in graded if r["passed"])
-    placements = [p for p in map(_placement, rows) if p is not None]
-    correct = placements.count("correct")
+    tally = triage_tally(rows).total
     groups = _groups(rows)
     repeated = any(len(g) > 1 for g in groups.values())
     units = {"pass": None, "triage": None}
@@ -121,15 +177,15 @@ def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         units["pass"] = sum(1 for g in groups.values() if any(r.get("passed") is not None for r in g))
         units["triage"] = sum(1 for g in groups.values() if any(_placement(r) is not None for r in g))
     pass_rate, pass_ci = _percent(passed, len(graded), units["pass"])
-    accuracy, accuracy_ci = _percent(correct, len(placements), units["triage"])
+    accuracy, accuracy_ci = _percent(tally.correct, tally.cases, units["triage"])
     repeats = repeats_by_scenario(rows) if repeated else None
     return {
         "n": len(rows), "graded": len(graded), "passed": passed, "failed": len(graded) - passed,
         "errors": sum(1 for r in rows if r.get("status") == ScenarioRunStatus.ERROR),
         "pass_rate": pass_rate, "pass_rate_ci": pass_ci,
         "triage": {
-            "graded": len(placements), "correct": correct, "under_triage": placements.count("under"),
-            "over_triage": placements.count("over"), "no_answer": placements.count(NO_LEVEL),
+            "graded": tally.cases, "correct": tally.correct, "under_triage": tally.under,
+            "over_triage": tally.over, "no_answer": tally.no_answer,
             "accuracy": accuracy, "accuracy_ci": accuracy_ci,
             "matrix": triage_matrix((r.get("gold_standard"), r.get("triage_result"))
                                     for r in rows if _placement(r) is not None),

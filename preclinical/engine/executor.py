@@ -18,30 +18,28 @@ from typing import Any
 from preclinical.config import Settings
 from preclinical.domain import errors as codes
 from preclinical.domain.run import (
+    REPEATS_MAX,
     RUN_ACTIVE,
     SCENARIO_ACTIVE,
     RunEvent,
+    RunRequest,
+    RunRequestError,
     ScenarioRunStatus,
 )
-from preclinical.domain.scenario_rules import runnable_problems
 from preclinical.engine import grading
 from preclinical.engine.conversation import play
 from preclinical.engine.llm import LLM, Usage
+from preclinical.engine.ownership import Ownership
 from preclinical.engine.patient import OfflinePatient, Patient
-from preclinical.errors import InvalidInput, NotFound, ProviderError
+from preclinical.engine.spec import run_spec
+from preclinical.errors import InvalidInput, ProviderError
 from preclinical.providers import registry
 from preclinical.providers.base import ProviderEnv
 from preclinical.services import Services
 from preclinical.store import runs as store
+from preclinical.store import scenarios as scenario_store
 from preclinical.store.ids import canonical_uuid
-from preclinical.store.models import (
-    Agent,
-    Scenario,
-    ScenarioRun,
-    ScenarioTag,
-    TestRun,
-    TestSuite,
-)
+from preclinical.store.models import Agent, Scenario, ScenarioRun, TestRun
 from preclinical.store.serialize import scenario_json
 
 log = logging.getLogger(__name__)
@@ -49,7 +47,7 @@ log = logging.getLogger(__name__)
 SCENARIO_ATTEMPTS = 2  # whole-conversation attempts for retryable failures (providers retry calls themselves)
 RESUME_LIMIT = 2  # restarts a scenario run may survive before it is closed as INTERRUPTED
 DEFAULT_CONCURRENCY = 6
-MAX_REPEATS = 20
+MAX_REPEATS = REPEATS_MAX  # the front ends show the limit
 
 
 @dataclass
@@ -61,31 +59,14 @@ class RunPlan:
     skipped: list[dict[str, str]] = field(default_factory=list)
 
 
-def _flag(body: dict[str, Any], key: str) -> bool:
-    value = body.get(key, False)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise InvalidInput(f"{key} must be true or false")
-    return value
-
-
-def _positive_int(body: dict[str, Any], key: str) -> int | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-        raise InvalidInput(f"{key} must be an integer")
-    return int(value)
-
-
-def _string_list(body: dict[str, Any], key: str) -> list[str] | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidInput(f"{key} must be an array of strings")
-    return value
+def parse_request(body: dict[str, Any] | RunRequest) -> RunRequest:
+    """A start-run body as a `RunRequest` (a refusal is `InvalidInput` naming the field)."""
+    if isinstance(body, RunRequest):
+        return body
+    try:
+        return RunRequest.from_json(body)
+    except RunRequestError as exc:
+        raise InvalidInput(exc.message, extra=exc.extra or None) from None
 
 
 class Executor:
@@ -101,74 +82,26 @@ class Executor:
                                browser_use_api_key=settings.browser_use_api_key,
                                request_timeout_s=settings.target_timeout_s)
         self._jitter = random.Random(0)
+        self.ownership = Ownership(self, resume_limit=RESUME_LIMIT)  # one owner per run, across processes
 
     # ------------------------------------------------------------------ starting
-    def plan(self, body: dict[str, Any]) -> RunPlan:
-        """Validate a start-run request and select its scenarios (reference order and messages)."""
-        agent_id = body.get("agent_id")
-        if not agent_id:
-            raise InvalidInput("agent_id is required")
-        key = canonical_uuid(agent_id)
+    def plan(self, body: dict[str, Any] | RunRequest) -> RunPlan:
+        """Check a start-run request and select its scenarios (reference order and messages)."""
+        request = parse_request(body)
+        key = canonical_uuid(request.agent_id)
         agent = Agent.get_or_none(Agent.id == key) if key else None
         if agent is None or agent.deleted_at is not None or not agent.is_active:
             raise InvalidInput("Agent not found or inactive")
         spec = registry.get_spec(agent.provider)
-        name = body.get("name")
-        if name is not None and not isinstance(name, str):
-            raise InvalidInput("name must be a string")
-        max_turns = _positive_int(body, "max_turns")
-        concurrency = body.get("concurrency_limit")
-        if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int | float)
-                                        or concurrency <= 0):
-            raise InvalidInput("concurrency_limit must be a positive number")
         cap = spec.max_concurrency
-        concurrency = int(concurrency) if concurrency else (min(DEFAULT_CONCURRENCY, cap) if cap else DEFAULT_CONCURRENCY)
+        concurrency = request.concurrency_limit or (min(DEFAULT_CONCURRENCY, cap) if cap else DEFAULT_CONCURRENCY)
         if cap:
             concurrency = min(concurrency, cap)
-        max_scenarios = _positive_int(body, "max_scenarios")
-        repeats = _positive_int(body, "repeats")
-        if repeats is not None and not 1 <= repeats <= MAX_REPEATS:
-            raise InvalidInput(f"repeats must be between 1 and {MAX_REPEATS}")
-        benchmark, creative = _flag(body, "benchmark_mode"), _flag(body, "creative_mode")
-        if creative and self.llm is None:
+        if request.creative_mode and self.llm is None:
             raise InvalidInput("creative_mode needs a language model: set OPENAI_API_KEY or OPENAI_BASE_URL")
-        ids = _string_list(body, "scenario_ids")
-        tags = _string_list(body, "tags")
-        suite_id = body.get("test_suite_id")
-        live = (Scenario.is_active == True) & (Scenario.approved == True)  # noqa: E712
-        order = (Scenario.priority.asc(nulls="LAST"), Scenario.name, Scenario.scenario_id)
-        skipped: list[dict[str, str]] = []
-        if ids is not None:
-            if not ids:
-                raise InvalidInput("No active scenarios found for the given scenario_ids")
-            wanted = [canonical_uuid(i) for i in ids]
-            found = {s.scenario_id: s for s in Scenario.select().where(Scenario.scenario_id.in_([w for w in wanted if w]), live)}
-            selected = [found[w] for w in dict.fromkeys(wanted) if w in found]
-            skipped += [{"id": raw, "reason": "not an active, approved scenario"}
-                        for raw, w in zip(ids, wanted, strict=True) if w not in found]
-            if not selected:
-                raise InvalidInput("No active scenarios found for the given scenario_ids")
-            suite_id = None
-        elif suite_id is not None:
-            suite = TestSuite.get_or_none(TestSuite.id == canonical_uuid(suite_id)) if isinstance(suite_id, str) else None
-            if suite is None:
-                raise NotFound("Test suite not found")
-            suite_id = suite.id
-            selected = list(Scenario.select().where(Scenario.scenario_id.in_(suite.scenario_ids), live).order_by(*order))
-        elif tags:
-            tagged = ScenarioTag.select(ScenarioTag.scenario).where(ScenarioTag.tag.in_(tags))
-            selected = list(Scenario.select().where(live, Scenario.scenario_id.in_(tagged)).order_by(*order))
-        else:
-            selected = list(Scenario.select().where(live).order_by(*order))
-        if max_scenarios and max_scenarios > 0 and ids is None:
-            selected = selected[:max_scenarios]
-        runnable = []
-        for s in selected:
-            problems = runnable_problems(s.content or {}, s.rubric_criteria or [])
-            if problems:
-                skipped.append({"id": s.scenario_id, "name": s.name, "reason": "; ".join(problems)})
-            else:
-                runnable.append(s)
+        selection = scenario_store.select_for_run(request)
+        runnable, skipped, suite_id = selection.runnable, selection.skipped, selection.suite_id
+        benchmark = request.benchmark_mode
         if not runnable:
             raise InvalidInput("No active scenarios available", extra={"skipped": skipped} if skipped else None)
         if benchmark:
@@ -177,14 +110,19 @@ class Executor:
             if invalid:
                 raise InvalidInput("Benchmark mode requires initial_message, clinical_facts, and gold_standard in "
                                    "scenario content", extra={"invalid_scenarios": invalid})
-        options = {"name": name or None, "max_turns": max_turns, "concurrency_limit": concurrency,
-                   "benchmark_mode": benchmark, "creative_mode": creative, "repeats": repeats or 1}
+        s = self.settings
+        effective_turns = min(max(request.max_turns or s.default_max_turns, s.min_max_turns), s.max_max_turns)
+        options = {"name": request.name, "max_turns": request.max_turns, "concurrency_limit": concurrency,
+                   "benchmark_mode": benchmark, "creative_mode": request.creative_mode,
+                   "repeats": request.repeats or 1,
+                   "spec": run_spec(s, model=self.llm is not None, creative=request.creative_mode,
+                                    max_turns=effective_turns)}
         return RunPlan(agent, [s.scenario_id for s in runnable], options, suite_id, skipped)
 
-    def start(self, body: dict[str, Any]) -> tuple[TestRun, RunPlan]:
+    def start(self, body: dict[str, Any] | RunRequest) -> tuple[TestRun, RunPlan]:
         plan = self.plan(body)
         run, _ = store.create_run(self.svc, agent=plan.agent, scenario_ids=plan.scenario_ids, options=plan.options,
-                                  suite_id=plan.suite_id)
+                                  suite_id=plan.suite_id, owner_id=self.ownership.owner_id)
         self.launch(run.id)
         return run, plan
 
@@ -193,6 +131,7 @@ class Executor:
             task = asyncio.get_running_loop().create_task(self._drive(run_id), name=f"run {run_id}")
             self.tasks[run_id] = task
             task.add_done_callback(lambda t, rid=run_id: self.tasks.pop(rid, None))
+        self.ownership.start()
 
     async def wait(self, run_id: str) -> None:
         """Wait until the run's task is done (tests, the CLI's local mode)."""
@@ -215,27 +154,10 @@ class Executor:
 
     # ------------------------------------------------------------------ recovery / shutdown
     def recover(self) -> dict[str, int]:
-        """At start-up: resume every unfinished run; close scenario runs that were interrupted too often."""
-        resumed = closed = 0
-        for run in store.unfinished_runs():
-            for sr in ScenarioRun.select().where(ScenarioRun.test_run == run.id, ScenarioRun.status == ScenarioRunStatus.RUNNING):
-                if sr.attempts >= RESUME_LIMIT:
-                    store.set_status(self.svc, sr.id, ScenarioRunStatus.ERROR, error_code=codes.INTERRUPTED,
-                                     error_message="Interrupted by a restart too many times; not resumed again.")
-                    self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_ERROR, {"scenario_run_id": sr.id, "scenario_id": sr.scenario_id,
-                                                                     "error": "Interrupted by a restart"})
-                    closed += 1
-                else:
-                    metadata = dict(sr.metadata or {})
-                    metadata.setdefault("interrupted_attempts", []).append(sr.transcript or [])
-                    store.set_status(self.svc, sr.id, ScenarioRunStatus.PENDING, transcript=[], metadata=metadata)
-                    resumed += 1
-            if store.finalize_run(self.svc, run.id):
-                continue
-            self.launch(run.id)
-        if resumed or closed:
-            log.info("recovered unfinished work: %d scenario runs resumed, %d closed", resumed, closed)
-        return {"resumed": resumed, "closed": closed}
+        """At start-up: resume the unfinished runs whose owner is gone (closing scenario runs interrupted too
+        often); runs another live process drives are followed, never replayed (see engine/ownership.py)."""
+        self.ownership.start()
+        return self.ownership.take_over_orphans(at_start=True)
 
     async def shutdown(self) -> None:
         """Stop in-flight work now; rows stay as they are and are resumed at the next start."""
@@ -244,6 +166,7 @@ class Executor:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=2)
+        await self.ownership.stop()  # let go of the leases: the next process resumes at once
         await registry.close_loaded()
 
     # ------------------------------------------------------------------ driving a run
@@ -283,6 +206,9 @@ class Executor:
                 "error_code": code})
 
     def max_turns_for(self, run: TestRun) -> int:
+        """The run's turn limit: as recorded in its spec when it started, else from today's settings."""
+        if isinstance(run.spec, dict) and isinstance(run.spec.get("max_turns"), int):
+            return run.spec["max_turns"]
         s = self.settings
         return min(max(run.max_turns or s.default_max_turns, s.min_max_turns), s.max_max_turns)
 

@@ -112,14 +112,15 @@ class Result:
 @functools.lru_cache(maxsize=128)
 def _request_shape(schema: type[pydantic.BaseModel], mode: str) -> tuple[dict[str, Any] | None, str | None]:
     """The response_format and the schema instructions for a mode (built once per schema: it is not cheap)."""
-    json_schema = schema.model_json_schema()
+    full = schema.model_json_schema()
+    json_schema = _public(full)
     if mode == "json_schema":
         return {
             "type": "json_schema",
             "json_schema": {"name": _schema_name(schema), "schema": _strict(json_schema), "strict": True},
         }, None
     response_format = {
-        "json_object_schema": {"type": "json_object", "schema": _strict(json_schema)},
+        "json_object_schema": {"type": "json_object", "schema": _bounded(_strict(full))},
         "json_object": {"type": "json_object"},
     }.get(mode)
     return response_format, _schema_instructions(json_schema)
@@ -515,6 +516,42 @@ def _strict(node: Any) -> Any:
     return out
 
 
+# Bounds for a schema a server enforces with a grammar (llama.cpp): without them a small model can
+# fill a string or an array until the token limit, and the cut-off JSON is useless. Pydantic does not
+# enforce them; they only keep generation finite.
+# A schema may say how many items an array needs at most with "x-max-items" (e.g. one evaluation per
+# rubric criterion); only the grammar rung uses it.
+GRAMMAR_MAX_STRING = 240
+GRAMMAR_MAX_STRINGS = 2  # items in an array of strings (evidence quotes, symptoms)
+GRAMMAR_MAX_OBJECTS = 8  # items in an array of objects without its own bound
+MAX_ITEMS_HINT = "x-max-items"
+
+
+def _bounded(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_bounded(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _bounded(value) if key not in ("enum", "const", "required") else value
+           for key, value in node.items() if key != MAX_ITEMS_HINT}
+    if out.get("type") == "string" and "enum" not in out:
+        out.setdefault("maxLength", GRAMMAR_MAX_STRING)
+    if out.get("type") == "array":
+        items = out.get("items") or {}
+        is_text = isinstance(items, dict) and items.get("type") == "string"
+        out["maxItems"] = node.get(MAX_ITEMS_HINT) or (GRAMMAR_MAX_STRINGS if is_text else GRAMMAR_MAX_OBJECTS)
+    return out
+
+
+def _public(node: Any) -> Any:
+    """The schema without our own hints (what other servers and the prompt see)."""
+    if isinstance(node, list):
+        return [_public(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {key: _public(value) for key, value in node.items() if key != MAX_ITEMS_HINT}
+
+
 def _schema_instructions(json_schema: dict[str, Any]) -> str:
     return (
         "Reply with a single JSON object and nothing else: no prose, no code fences. "
@@ -543,7 +580,7 @@ def _parse(content: str, schema: type[pydantic.BaseModel]) -> pydantic.BaseModel
 def _first_json_object(text: str) -> dict[str, Any] | None:
     fenced = _FENCE.search(text)
     candidates = [fenced.group(1), text] if fenced else [text]
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(strict=False)  # raw newlines inside strings: small models write them, grammars allow them
     for candidate in candidates:
         start = candidate.find("{")
         while start != -1:

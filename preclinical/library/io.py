@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from preclinical.domain import json_limits
 from preclinical.domain.facts import SECTIONS, parse_facts
 from preclinical.domain.run import EventTable, LibraryEvent
 from preclinical.domain.scenario_rules import runnable_problems
@@ -177,7 +178,9 @@ def _detect_syntax(text: str) -> str:
         return "json"
     if start == "{":
         try:
-            json.loads(text)
+            json_limits.loads(text)
+        except json_limits.JSONLimitError:
+            return "json"  # one JSON document, refused with its reason when it is read
         except ValueError:
             return "jsonl"
         return "json"
@@ -186,7 +189,9 @@ def _detect_syntax(text: str) -> str:
 
 def _json_items(text: str) -> list[Any]:
     try:
-        data = json.loads(text)
+        data = json_limits.loads(text)
+    except json_limits.JSONLimitError as exc:
+        raise InvalidInput(f"The import was refused: {exc}.") from None
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"The import is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
     if isinstance(data, dict) and isinstance(data.get("scenarios"), list):
@@ -204,7 +209,9 @@ def _jsonl_items(text: str) -> list[Any]:
         if not line.strip():
             continue
         try:
-            items.append(json.loads(line))
+            items.append(json_limits.loads(line))
+        except json_limits.JSONLimitError as exc:
+            raise InvalidInput(f"Line {number} of the JSON Lines import was refused: {exc}.") from None
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"Line {number} of the JSON Lines import is not valid JSON: {exc.msg}.") from None
     return items
@@ -288,7 +295,10 @@ def _tags_from_cell(cell: str, problems: list[str]) -> list[str]:
 
 def _json_cell(value: str, column: str, problems: list[str], kind: type) -> Any:
     try:
-        parsed = json.loads(value)
+        parsed = json_limits.loads(value)
+    except json_limits.JSONLimitError as exc:
+        problems.append(f"{column} was refused: {exc}")
+        return None
     except json.JSONDecodeError as exc:
         problems.append(f"{column} is not valid JSON ({exc.msg})")
         return None

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from preclinical.domain import scoring
+from preclinical.domain.run import all_criteria, wire_criteria
 from preclinical.domain.stats import repeats_by_scenario, run_summary
 from preclinical.store import regrades, reviews
 from preclinical.store.comparison import compare_test_runs
@@ -42,7 +43,7 @@ def _with_axes(rows: list[dict[str, Any]]) -> None:
     tags = _rubric_tags(r["scenario_id"] for r in rows)
     for row in rows:
         by_index = tags.get(row["scenario_id"], [])
-        for result in row.get("criteria_results") or []:
+        for result in all_criteria(row):
             index = result.get("criterion_index")
             result["axis"] = axis_of(by_index[index]) if isinstance(index, int) and index < len(by_index) else UNTAGGED
 
@@ -51,7 +52,7 @@ def axis_totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per axis: how many criterion results were MET / PARTIALLY MET / NOT MET / UNGRADED, and points earned."""
     totals: dict[str, dict[str, Any]] = {}
     for row in rows:
-        for result in row.get("criteria_results") or []:
+        for result in all_criteria(row):
             axis = totals.setdefault(result.get("axis") or UNTAGGED, {
                 "axis": result.get("axis") or UNTAGGED, "awarded": 0.0, "possible": 0.0,
                 **{d: 0 for d in scoring.DECISIONS}})
@@ -101,10 +102,12 @@ def run_report(ref: Any, *, now: str | None = None, grading: Any = None) -> dict
             new = chosen.get(row["id"])
             if new is not None:
                 row.update({k: new[k] for k in _GRADING_FIELDS})
+                row["criteria_results"], row["ungraded_criteria"] = wire_criteria(new["criteria_results"])
                 row["metadata"] = {**(row.get("metadata") or {}), "grader": {
                     "engine": regrade.engine, "model": regrade.judge_model}}
     _with_axes(rows)
-    compared = regrade or (Regrade.select().where(Regrade.test_run == run.id, Regrade.status == regrades.RegradeStatus.COMPLETED)
+    compared = regrade or (Regrade.select()
+                           .where(Regrade.test_run == run.id, Regrade.status == regrades.RegradeStatus.COMPLETED)
                            .order_by(Regrade.created_at.desc()).first())
     agreement = None
     if compared is not None:

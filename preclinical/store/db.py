@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from peewee import SqliteDatabase
 
+from preclinical.domain import json_limits
+from preclinical.errors import InvalidInput
 from preclinical.paths import private_dir
 from preclinical.store import migrations
 
@@ -41,6 +44,14 @@ def open_database(path: Path | str) -> SqliteDatabase:
     database.connect(reuse_if_open=True)
     migrations.upgrade(database)
     return database
+
+
+def storable(data: Any) -> None:
+    """Refuse (InvalidInput) a value that could be written but not read back or served: see `json_limits`."""
+    try:
+        json_limits.check(data)
+    except json_limits.JSONLimitError as exc:
+        raise InvalidInput(f"Refused: {exc}") from None
 
 
 def close_database() -> None:

@@ -11,7 +11,9 @@ from typing import Any
 
 import orjson
 
+from preclinical.domain.run import run_verdict, wire_criteria
 from preclinical.store.db import database
+from preclinical.store.serialize import ungraded_count
 
 _COLUMNS = (
     "sr.id, sr.test_run_id, sr.scenario_id, sr.position, sr.status, sr.transcript, sr.metadata, sr.error_code, "
@@ -44,9 +46,9 @@ def _bool(value: int | None) -> bool | None:
 
 def _row_json(r: tuple[Any, ...]) -> dict[str, Any]:
     graded = r[17] is not None
-    criteria = None
+    criteria = ungraded = None
     if graded:
-        criteria = [{**c, "met": c.get("decision") == "MET"} for c in orjson.loads(r[20] or "[]")]
+        criteria, ungraded = wire_criteria(orjson.loads(r[20] or "[]"))
     transcript = r[5]
     return {
         "id": r[0], "test_run_id": r[1], "scenario_id": r[2], "position": r[3], "repeat_index": r[27] or 0,
@@ -59,12 +61,14 @@ def _row_json(r: tuple[Any, ...]) -> dict[str, Any]:
         "passed": _bool(r[18]) if graded else None,
         "grade_summary": r[19] if graded else None,
         "criteria_results": criteria,
+        "ungraded_criteria": ungraded,
         "total_points": r[21] if graded else None,
         "max_points": r[22] if graded else None,
         "score_percent": r[23] if graded else None,
         "triage_result": r[24] if graded else None,
         "gold_standard": (r[25] if graded and r[25] else r[16]),
         "triage_correct": _bool(r[26]) if graded else None,
+        "ungraded_count": ungraded_count(criteria) if criteria is not None else None,
     }
 
 
@@ -86,7 +90,7 @@ _RUN_COLUMNS = (
     "id, test_run_id, test_suite_id, agent_id, agent_type, agent_name, name, status, total_scenarios, max_turns, "
     "concurrency_limit, passed_count, failed_count, error_count, pass_rate, benchmark_mode, creative_mode, "
     "repeats, is_finalizing, finalize_started_at, started_at, completed_at, canceled_at, deleted_at, created_at, "
-    "updated_at"
+    "updated_at, spec"
 )
 _RUN_BOOLS = {"benchmark_mode", "creative_mode", "is_finalizing"}
 _RUN_TIMES = {"finalize_started_at", "started_at", "completed_at", "canceled_at", "deleted_at", "created_at",
@@ -103,7 +107,10 @@ def _run_json(row: tuple[Any, ...]) -> dict[str, Any]:
             value = _iso(value)
         elif name == "pass_rate":
             value = float(value or 0.0)
+        elif name == "spec":
+            value = orjson.loads(value) if value else None
         out[name] = value
+    out["verdict"] = run_verdict(out).as_json()
     return out
 
 

@@ -152,15 +152,32 @@ ALTER TABLE grading ADD COLUMN engine TEXT NOT NULL DEFAULT 'model';
 ALTER TABLE grading ADD COLUMN model TEXT
 """
 
-# Version 3 (repeats): how many times a run plays each scenario, and which repeat a scenario run is (0-based).
-V3 = """
+# Run spec: what produced a run (engine, patient and judge models and temperatures, prompt versions, the
+# effective max_turns, the triage reader's version), recorded when it starts. Null for older runs.
+V_RUN_SPEC = """
+ALTER TABLE test_run ADD COLUMN spec JSON
+"""
+
+# Version 4 (one owner per run): the process that drives a run or scenario run, and until when its lease holds
+# (renewed by its heartbeat). A process that finds a live owner follows the run instead of replaying it.
+V_LEASES = """
+ALTER TABLE test_run ADD COLUMN owner_id TEXT;
+ALTER TABLE test_run ADD COLUMN lease_expires_at DATETIME;
+ALTER TABLE scenario_run ADD COLUMN owner_id TEXT;
+ALTER TABLE scenario_run ADD COLUMN lease_expires_at DATETIME;
+CREATE INDEX test_run_owner ON test_run (owner_id) WHERE status = 'running';
+CREATE INDEX scenario_run_owner ON scenario_run (owner_id) WHERE status IN ('pending', 'running', 'grading')
+"""
+
+# Repeats: how many times a run plays each scenario, and which repeat a scenario run is (0-based).
+V_REPEATS = """
 ALTER TABLE test_run ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE scenario_run ADD COLUMN repeat_index INTEGER NOT NULL DEFAULT 0
 """
 
-# Version 4 (regrades): a finished run graded again (another judge, temperature or rubric), stored beside
+# Regrades: a finished run graded again (another judge, temperature or rubric), stored beside
 # the run's own gradings, never over them.
-V4 = """
+V_REGRADES = """
 CREATE TABLE regrade (
     id TEXT PRIMARY KEY,
     test_run_id TEXT NOT NULL REFERENCES test_run (id) ON DELETE CASCADE,
@@ -199,8 +216,8 @@ CREATE TABLE regrade_grading (
 CREATE UNIQUE INDEX regrade_grading_one ON regrade_grading (regrade_id, scenario_run_id)
 """
 
-# Version 5 (clinician review): a reviewer's reading of one scenario run, one per reviewer and scenario run.
-V5 = """
+# Clinician review: a reviewer's reading of one scenario run, one per reviewer and scenario run.
+V_REVIEWS = """
 CREATE TABLE review (
     id TEXT PRIMARY KEY,
     scenario_run_id TEXT NOT NULL REFERENCES scenario_run (id) ON DELETE CASCADE,
@@ -226,7 +243,8 @@ def _script(sql: str) -> Step:
 
 
 # Index i holds the step that takes a database from version i to i + 1.
-STEPS: list[Step] = [_script(V1), _script(V2), _script(V3), _script(V4), _script(V5)]
+STEPS: list[Step] = [_script(V1), _script(V2), _script(V_RUN_SPEC), _script(V_LEASES), _script(V_REPEATS),
+                     _script(V_REGRADES), _script(V_REVIEWS)]
 
 LATEST = len(STEPS)
 

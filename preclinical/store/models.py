@@ -103,6 +103,9 @@ class TestRun(BaseModel):
     test_run_id = TextField(unique=True)
     test_suite = ForeignKeyField(TestSuite, column_name="test_suite_id", null=True, on_delete="SET NULL")
     agent = ForeignKeyField(Agent, column_name="agent_id", null=True, on_delete="SET NULL")
+    # peewee adds `<field>_id` accessors for foreign keys; declared for the type checker only
+    test_suite_id: str | None
+    agent_id: str | None
     agent_type = TextField(null=True)
     agent_name = TextField(null=True)
     name = TextField(null=True)
@@ -117,6 +120,7 @@ class TestRun(BaseModel):
     benchmark_mode = BooleanField(default=False)
     creative_mode = BooleanField(default=False)
     repeats = IntegerField(default=1)
+    spec = JSONField(null=True)  # what produced the run (engine/spec.py), recorded when it starts
     is_finalizing = BooleanField(default=False)
     finalize_started_at = DateTimeField(null=True)
     started_at = DateTimeField(null=True)
@@ -125,6 +129,8 @@ class TestRun(BaseModel):
     deleted_at = DateTimeField(null=True)
     created_at = DateTimeField()
     updated_at = DateTimeField()
+    owner_id = TextField(null=True)  # the process driving the run (see store/leases.py)
+    lease_expires_at = DateTimeField(null=True)
 
     class Meta:
         table_name = "test_run"
@@ -134,6 +140,8 @@ class ScenarioRun(BaseModel):
     id = CharField(primary_key=True)
     test_run = ForeignKeyField(TestRun, column_name="test_run_id", on_delete="CASCADE", backref="scenario_runs")
     scenario = ForeignKeyField(Scenario, column_name="scenario_id", null=True, on_delete="SET NULL")
+    test_run_id: str
+    scenario_id: str | None
     position = IntegerField(default=0)
     repeat_index = IntegerField(default=0)
     status = TextField(default=ScenarioRunStatus.PENDING)
@@ -151,6 +159,8 @@ class ScenarioRun(BaseModel):
     prompt_tokens = IntegerField(default=0)
     completion_tokens = IntegerField(default=0)
     model_calls = IntegerField(default=0)
+    owner_id = TextField(null=True)
+    lease_expires_at = DateTimeField(null=True)
 
     class Meta:
         table_name = "scenario_run"
@@ -159,6 +169,7 @@ class ScenarioRun(BaseModel):
 class Grading(BaseModel):
     id = CharField(primary_key=True)
     scenario_run = ForeignKeyField(ScenarioRun, column_name="scenario_run_id", on_delete="CASCADE")
+    scenario_run_id: str
     passed = BooleanField(null=True)
     total_points = FloatField(default=0)
     max_points = FloatField(default=0)
@@ -180,6 +191,7 @@ class Grading(BaseModel):
 class RunEvent(BaseModel):
     id = AutoField()
     test_run = ForeignKeyField(TestRun, column_name="test_run_id", on_delete="CASCADE")
+    test_run_id: str
     tbl = TextField()
     event_type = TextField()
     payload = JSONField(default=dict)
@@ -194,6 +206,7 @@ class Regrade(BaseModel):
 
     id = CharField(primary_key=True)
     test_run = ForeignKeyField(TestRun, column_name="test_run_id", on_delete="CASCADE")
+    test_run_id: str
     label = TextField()
     engine = TextField()
     judge_model = TextField(null=True)
@@ -214,6 +227,7 @@ class RegradeGrading(BaseModel):
     id = CharField(primary_key=True)
     regrade = ForeignKeyField(Regrade, column_name="regrade_id", on_delete="CASCADE")
     scenario_run = ForeignKeyField(ScenarioRun, column_name="scenario_run_id", on_delete="CASCADE")
+    scenario_run_id: str
     passed = BooleanField(null=True)
     total_points = FloatField(default=0)
     max_points = FloatField(default=0)
@@ -237,6 +251,7 @@ class Review(BaseModel):
 
     id = CharField(primary_key=True)
     scenario_run = ForeignKeyField(ScenarioRun, column_name="scenario_run_id", on_delete="CASCADE")
+    scenario_run_id: str
     reviewer = TextField()
     criteria = JSONField(default=list)
     disposition = TextField(null=True)

@@ -90,14 +90,15 @@ def grading_rows(run: TestRun, regrade: Regrade | None = None) -> list[dict[str,
     runs = list(ScenarioRun.select(ScenarioRun.id, ScenarioRun.scenario, ScenarioRun.status, ScenarioRun.position,
                                    ScenarioRun.repeat_index)
                 .where(ScenarioRun.test_run == run.id).order_by(ScenarioRun.position, ScenarioRun.id))
-    names = {s.scenario_id: (s.name, (s.content or {}).get("gold_standard")) for s in Scenario.select(
+    names: dict[str | None, tuple[str | None, str | None]] = {
+        s.scenario_id: (s.name, (s.content or {}).get("gold_standard")) for s in Scenario.select(
         Scenario.scenario_id, Scenario.name, Scenario.content).where(
         Scenario.scenario_id.in_([r.scenario_id for r in runs if r.scenario_id]))}
     if regrade is None:
         gradings: dict[str, Any] = latest_gradings([r.id for r in runs])
     else:
         gradings = {g.scenario_run_id: g for g in RegradeGrading.select().where(RegradeGrading.regrade == regrade.id)}
-    axes = _axes({r.scenario_id for r in runs})
+    axes = _axes({r.scenario_id for r in runs if r.scenario_id})
     rows = []
     for sr in runs:
         g = gradings.get(sr.id)
@@ -105,7 +106,7 @@ def grading_rows(run: TestRun, regrade: Regrade | None = None) -> list[dict[str,
         results = [dict(r) for r in (g.criteria_results if g else None) or []]
         for result in results:
             index = result.get("criterion_index")
-            by_index = axes.get(sr.scenario_id, [])
+            by_index = axes.get(sr.scenario_id or "", [])
             result["axis"] = by_index[index] if isinstance(index, int) and index < len(by_index) else "untagged"
         rows.append({
             "scenario_run_id": sr.id, "scenario_id": sr.scenario_id, "scenario_name": name,

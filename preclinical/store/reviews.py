@@ -132,7 +132,7 @@ def import_reviews(svc: Services, run: TestRun, document: Any) -> dict[str, Any]
         if not isinstance(item, dict):
             skipped.append({"index": n, "reason": "not an object"})
             continue
-        sr = by_id.get(item.get("scenario_run_id"))
+        sr = by_id.get(str(item.get("scenario_run_id")))
         if sr is None and same_run and isinstance(item.get("position"), int):
             sr = by_position.get(item["position"])
         if sr is None or (item.get("scenario_id") and sr.scenario_id != item.get("scenario_id")):

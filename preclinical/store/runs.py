@@ -24,16 +24,10 @@ from preclinical.domain.run import (
 )
 from preclinical.errors import NotFound
 from preclinical.services import Services
+from preclinical.store import leases
 from preclinical.store.db import database
 from preclinical.store.ids import canonical_uuid
-from preclinical.store.models import (
-    Agent,
-    Grading,
-    Scenario,
-    ScenarioRun,
-    TestRun,
-    TestSuite,
-)
+from preclinical.store.models import Agent, Grading, Scenario, ScenarioRun, TestRun, TestSuite
 
 RUN_NOT_FOUND = "Test run not found"
 SCENARIO_RUN_NOT_FOUND = "Scenario run not found"
@@ -69,13 +63,15 @@ def list_runs(*, limit: int = 25, offset: int = 0, status: str | None = None,
 
 
 def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options: dict[str, Any],
-               suite_id: str | None = None) -> tuple[TestRun, list[ScenarioRun]]:
+               suite_id: str | None = None, owner_id: str | None = None) -> tuple[TestRun, list[ScenarioRun]]:
     """Write the run, its suite and one pending scenario run per scenario and repeat in one transaction.
 
-    The repeats of a scenario sit next to each other in run order.
+    The repeats of a scenario sit next to each other in run order. `owner_id`: the process that will
+    drive it, leased from the start (no other process may take it over).
     """
     now = svc.now()
     repeats = max(1, int(options.get("repeats") or 1))
+    lease = {"owner_id": owner_id, "lease_expires_at": leases.expiry() if owner_id else None}
     with database.atomic():
         if suite_id is None:
             suite_id = TestSuite.create(id=svc.new_id(), name="Auto-generated suite", description="Auto-generated",
@@ -85,11 +81,12 @@ def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options:
             agent_type=agent.provider, agent_name=agent.name, name=options.get("name") or None, status=RunStatus.RUNNING,
             total_scenarios=len(scenario_ids) * repeats, repeats=repeats, max_turns=options.get("max_turns"),
             concurrency_limit=options["concurrency_limit"], benchmark_mode=bool(options.get("benchmark_mode")),
-            creative_mode=bool(options.get("creative_mode")), started_at=now, created_at=now, updated_at=now,
+            creative_mode=bool(options.get("creative_mode")), spec=options.get("spec"),
+            started_at=now, created_at=now, updated_at=now, **lease,
         )
         rows = [
             {"id": svc.new_id(), "test_run": run.id, "scenario": sid, "position": i * repeats + r, "repeat_index": r,
-             "status": ScenarioRunStatus.PENDING, "transcript": [], "created_at": now}
+             "status": ScenarioRunStatus.PENDING, "transcript": [], "created_at": now, **lease}
             for i, sid in enumerate(scenario_ids) for r in range(repeats)
         ]
         ScenarioRun.insert_many(rows).execute()

@@ -9,7 +9,8 @@ from rich.console import Console
 
 from preclinical.cli.exit_codes import FAILED, NO_VERDICT, OK
 from preclinical.cli.progress import RunProgress, live_view
-from preclinical.cli.reports import junit_xml, markdown_report, triage_tally, verdict
+from preclinical.cli.reports import junit_xml, markdown_report, verdict
+from preclinical.domain.stats import triage_tally
 
 RUN = {"id": "0b7f6a9e-1111-4222-8333-944455556666", "test_run_id": "run_20260301120000_abcd", "name": None,
        "agent_name": "Bot | v2", "agent_type": "demo", "status": "completed", "total_scenarios": 4, "passed_count": 1,

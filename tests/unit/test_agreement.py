@@ -5,9 +5,9 @@ import math
 import pytest
 
 from preclinical.domain.agreement import (
-    compare_gradings,
     agreement_by_group,
     cohen_kappa,
+    compare_gradings,
     fleiss_kappa,
     kappa_label,
     pairwise_agreement,

@@ -67,8 +67,10 @@ def comparison_view(title: str, agreement: dict[str, Any], head: list[tuple[str,
     parts: list[RenderableType] = [table]
     if agreement["by_axis"]:
         axes = titled_table("By axis")
-        for name, justify in (("Axis", "left"), ("Pairs", "right"), ("Agreement", "right"), ("κ (95% CI)", "left")):
-            axes.add_column(name, justify=justify)
+        axes.add_column("Axis")
+        axes.add_column("Pairs", justify="right")
+        axes.add_column("Agreement", justify="right")
+        axes.add_column("κ (95% CI)")
         for axis, k in agreement["by_axis"].items():
             axes.add_row(axis.replace("_", " "), str(k["n"]), _share(k["observed"]), _kappa(k))
         parts.append(axes)

@@ -11,6 +11,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalGroup, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Label, Select, Static
 
 from preclinical.domain import scoring
@@ -99,9 +100,9 @@ class ReviewScreen(BaseScreen):
 
     async def reload(self) -> None:
         run = run_store.resolve_run(self.run_id, include_deleted=True)
-        self.ids = [sr_id for (sr_id,) in ScenarioRun.select(ScenarioRun.id).where(
+        self.ids = [sr.id for sr in ScenarioRun.select(ScenarioRun.id).where(
             ScenarioRun.test_run == run.id, ScenarioRun.status.in_(SCENARIO_GRADED))
-            .order_by(ScenarioRun.position).tuples()]
+            .order_by(ScenarioRun.position)]
         self.query_one("#review-title", Label).update(f"Review · run {run.name or run.test_run_id}")
         self.index = min(self.index, max(len(self.ids) - 1, 0))
         self._show_agreement()
@@ -124,7 +125,7 @@ class ReviewScreen(BaseScreen):
         decided = {c["criterion_index"]: c["decision"] for c in (existing.criteria if existing else [])}
         container = self.query_one("#review-criteria", VerticalGroup)
         await container.remove_children()
-        widgets = []
+        widgets: list[Widget] = []
         for i, criterion in enumerate(self.rubric):
             flag = " (critical)" if criterion.critical else ""
             widgets.append(Static(f"C{i + 1}{flag} {criterion.criterion}", classes="field-help", markup=False))
