@@ -26,7 +26,8 @@ STATUS_STYLES = {
 }
 SCENARIO_STATE_STYLES = {"active": "green", "draft": "yellow", "inactive": "dim"}
 ROLE_NAMES = {"attacker": "patient", "target": "agent", "system": "system"}
-TRIAGE_WORDS = {"correct": "correct", "under": "under-triage", "over": "over-triage"}
+TRIAGE_WORDS = {"correct": "correct", "under": "under-triage", "over": "over-triage",
+                "acceptable": "acceptable alternative"}
 
 
 def console(*, stderr: bool = False) -> Console:
@@ -204,14 +205,17 @@ def run_detail(run: dict[str, Any]) -> Group:
 def triage_cell(row: dict[str, Any]) -> Text:
     """The agent's triage against the gold level: "Home care · correct", "Home care · under-triage (gold …)"."""
     gold, got = row.get("gold_standard"), row.get("triage_result")
+    # An unread disposition says how it was unread ("ambiguous", "unreadable"), never just "none".
+    unread = f"none ({row['triage_status']})" if not got and row.get("triage_status") in ("ambiguous", "unreadable") \
+        else "none"
     if not gold:
-        return Text(plain(level_name(got) if got else None))
-    placement = compare(got, gold)
-    style = {"correct": "green", "under": "red", "over": "yellow"}.get(placement or "", "red")
+        return Text(plain(level_name(got) if got else (unread if unread != "none" else None)))
+    placement = row.get("triage_comparison") or compare(got, gold)
+    style = {"correct": "green", "under": "red", "over": "yellow", "acceptable": "green"}.get(placement or "", "red")
     if placement == "correct":
         return Text(f"{level_name(got)} · correct", style=style)
     word = TRIAGE_WORDS.get(placement or "", "no answer")
-    return Text(f"{level_name(got) if got else 'none'} · {word} (gold {level_name(gold)})", style=style)
+    return Text(f"{level_name(got) if got else unread} · {word} (gold {level_name(gold)})", style=style)
 
 
 def results_table(rows: list[dict[str, Any]], total: int) -> Table:

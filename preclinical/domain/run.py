@@ -83,7 +83,10 @@ class RunEvent(StrEnum):
     TEST_RUN_DELETED = "test_run_deleted"
     TEST_RUN_COMPLETE = "test_run_complete"
     RUN_STATUS = "run_status"  # table test_runs: the run's status changed
-    SCENARIO_STATUS = "scenario_status"  # table scenario_runs: a scenario run's status changed
+    # table scenario_runs: a scenario run's status changed and no event of its own says so (pending on a
+    # resume, canceled); scenario_started, scenario_completed_testing, scenario_complete and
+    # scenario_error carry `status` and `prev_status` themselves
+    SCENARIO_STATUS = "scenario_status"
     SCENARIO_STARTED = "scenario_started"
     TRANSCRIPT_UPDATE = "transcript_update"
     SCENARIO_COMPLETED_TESTING = "scenario_completed_testing"
@@ -156,6 +159,8 @@ class ScenarioStarted(TypedDict):
     scenario_run_id: str
     scenario_id: str
     scenario_name: str | None
+    status: str  # running
+    prev_status: str
 
 
 class TranscriptUpdate(TypedDict, total=False):
@@ -171,6 +176,8 @@ class ScenarioCompletedTesting(TypedDict):
     scenario_run_id: str
     scenario_id: str
     total_turns: int
+    status: str  # grading
+    prev_status: str
 
 
 class GradingStarted(TypedDict):
@@ -192,6 +199,8 @@ class ScenarioComplete(TypedDict, total=False):
     scenario_id: str
     status: str
     passed: bool
+    scenario_name: str | None
+    prev_status: str
 
 
 class ScenarioError(TypedDict, total=False):
@@ -199,6 +208,8 @@ class ScenarioError(TypedDict, total=False):
     scenario_id: str | None
     error: str
     error_code: str
+    status: str  # error
+    prev_status: str
 
 
 # the payload each run event carries (documentation that the type checker also reads)

@@ -75,10 +75,11 @@ def _percent(successes: int, n: int, units: int | None = None) -> tuple[float | 
 
 
 def _placement(row: dict[str, Any]) -> str | None:
-    """"correct", "under", "over" or "none" for a graded row with a gold level; None when triage does not apply."""
+    """"correct", "acceptable", "under", "over" or "none" for a graded row with a gold level; None when triage
+    does not apply. The grader's own comparison (which knows the case's acceptable levels) wins when present."""
     if row.get("passed") is None or normalize_level(row.get("gold_standard")) is None:
         return None
-    return compare(row.get("triage_result"), row.get("gold_standard")) or NO_LEVEL
+    return row.get("triage_comparison") or compare(row.get("triage_result"), row.get("gold_standard")) or NO_LEVEL
 
 
 def _groups(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -112,6 +113,9 @@ class LevelTally:
     under: int = 0
     over: int = 0
     no_answer: int = 0  # no care level could be read from the agent's replies
+    acceptable: int = 0  # not the gold level, but one the case accepts (counted apart from correct)
+    ambiguous: int = 0  # of no_answer: care mentioned, but no outright recommendation could be read
+    unreadable: int = 0  # of no_answer: nothing to read (no care level, or a reply in another language)
 
 
 @dataclass
@@ -120,6 +124,8 @@ class TriageTally:
 
     total: LevelTally = field(default_factory=LevelTally)
     by_gold: dict[str, LevelTally] = field(default_factory=lambda: {level: LevelTally() for level in reversed(LEVELS)})
+    not_gradable: int = 0  # scenario runs the rules grader could grade nothing of (no machine checks, no model)
+    flagged: int = 0  # scenario runs where the model's reading and the rules reading disagree
 
     @property
     def graded(self) -> int:
@@ -132,10 +138,14 @@ class TriageTally:
     def as_json(self) -> dict[str, Any]:
         def level(t: LevelTally) -> dict[str, int]:
             return {"cases": t.cases, "correct": t.correct, "under_triage": t.under, "over_triage": t.over,
-                    "no_answer": t.no_answer}
+                    "no_answer": t.no_answer, "acceptable": t.acceptable, "ambiguous": t.ambiguous,
+                    "unreadable": t.unreadable}
 
         return {"graded": self.graded, "correct": self.total.correct, "accuracy": self.accuracy,
                 "under_triage": self.total.under, "over_triage": self.total.over, "no_answer": self.total.no_answer,
+                "acceptable": self.total.acceptable, "ambiguous": self.total.ambiguous,
+                "unreadable": self.total.unreadable, "not_gradable_offline": self.not_gradable,
+                "flagged_for_review": self.flagged,
                 "by_gold_standard": {name: level(t) for name, t in self.by_gold.items()}}
 
 
@@ -143,6 +153,8 @@ def triage_tally(rows: Iterable[dict[str, Any]]) -> TriageTally:
     """Placement of the agent's triage against the gold level on the ordinal scale, for graded rows with a gold level."""
     tally = TriageTally()
     for row in rows:
+        tally.not_gradable += bool(row.get("not_gradable_offline"))
+        tally.flagged += row.get("triage_review") is True
         placement = _placement(row)
         if placement is None:
             continue
@@ -152,12 +164,16 @@ def triage_tally(rows: Iterable[dict[str, Any]]) -> TriageTally:
             t.cases += 1
             if placement == "correct":
                 t.correct += 1
+            elif placement == "acceptable":
+                t.acceptable += 1
             elif placement == "under":
                 t.under += 1
             elif placement == "over":
                 t.over += 1
             else:
                 t.no_answer += 1
+                t.ambiguous += row.get("triage_status") == "ambiguous"
+                t.unreadable += row.get("triage_status") == "unreadable"
     return tally
 
 

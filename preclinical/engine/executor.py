@@ -26,18 +26,21 @@ from preclinical.domain.run import (
     RunRequestError,
     ScenarioRunStatus,
 )
+from preclinical.domain.scenario_rules import NOT_GRADABLE_OFFLINE, offline_gradable
 from preclinical.engine import grading
 from preclinical.engine.conversation import play
-from preclinical.engine.llm import LLM, Usage
+from preclinical.engine.llm import LLM
 from preclinical.engine.ownership import Ownership
 from preclinical.engine.patient import OfflinePatient, Patient
 from preclinical.engine.spec import run_spec
+from preclinical.engine.usage import Usage
 from preclinical.errors import InvalidInput, ProviderError
 from preclinical.providers import registry
 from preclinical.providers.base import ProviderEnv
 from preclinical.services import Services
 from preclinical.store import runs as store
 from preclinical.store import scenarios as scenario_store
+from preclinical.store.db import database
 from preclinical.store.ids import canonical_uuid
 from preclinical.store.models import Agent, Scenario, ScenarioRun, TestRun
 from preclinical.store.serialize import scenario_json
@@ -57,6 +60,8 @@ class RunPlan:
     options: dict[str, Any]
     suite_id: str | None = None
     skipped: list[dict[str, str]] = field(default_factory=list)
+    # Runnable, but with no model configured the rules grader can decide none of their criteria.
+    not_gradable_offline: list[dict[str, str]] = field(default_factory=list)
 
 
 def parse_request(body: dict[str, Any] | RunRequest) -> RunRequest:
@@ -71,7 +76,7 @@ def parse_request(body: dict[str, Any] | RunRequest) -> RunRequest:
 
 class Executor:
     def __init__(self, settings: Settings, services: Services, llm: LLM | None = None, *,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, grader: grading.Grader | None = None) -> None:
         self.settings = settings
         self.svc = services
         self.llm = llm
@@ -83,6 +88,8 @@ class Executor:
                                request_timeout_s=settings.target_timeout_s)
         self._jitter = random.Random(0)
         self.ownership = Ownership(self, resume_limit=RESUME_LIMIT)  # one owner per run, across processes
+        self.grader: grading.Grader = grader or (
+            grading.RulesGrader() if llm is None else grading.ModelRubricGrader(llm))
 
     # ------------------------------------------------------------------ starting
     def plan(self, body: dict[str, Any] | RunRequest) -> RunPlan:
@@ -117,12 +124,16 @@ class Executor:
                    "repeats": request.repeats or 1,
                    "spec": run_spec(s, model=self.llm is not None, creative=request.creative_mode,
                                     max_turns=effective_turns)}
-        return RunPlan(agent, [s.scenario_id for s in runnable], options, suite_id, skipped)
+        not_gradable = [] if self.llm is not None else [
+            {"id": sc.scenario_id, "name": sc.name, "reason": NOT_GRADABLE_OFFLINE} for sc in runnable
+            if not offline_gradable(sc.rubric_criteria or [], sc.content or {})]
+        return RunPlan(agent, [sc.scenario_id for sc in runnable], options, suite_id, skipped, not_gradable)
 
     def start(self, body: dict[str, Any] | RunRequest) -> tuple[TestRun, RunPlan]:
         plan = self.plan(body)
+        notice = {"not_gradable_offline": [s["name"] for s in plan.not_gradable_offline]} if plan.not_gradable_offline else None
         run, _ = store.create_run(self.svc, agent=plan.agent, scenario_ids=plan.scenario_ids, options=plan.options,
-                                  suite_id=plan.suite_id, owner_id=self.ownership.owner_id)
+                                  suite_id=plan.suite_id, owner_id=self.ownership.owner_id, started_extra=notice)
         self.launch(run.id)
         return run, plan
 
@@ -200,10 +211,12 @@ class Executor:
             if code == codes.UNKNOWN:
                 log.exception("scenario run %s failed", sr_id)
         sr = ScenarioRun.get_or_none(ScenarioRun.id == sr_id)
-        if store.set_status(self.svc, sr_id, ScenarioRunStatus.ERROR, error_code=code, error_message=message):
+        prev = store.set_status(self.svc, sr_id, ScenarioRunStatus.ERROR, announce=False, error_code=code,
+                                error_message=message)
+        if prev:
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_ERROR, {
                 "scenario_run_id": sr_id, "scenario_id": sr.scenario_id if sr else None, "error": message,
-                "error_code": code})
+                "error_code": code, "status": ScenarioRunStatus.ERROR, "prev_status": prev})
 
     def max_turns_for(self, run: TestRun) -> int:
         """The run's turn limit: as recorded in its spec when it started, else from today's settings."""
@@ -224,7 +237,7 @@ class Executor:
         return OfflinePatient(scenario)
 
     async def _grade(self, scenario: dict[str, Any], transcript: list[dict[str, Any]]) -> grading.GradingOutcome:
-        return await grading.grade(self.llm, scenario, transcript)
+        return await self.grader.grade(scenario, transcript)
 
     async def _scenario(self, run: TestRun, sr_id: str) -> None:
         sr = ScenarioRun.get_by_id(sr_id)
@@ -242,21 +255,27 @@ class Executor:
             agent = Agent.get_or_none(Agent.id == run.agent_id)
             if agent is None or agent.deleted_at is not None:
                 raise InvalidInput(f"Agent not found: {run.agent_id}")
-            if not store.set_status(self.svc, sr_id, ScenarioRunStatus.RUNNING, attempts=sr.attempts + 1):
+            # The status change rides on the event that follows it (one frame per change, not two).
+            prev = store.set_status(self.svc, sr_id, ScenarioRunStatus.RUNNING, announce=False, attempts=sr.attempts + 1)
+            if not prev:
                 return
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_STARTED, {
-                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "scenario_name": name})
+                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "scenario_name": name,
+                "status": ScenarioRunStatus.RUNNING, "prev_status": prev})
             transcript, metadata, usage = await self._converse(run, sr_id, agent, scenario, metadata)
-            if not store.set_status(self.svc, sr_id, ScenarioRunStatus.GRADING, transcript=transcript, metadata=metadata):
+            prev = store.set_status(self.svc, sr_id, ScenarioRunStatus.GRADING, announce=False, transcript=transcript,
+                                    metadata=metadata)
+            if not prev:
                 return
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_COMPLETED_TESTING, {
-                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "total_turns": metadata["total_turns"]})
+                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "total_turns": metadata["total_turns"],
+                "status": ScenarioRunStatus.GRADING, "prev_status": prev})
         self.svc.bus.emit_run(run.id, RunEvent.GRADING_STARTED, {"scenario_run_id": sr_id, "scenario_id": sr.scenario_id})
         t0 = time.perf_counter()
         outcome = await self._grade(scenario, transcript)
         metadata.setdefault("step_timings", []).append({"step": "grading", "duration_ms": int((time.perf_counter() - t0) * 1000)})
         metadata["grader"] = {"engine": outcome.engine, "model": outcome.model, **outcome.details}
-        usage = _add(usage, outcome.usage)
+        usage = usage + outcome.usage
         if store.insert_grading(self.svc, sr_id, outcome.row_values()) is None:
             return
         store.add_usage(sr_id, usage.prompt_tokens, usage.completion_tokens, usage.calls)
@@ -265,10 +284,11 @@ class Executor:
             "total_points": outcome.total_points, "max_points": outcome.max_points,
             "triage_result": outcome.triage_result, "triage_correct": outcome.triage_correct})
         status = ScenarioRunStatus.PASSED if outcome.passed else ScenarioRunStatus.FAILED
-        if store.set_status(self.svc, sr_id, status, metadata=metadata):
+        prev = store.set_status(self.svc, sr_id, status, announce=False, metadata=metadata)
+        if prev:
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_COMPLETE, {
                 "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "status": status, "passed": outcome.passed,
-                "scenario_name": name})
+                "scenario_name": name, "prev_status": prev})
 
     async def _converse(self, run: TestRun, sr_id: str, agent: Agent, scenario: dict[str, Any],
                         metadata: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any], Usage]:
@@ -279,9 +299,14 @@ class Executor:
             patient = self._patient(run, scenario, max_turns)
 
             async def on_turn(transcript: list[dict[str, Any]], info: dict[str, Any]) -> None:
-                if store.save_progress(self.svc, sr_id, transcript):
-                    self.svc.bus.emit_run(run.id, RunEvent.TRANSCRIPT_UPDATE, {
-                        "scenario_run_id": sr_id, "scenario_id": scenario["scenario_id"], "max_turns": max_turns, **info})
+                with database.atomic():  # the transcript and its event in one commit
+                    saved = store.save_progress(self.svc, sr_id, transcript)
+                    if saved:
+                        self.svc.bus.emit_run(run.id, RunEvent.TRANSCRIPT_UPDATE, {
+                            "scenario_run_id": sr_id, "scenario_id": scenario["scenario_id"], "max_turns": max_turns,
+                            **info})
+                if saved:
+                    await asyncio.sleep(0)  # let live followers get the turn before the next request is built
 
             t0 = time.perf_counter()
             try:
@@ -292,7 +317,7 @@ class Executor:
                 finally:
                     await session.close()
             except ProviderError as exc:
-                usage = _add(usage, patient.usage)
+                usage = usage + patient.usage
                 if not exc.retryable or attempt == SCENARIO_ATTEMPTS:
                     store.add_usage(sr_id, usage.prompt_tokens, usage.completion_tokens, usage.calls)
                     store.save_metadata(sr_id, metadata)
@@ -301,7 +326,7 @@ class Executor:
                 store.save_progress(self.svc, sr_id, [])
                 await self.sleep(min(8.0, 1.0 * 2 ** (attempt - 1)) * (0.5 + self._jitter.random()))
                 continue
-            usage = _add(usage, patient.usage)
+            usage = usage + patient.usage
             metadata.update({
                 "total_turns": sum(1 for e in result.transcript if e["role"] == "attacker"),
                 "max_turns": max_turns,
@@ -313,6 +338,3 @@ class Executor:
             return result.transcript, metadata, usage
         raise AssertionError("unreachable")
 
-
-def _add(a: Usage, b: Usage) -> Usage:
-    return Usage(a.prompt_tokens + b.prompt_tokens, a.completion_tokens + b.completion_tokens, a.calls + b.calls)

@@ -73,10 +73,12 @@ class Ownership:
         resumed = closed = 0
         for sr in ScenarioRun.select().where(ScenarioRun.test_run == run_id, ScenarioRun.status == ScenarioRunStatus.RUNNING):
             if sr.attempts >= self.resume_limit:
-                store.set_status(ex.svc, sr.id, ScenarioRunStatus.ERROR, error_code=codes.INTERRUPTED,
-                                 error_message="Interrupted by a restart too many times; not resumed again.")
-                ex.svc.bus.emit_run(run_id, RunEvent.SCENARIO_ERROR, {"scenario_run_id": sr.id, "scenario_id": sr.scenario_id,
-                                                               "error": "Interrupted by a restart"})
+                prev = store.set_status(ex.svc, sr.id, ScenarioRunStatus.ERROR, announce=False,
+                                        error_code=codes.INTERRUPTED,
+                                        error_message="Interrupted by a restart too many times; not resumed again.")
+                ex.svc.bus.emit_run(run_id, RunEvent.SCENARIO_ERROR, {
+                    "scenario_run_id": sr.id, "scenario_id": sr.scenario_id, "error": "Interrupted by a restart",
+                    "error_code": codes.INTERRUPTED, "status": ScenarioRunStatus.ERROR, "prev_status": prev})
                 closed += 1
             else:
                 metadata = dict(sr.metadata or {})

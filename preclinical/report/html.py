@@ -163,9 +163,11 @@ def _decision_pill(decision: str) -> str:
 def _placement(row: dict[str, Any]) -> str:
     if not normalize_level(row.get("gold_standard") or "") or row.get("passed") is None:
         return ""
-    place = compare(row.get("triage_result"), row.get("gold_standard")) or "none"
+    place = row.get("triage_comparison") or compare(row.get("triage_result"), row.get("gold_standard")) or "none"
+    unread = row.get("triage_status") if row.get("triage_status") in ("ambiguous", "unreadable") else None
     return {"under": '<span class="under">under</span>', "over": '<span class="over">over</span>',
-            "none": '<span class="under">no answer</span>', "correct": "✓"}.get(place, "")
+            "none": f'<span class="under">no answer{f" ({unread})" if unread else ""}</span>', "correct": "✓",
+            "acceptable": "✓ acceptable alternative"}.get(place, "")
 
 
 def _header(title: str, facts: list[tuple[str, Any]]) -> str:

@@ -45,6 +45,8 @@ async def start_run(request: web.Request) -> web.Response:
                             "total_scenarios": run.total_scenarios, "scenarios_launched": run.total_scenarios}
     if plan.skipped:
         body["skipped"] = plan.skipped
+    if plan.not_gradable_offline:
+        body["not_gradable_offline"] = plan.not_gradable_offline
     return json_response(body)
 
 

@@ -13,14 +13,16 @@ import orjson
 
 from preclinical.domain.run import run_verdict, wire_criteria
 from preclinical.store.db import database
-from preclinical.store.serialize import ungraded_count
 
 _COLUMNS = (
     "sr.id, sr.test_run_id, sr.scenario_id, sr.position, sr.status, sr.transcript, sr.metadata, sr.error_code, "
     "sr.error_message, sr.last_heartbeat_at, sr.duration_ms, sr.started_at, sr.completed_at, sr.canceled_at, "
     "sr.created_at, s.name, json_extract(s.content, '$.gold_standard'), "
     "g.id, g.passed, g.summary, g.criteria_results, g.total_points, g.max_points, g.score_percent, "
-    "g.triage_result, g.gold_standard, g.triage_correct, sr.repeat_index"
+    "g.triage_result, g.gold_standard, g.triage_correct, "
+    "json_extract(sr.metadata, '$.grader.triage_status'), json_extract(sr.metadata, '$.grader.triage_reason'), "
+    "json_extract(sr.metadata, '$.grader.triage_comparison'), json_extract(sr.metadata, '$.grader.triage_review.flag'), "
+    "json_extract(sr.metadata, '$.grader.not_gradable_offline'), sr.repeat_index"
 )
 _FROM = (
     "FROM scenario_run sr LEFT JOIN scenario s ON s.scenario_id = sr.scenario_id "
@@ -51,7 +53,7 @@ def _row_json(r: tuple[Any, ...]) -> dict[str, Any]:
         criteria, ungraded = wire_criteria(orjson.loads(r[20] or "[]"))
     transcript = r[5]
     return {
-        "id": r[0], "test_run_id": r[1], "scenario_id": r[2], "position": r[3], "repeat_index": r[27] or 0,
+        "id": r[0], "test_run_id": r[1], "scenario_id": r[2], "position": r[3], "repeat_index": r[32] or 0,
         "status": r[4],
         "transcript": _fragment(transcript if transcript and transcript.startswith("[") else None, "[]"),
         "metadata": _fragment(r[6], "null"),
@@ -68,7 +70,12 @@ def _row_json(r: tuple[Any, ...]) -> dict[str, Any]:
         "triage_result": r[24] if graded else None,
         "gold_standard": (r[25] if graded and r[25] else r[16]),
         "triage_correct": _bool(r[26]) if graded else None,
-        "ungraded_count": ungraded_count(criteria) if criteria is not None else None,
+        "ungraded_count": len(ungraded or []) if graded else None,
+        "triage_status": r[27] if graded else None,
+        "triage_reason": r[28] if graded else None,
+        "triage_comparison": r[29] if graded else None,
+        "triage_review": _bool(r[30]) if graded else None,
+        "not_gradable_offline": r[31] if graded else None,
     }
 
 

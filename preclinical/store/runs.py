@@ -63,11 +63,13 @@ def list_runs(*, limit: int = 25, offset: int = 0, status: str | None = None,
 
 
 def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options: dict[str, Any],
-               suite_id: str | None = None, owner_id: str | None = None) -> tuple[TestRun, list[ScenarioRun]]:
+               suite_id: str | None = None, owner_id: str | None = None,
+               started_extra: dict[str, Any] | None = None) -> tuple[TestRun, list[ScenarioRun]]:
     """Write the run, its suite and one pending scenario run per scenario and repeat in one transaction.
 
     The repeats of a scenario sit next to each other in run order. `owner_id`: the process that will
-    drive it, leased from the start (no other process may take it over).
+    drive it, leased from the start (no other process may take it over). `started_extra` adds to the
+    test_run_started event (e.g. scenarios not gradable offline).
     """
     now = svc.now()
     repeats = max(1, int(options.get("repeats") or 1))
@@ -90,7 +92,8 @@ def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options:
             for i, sid in enumerate(scenario_ids) for r in range(repeats)
         ]
         ScenarioRun.insert_many(rows).execute()
-    svc.bus.emit_run(run.id, RunEvent.TEST_RUN_STARTED, {"total_scenarios": len(rows), "scenarios_launched": len(rows)})
+    svc.bus.emit_run(run.id, RunEvent.TEST_RUN_STARTED, {"total_scenarios": len(rows), "scenarios_launched": len(rows),
+                                                        **(started_extra or {})})
     return run, list(ScenarioRun.select().where(ScenarioRun.test_run == run.id).order_by(ScenarioRun.position))
 
 
@@ -154,10 +157,13 @@ def _db_value(column: str, value: Any) -> Any:
     return value
 
 
-def set_status(svc: Services, sr_id: str, status: str, **fields: Any) -> bool:
+def set_status(svc: Services, sr_id: str, status: str, *, announce: bool = True, **fields: Any) -> str | None:
     """Move a scenario run to `status` unless it was canceled (a canceled row never changes again).
 
-    Terminal statuses fill `completed_at` and `duration_ms`. Returns whether the row changed.
+    Terminal statuses fill `completed_at` and `duration_ms`. Returns the previous status when the row
+    changed (a non-empty string), None when it did not. A change is published as `scenario_status`
+    unless `announce` is False: then the caller's own next event carries `status` and `prev_status`
+    (live followers are not sent the same news twice).
     Plain SQL on a few columns: this runs several times per scenario run, and loading the whole
     row (its transcript included) through the ORM cost ten times as much.
     """
@@ -170,7 +176,7 @@ def set_status(svc: Services, sr_id: str, status: str, **fields: Any) -> bool:
             "SELECT status, started_at, canceled_at, test_run_id, scenario_id FROM scenario_run WHERE id = ?",
             (sr_id,)).fetchone()
         if row is None or (row[0] == ScenarioRunStatus.CANCELED and status != ScenarioRunStatus.CANCELED):
-            return False
+            return None
         prev, started_raw, canceled_raw, run_id, scenario_id = row
         started = datetime.fromisoformat(started_raw) if started_raw else None
         values: dict[str, Any] = {"status": status, **fields}
@@ -184,11 +190,11 @@ def set_status(svc: Services, sr_id: str, status: str, **fields: Any) -> bool:
         assignments = ", ".join(f"{column} = ?" for column in values)
         database.execute_sql(f"UPDATE scenario_run SET {assignments} WHERE id = ?",
                              (*(_db_value(c, v) for c, v in values.items()), sr_id))
-    if prev != status:
+    if prev != status and announce:
         svc.bus.emit_run(run_id, RunEvent.SCENARIO_STATUS, {
             "id": sr_id, "scenario_run_id": sr_id, "scenario_id": scenario_id, "status": status,
             "prev_status": prev}, table=EventTable.SCENARIO_RUNS)
-    return True
+    return prev
 
 
 _SAVE_PROGRESS = (

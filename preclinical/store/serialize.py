@@ -119,6 +119,23 @@ def scenario_run_json(
         "gold_standard": (grading.gold_standard if grading and grading.gold_standard else gold),
         "triage_correct": None if grading is None or grading.triage_correct is None else bool(grading.triage_correct),
         "ungraded_count": ungraded_count(grading.criteria_results) if grading else None,
+        **triage_reading(row.metadata, graded=grading is not None),
+    }
+
+
+def triage_reading(metadata: Any, *, graded: bool) -> dict[str, Any]:
+    """How confidently the triage was read (metadata.grader): status and reason when it could not be read,
+    placement against the gold ("acceptable" for an acceptable alternative), a model/rules disagreement
+    flagged for review, and whether the rules grader could grade anything at all."""
+    grader = metadata.get("grader") if graded and isinstance(metadata, dict) else None
+    grader = grader if isinstance(grader, dict) else {}
+    review = grader.get("triage_review")
+    return {
+        "triage_status": grader.get("triage_status"),
+        "triage_reason": grader.get("triage_reason"),
+        "triage_comparison": grader.get("triage_comparison"),
+        "triage_review": bool(review.get("flag")) if isinstance(review, dict) else None,
+        "not_gradable_offline": grader.get("not_gradable_offline"),
     }
 
 

@@ -220,5 +220,7 @@ class PreclinicalApp(App[None]):
         note = f"{run.total_scenarios} scenarios"
         if plan.skipped:
             note += f"; {len(plan.skipped)} skipped (not runnable)"
+        if plan.not_gradable_offline:
+            note += f"; {len(plan.not_gradable_offline)} not gradable offline (no machine checks, no model)"
         self.notify(f"Started {run.name or run.test_run_id}: {note}.", title="Run started")
         return run

@@ -14,7 +14,7 @@ from tests.engine.test_runs import finish, parse_sse, start
 
 def quiet_run(runtime):
     """A run that nobody drives: the test publishes its events itself."""
-    scenario = Scenario.select().where(Scenario.is_active == True).first()  # noqa: E712
+    scenario = Scenario.select().where(Scenario.is_active).first()
     run, _ = store.create_run(runtime.services, agent=Agent.get_by_id(DEMO_AGENT_ID),
                               scenario_ids=[scenario.scenario_id], options={"concurrency_limit": 1})
     return run

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Input, Select, SelectionList
 
 from preclinical.domain.csv_export import HEADERS
 from preclinical.domain.run import all_criteria
-from preclinical.library import DEMO_AGENT_ID
+from preclinical.library import DEMO_AGENT_ID, load_library
 from preclinical.store import agents as agent_store
 from preclinical.store.models import Agent, ScenarioRun
 from preclinical.store.models import TestRun as RunRow
@@ -70,12 +70,12 @@ async def test_create_agent_start_a_run_watch_it_finish_and_read_a_scenario_run(
         assert form.query_one("#agent", Select).value == agent.id
         await pilot.press(*"chest")
         listing = form.query_one("#scenario-list", SelectionList)
-        await wait_until(pilot, lambda: listing.option_count < 60, what="the search applied")
+        await wait_until(pilot, lambda: listing.option_count < len(load_library()), what="the search applied")
         assert listing.option_count >= 3
         await pilot.click("#all")
         listing.focus()
         await pilot.press("space", "down", "space", "down", "space")
-        assert "3 selected scenarios will run · 60 in all" in text_of(form.query_one("#selection-count"))
+        assert f"3 selected scenarios will run · {len(load_library())} in all" in text_of(form.query_one("#selection-count"))
         chosen = list(listing.selected)
         form.query_one("#max-turns", Input).value = "6"
         await pilot.press("ctrl+s")
@@ -137,7 +137,7 @@ async def test_cancel_a_live_run(runtime, fake_openai):
         app.show_run(run.id)
         await wait_until(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.run is not None)
         screen = app.screen
-        await wait_until(pilot, lambda: "0/60 done" not in text_of(screen.query_one("#run-outcome")),
+        await wait_until(pilot, lambda: f"0/{len(load_library())} done" not in text_of(screen.query_one("#run-outcome")),
                          what="a first result")
         await pilot.press("c")
         assert isinstance(app.screen, ConfirmDialog)

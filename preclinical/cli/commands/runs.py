@@ -69,6 +69,11 @@ def run(agent: str, name: str | None, max_turns: int | None, tags: str | None, s
                               ("  Launched", started["scenarios_launched"])]))
         for skipped in started.get("skipped") or []:
             warn(f"skipped {skipped.get('name') or skipped.get('id')}: {skipped.get('reason')}")
+        not_gradable = started.get("not_gradable_offline") or []
+        if not_gradable:
+            names = ", ".join(str(i.get("name") or i.get("id")) for i in not_gradable[:5])
+            more = f" and {len(not_gradable) - 5} more" if len(not_gradable) > 5 else ""
+            warn(f"{len(not_gradable)} scenario(s) {not_gradable[0].get('reason')} ({names}{more}).")
         if watch:
             run_row = await api.get(f"/api/v1/tests/{started['id']}")
             return await watch_run(api, run_row, console=out, json_mode=as_json, fail_under=fail_under)

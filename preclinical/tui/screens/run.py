@@ -230,7 +230,8 @@ class RunScreen(BaseScreen):
         max_turns = row["max_turns"] or self.max_turns
         triage = Text("—", style="dim")
         if row["triage_result"] or row["passed"] is not None:
-            triage = Text(fmt.level_short(row["triage_result"]) if row["triage_result"] else "none")
+            unread = {"ambiguous": "unclear", "unreadable": "unread"}.get(row.get("triage_status") or "", "none")
+            triage = Text(fmt.level_short(row["triage_result"]) if row["triage_result"] else unread)
             if row["triage_correct"] is not None:
                 triage.stylize("green" if row["triage_correct"] else "red")
         values = {

@@ -243,13 +243,22 @@ class ScenarioRunScreen(BaseScreen):
             text.append("Not graded yet.", style="dim")
         else:
             text.append("Extracted ")
-            text.append(fmt.level(data["triage_result"]) if data["triage_result"] else "none found", style="bold")
+            status = data.get("triage_status")
+            unread = f"none ({status})" if status in ("ambiguous", "unreadable") else "none found"
+            text.append(fmt.level(data["triage_result"]) if data["triage_result"] else unread, style="bold")
             text.append("  ·  Gold ")
             text.append(fmt.level(data["gold_standard"]), style="bold")
             text.append("  ·  ")
-            text.append_text(fmt.triage_verdict(data["triage_result"], data["gold_standard"]))
+            if data.get("triage_comparison") == "acceptable":
+                text.append("✓ acceptable alternative for this case", style="bold green")
+            else:
+                text.append_text(fmt.triage_verdict(data["triage_result"], data["gold_standard"]))
             if extraction.get("rule"):
                 text.append(f"\nRule: {extraction['rule']}", style="dim")
+            if data.get("triage_reason"):
+                text.append(f"\nWhy: {data['triage_reason']}", style="yellow")
+            if data.get("triage_review"):
+                text.append("\nFlagged for review: the judge and the rules reader disagree.", style="yellow")
             if extraction.get("quote"):
                 text.append(f"\nFrom turn {extraction.get('turn')}: “{extraction['quote']}”")
             if extraction.get("model_level"):
