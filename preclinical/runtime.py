@@ -14,6 +14,7 @@ from preclinical.bus import EventBus
 from preclinical.config import Settings
 from preclinical.engine.executor import Executor
 from preclinical.engine.llm import LLM, ModelSettings
+from preclinical.engine.regrade import Regrader
 from preclinical.services import Services, utc_now
 from preclinical.store import db as store_db
 from preclinical.store.events import make_appender
@@ -31,6 +32,10 @@ class Runtime:
     @property
     def executor(self) -> Executor:
         return self.extras["executor"]
+
+    @property
+    def regrader(self) -> Regrader:
+        return self.extras["regrader"]
 
     @property
     def llm(self) -> LLM | None:
@@ -71,6 +76,7 @@ async def open_runtime(
         llm = LLM(model_settings(settings))
     runtime.extras["llm"] = llm
     runtime.extras["executor"] = executor = Executor(settings, services, llm)
+    runtime.extras["regrader"] = Regrader(executor)
     try:
         if seed:
             from preclinical.library import seed as seed_library

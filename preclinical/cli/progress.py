@@ -18,7 +18,7 @@ from preclinical.cli.render import percent, print_json_line, titled_table, triag
 from preclinical.cli.reports import verdict
 from preclinical.domain.run import RUN_TERMINAL, SCENARIO_TERMINAL, TERMINAL_EVENTS, RunEvent, RunStatus
 from preclinical.domain.run import ScenarioRunStatus as S
-from preclinical.domain.stats import TriageTally, triage_tally
+from preclinical.domain.stats import TriageTally, repeats_by_scenario, triage_tally
 from preclinical.domain.triage import DISPLAY
 
 FINISHED = SCENARIO_TERMINAL
@@ -233,7 +233,8 @@ def summary_view(run: dict[str, Any], rows: list[dict[str, Any]], tally: TriageT
     table.add_row("Run", run.get("test_run_id") or run["id"])
     table.add_row("Agent", Text(run.get("agent_name") or run.get("agent_type") or "-"))
     table.add_row("Status", Text(run.get("status") or "-"))
-    table.add_row("Scenarios", str(total))
+    k = run.get("repeats") or 1
+    table.add_row("Scenarios", str(total) if k == 1 else f"{total} ({total // k} × {k} repeats)")
     table.add_row("Passed", Text(f"{run.get('passed_count', 0)} ({percent(run.get('pass_rate'))})", style="green"))
     table.add_row("Failed", Text(str(run.get("failed_count", 0)), style="red" if run.get("failed_count") else ""))
     table.add_row("Errors", Text(str(run.get("error_count", 0)), style="magenta" if run.get("error_count") else ""))
@@ -261,6 +262,8 @@ def summary_view(run: dict[str, Any], rows: list[dict[str, Any]], tally: TriageT
             if t.cases:
                 levels.add_row(DISPLAY[level], str(t.cases), str(t.correct), str(t.under), str(t.over), str(t.no_answer))
         parts.append(levels)
+    if k > 1:
+        parts += repeats_view(repeats_by_scenario(rows), k)
     bad = [r for r in rows if r.get("status") in (S.FAILED, S.ERROR)]
     if bad:
         listing = titled_table(f"Not passed ({len(bad)})")
@@ -278,6 +281,51 @@ def summary_view(run: dict[str, Any], rows: list[dict[str, Any]], tally: TriageT
                                      f"{run['id']}", style="dim"), "", "")
         parts.append(listing)
     return Group(*parts)
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def repeats_view(summary: dict[str, Any], k: int) -> list[RenderableType]:
+    """How much the verdicts move across repeats: overall, then the scenarios that did not agree with themselves."""
+    overall = summary["overall"]
+    table = titled_table(f"Repeats ({k} per scenario)", show_header=False)
+    table.add_column(style="dim")
+    table.add_column(justify="right")
+    n = overall["scenarios"]
+    at_k = sum(1 for s in summary["scenarios"] if s["pass_at_k"])
+    worst = sum(1 for s in summary["scenarios"] if s["worst_of_k"])
+    table.add_row(f"pass@{k}", f"{at_k}/{n} scenarios ({_share(overall['pass_at_k'])})")
+    table.add_row(f"worst-of-{k}", Text(f"{worst}/{n} scenarios ({_share(overall['worst_of_k'])})",
+                                         style="green" if worst == n else "red"))
+    kappa = overall["disposition_kappa"]
+    table.add_row("Disposition agreement", f"{_share(overall['disposition_agreement'])} of pairs of repeats"
+                  + ("" if kappa is None else f" (Fleiss κ {kappa:.2f})"))
+    table.add_row("Same disposition every time", f"{_share(overall['consistent_dispositions'])} of scenarios")
+    spread = overall["score_sd_mean"]
+    table.add_row("Score spread", "-" if spread is None else f"±{spread:.1f} points (mean SD across repeats)")
+    table.add_row("Verdict changed between repeats", Text(f"{overall['unstable_verdicts']} scenarios",
+                                                           style="yellow" if overall["unstable_verdicts"] else ""))
+    parts: list[RenderableType] = [table]
+    unstable = [s for s in summary["scenarios"] if s["graded"] > 1 and (not s["consistent"] or
+                                                                         0 < s["passed"] < s["graded"])]
+    if unstable:
+        listing = titled_table(f"Scenarios that varied ({len(unstable)})")
+        for name, justify in (("Scenario", "left"), ("Verdicts", "left"), ("Dispositions", "left"),
+                              ("Agreement", "right"), ("Score ± SD", "right")):
+            listing.add_column(name, justify=justify, max_width=40 if name == "Scenario" else None)
+        for s in unstable[:FAILURES_SHOWN]:
+            verdicts = Text()
+            for v in s["verdicts"]:
+                verdicts.append("✓" if v else "✗" if v is not None else "·", style="green" if v else "red")
+            score = s["score"]
+            listing.add_row(Text(s.get("scenario_name") or s["scenario_id"]), verdicts,
+                            ", ".join(DISPLAY.get(d, "none") for d in s["dispositions"]),
+                            _share(s["disposition_agreement"]),
+                            "-" if score["mean"] is None else f"{score['mean']:.0f}% ± {score['sd'] or 0:.1f}")
+        parts.append(listing)
+    return parts
 
 
 async def watch_run(api: ApiClient, run: dict[str, Any], *, console: Console, json_mode: bool,
@@ -300,8 +348,10 @@ async def watch_run(api: ApiClient, run: dict[str, Any], *, console: Console, js
     tally = triage_tally(rows)
     code, sentence = verdict(final, fail_under)
     if json_mode:
-        print_json_line({"type": "summary", "run": final, "triage": tally.as_json(), "exit_code": code,
-                         "verdict": sentence})
+        line = {"type": "summary", "run": final, "triage": tally.as_json(), "exit_code": code, "verdict": sentence}
+        if (final.get("repeats") or 1) > 1:
+            line["repeats"] = repeats_by_scenario(rows)
+        print_json_line(line)
     else:
         console.print(summary_view(final, rows, tally))
         console.print(Text(sentence, style="green" if code == 0 else "red"), soft_wrap=True)

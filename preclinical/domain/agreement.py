@@ -13,6 +13,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 Z95 = 1.959964  # two-sided 95 %
@@ -206,3 +207,75 @@ def repeat_summary(scenarios: dict[str, Sequence[dict[str, Any]]]) -> dict[str, 
 
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
+
+
+# ---- two gradings of the same transcripts --------------------------------------------------------
+
+
+class RegradeStatus(StrEnum):
+    """A regrade's status (the `regrade.status` column and the API)."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+UNGRADED = "UNGRADED"
+
+
+def compare_gradings(pairs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Agreement between grading A and grading B of the same scenario runs.
+
+    Each pair: scenario_id, scenario_name, `a` and `b` gradings (passed, triage_result, criteria_results
+    with criterion_index, criterion, decision and optionally axis). Criteria are paired by index and
+    left out when either side is UNGRADED; a side marked `disposition_unread` has no disposition to compare. Reports Cohen's kappa over every criterion pair (decisions
+    as nominal categories), per axis and per criterion, the verdict flips, agreement on the
+    disposition, and the list of disagreements.
+    """
+    decisions: list[tuple[str, str]] = []
+    by_axis: list[tuple[str, str, str]] = []
+    by_criterion: dict[tuple[str, int], dict[str, Any]] = {}
+    disagreements: list[dict[str, Any]] = []
+    verdicts: list[tuple[bool | None, bool | None]] = []
+    dispositions: list[tuple[str, str]] = []
+    for pair in pairs:
+        a, b = pair["a"], pair["b"]
+        verdicts.append((a.get("passed"), b.get("passed")))
+        read = not (a.get("disposition_unread") or b.get("disposition_unread"))  # e.g. a reviewer left it blank
+        verdicts_known = a.get("passed") is not None and (b.get("passed") is not None
+                                                          or b.get("disposition_unread") is False)
+        if verdicts_known and read:
+            dispositions.append((a.get("triage_result") or "none", b.get("triage_result") or "none"))
+        a_results = {r.get("criterion_index"): r for r in a.get("criteria_results") or []}
+        b_results = {r.get("criterion_index"): r for r in b.get("criteria_results") or []}
+        for index in sorted(i for i in a_results if i in b_results and isinstance(i, int)):
+            ra, rb = a_results[index], b_results[index]
+            da, db = ra.get("decision"), rb.get("decision")
+            if da == UNGRADED or db == UNGRADED or da is None or db is None:
+                continue
+            decisions.append((da, db))
+            by_axis.append((ra.get("axis") or "untagged", da, db))
+            key = (pair.get("scenario_id") or "", index)
+            entry = by_criterion.setdefault(key, {"scenario_id": pair.get("scenario_id"),
+                                                  "scenario_name": pair.get("scenario_name"),
+                                                  "criterion_index": index, "criterion": ra.get("criterion"),
+                                                  "pairs": []})
+            entry["pairs"].append((da, db))
+            if da != db:
+                disagreements.append({"scenario_run_id": pair.get("scenario_run_id"),
+                                      "scenario_id": pair.get("scenario_id"),
+                                      "scenario_name": pair.get("scenario_name"), "criterion_index": index,
+                                      "criterion": ra.get("criterion"), "a": da, "b": db,
+                                      **({"reviewer": pair["reviewer"]} if "reviewer" in pair else {})})
+    criteria = []
+    for entry in by_criterion.values():
+        pairs_of = entry.pop("pairs")
+        criteria.append({**entry, **cohen_kappa(pairs_of).as_dict()})
+    overall = cohen_kappa(decisions).as_dict()
+    overall["label"] = kappa_label(overall["kappa"])
+    return {
+        "pairs": len(pairs), "overall": overall, "by_axis": agreement_by_group(by_axis),
+        "by_criterion": criteria, "flips": verdict_flips(verdicts),
+        "disposition": cohen_kappa(dispositions).as_dict(), "disagreements": disagreements,
+    }

@@ -235,6 +235,7 @@ PAYLOADS: Mapping[RunEvent, type] = {
 MAX_TURNS_LIMIT = 1000  # requested turns; the run then clamps to the configured range (5–15 by default)
 CONCURRENCY_MAX = 1000
 MAX_SCENARIOS_MAX = 1_000_000
+REPEATS_MAX = 20  # times each scenario may be played in one run
 
 
 class RunRequestError(ValueError):
@@ -315,9 +316,10 @@ class RunRequest:
     benchmark_mode: bool = False
     creative_mode: bool = False
     name: str | None = None
+    repeats: int | None = None  # play each scenario this many times (None: once)
 
     FIELDS = ("agent_id", "scenario_ids", "test_suite_id", "tags", "max_scenarios", "max_turns", "concurrency_limit",
-              "benchmark_mode", "creative_mode", "name")
+              "benchmark_mode", "creative_mode", "name", "repeats")
 
     @classmethod
     def from_json(cls, body: Any) -> RunRequest:
@@ -349,6 +351,7 @@ class RunRequest:
             scenario_ids=_strings(body, "scenario_ids"),
             tags=_strings(body, "tags"),
             test_suite_id=_text(body, "test_suite_id"),
+            repeats=_integer(body, "repeats", 1, REPEATS_MAX),
         )
 
     @classmethod

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from preclinical.domain.agreement import repeat_summary
 from preclinical.domain.run import ScenarioRunStatus
 from preclinical.domain.triage import EMERGENCY, LEVELS, compare, normalize_level
 
@@ -62,11 +64,14 @@ def format_p(p: float) -> str:
 # no verdict), triage_result and gold_standard (canonical level names or None).
 
 
-def _percent(successes: int, n: int) -> tuple[float | None, list[float] | None]:
+def _percent(successes: int, n: int, units: int | None = None) -> tuple[float | None, list[float] | None]:
+    """A percentage and its Wilson interval; with `units` (scenarios, when each ran several times) the interval
+    counts scenarios, not scenario runs: repeats of one scenario are not independent samples."""
     if n == 0:
         return None, None
-    low, high = wilson_interval(successes, n)
-    return round(successes / n * 100, 2), [round(low * 100, 2), round(high * 100, 2)]
+    share = successes / n
+    low, high = wilson_interval(share * units, units) if units else wilson_interval(successes, n)
+    return round(share * 100, 2), [round(low * 100, 2), round(high * 100, 2)]
 
 
 def _placement(row: dict[str, Any]) -> str | None:
@@ -75,6 +80,30 @@ def _placement(row: dict[str, Any]) -> str | None:
     if row.get("passed") is None or normalize_level(row.get("gold_standard")) is None:
         return None
     return row.get("triage_comparison") or compare(row.get("triage_result"), row.get("gold_standard")) or NO_LEVEL
+
+
+def _groups(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Scenario runs by scenario, in run order (the repeats of a scenario together); deleted scenarios are left out."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row.get("scenario_id"):
+            found.setdefault(row["scenario_id"], []).append(row)
+    return found
+
+
+def repeats_by_scenario(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """`agreement.repeat_summary` over a run's scenario runs: per scenario (with its name, gold level and the
+    verdict of each repeat in run order) and overall."""
+    groups = _groups(rows)
+    summary = repeat_summary({
+        sid: [{"passed": r.get("passed"), "disposition": normalize_level(r.get("triage_result")),
+               "score": r.get("score_percent") if r.get("passed") is not None else None} for r in group]
+        for sid, group in groups.items()})
+    for item in summary["scenarios"]:
+        group = groups[item["scenario_id"]]
+        item.update(scenario_name=group[0].get("scenario_name"), gold_standard=group[0].get("gold_standard"),
+                    verdicts=[r.get("passed") for r in group])
+    return summary
 
 
 @dataclass
@@ -149,12 +178,23 @@ def triage_tally(rows: Iterable[dict[str, Any]]) -> TriageTally:
 
 
 def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """One run's counts: pass rate over the scenarios with a verdict and triage accuracy, each with a Wilson 95 % CI."""
+    """One run's counts: pass rate over scenario runs with a verdict and triage accuracy, each with a Wilson 95 % CI.
+
+    When scenarios were repeated, every repeat counts in the rates and the confusion matrix, the intervals
+    count scenarios (not runs), and `repeats` holds pass@k, worst-of-k and agreement across repeats.
+    """
     graded = [r for r in rows if r.get("passed") is not None]
     passed = sum(1 for r in graded if r["passed"])
     tally = triage_tally(rows).total
-    pass_rate, pass_ci = _percent(passed, len(graded))
-    accuracy, accuracy_ci = _percent(tally.correct, tally.cases)
+    groups = _groups(rows)
+    repeated = any(len(g) > 1 for g in groups.values())
+    units = {"pass": None, "triage": None}
+    if repeated:
+        units["pass"] = sum(1 for g in groups.values() if any(r.get("passed") is not None for r in g))
+        units["triage"] = sum(1 for g in groups.values() if any(_placement(r) is not None for r in g))
+    pass_rate, pass_ci = _percent(passed, len(graded), units["pass"])
+    accuracy, accuracy_ci = _percent(tally.correct, tally.cases, units["triage"])
+    repeats = repeats_by_scenario(rows) if repeated else None
     return {
         "n": len(rows), "graded": len(graded), "passed": passed, "failed": len(graded) - passed,
         "errors": sum(1 for r in rows if r.get("status") == ScenarioRunStatus.ERROR),
@@ -166,28 +206,53 @@ def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "matrix": triage_matrix((r.get("gold_standard"), r.get("triage_result"))
                                     for r in rows if _placement(r) is not None),
         },
+        **({"repeats": repeats["overall"], "scenarios": len(groups)} if repeats else {}),
     }
 
 
-def _by_scenario(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The first scenario run of each scenario (in run order); rows whose scenario was deleted cannot be paired."""
-    found: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        if row.get("scenario_id") and row["scenario_id"] not in found:
-            found[row["scenario_id"]] = row
-    return found
+def _share(values: list[bool]) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
-def _side(row: dict[str, Any]) -> dict[str, Any]:
-    return {"status": row.get("status"), "passed": row.get("passed"), "triage_result": row.get("triage_result"),
-            "triage": _placement(row)}
+def _modal(values: list[Any]) -> Any:
+    return Counter(values).most_common(1)[0][0] if values else None
 
 
-def _change(base: dict[str, Any], candidate: dict[str, Any]) -> dict[str, Any]:
-    return {"scenario_id": candidate["scenario_id"],
-            "scenario_name": candidate.get("scenario_name") or base.get("scenario_name"),
-            "gold_standard": candidate.get("gold_standard") or base.get("gold_standard"),
-            "base": _side(base), "candidate": _side(candidate)}
+def _outcome(group: list[dict[str, Any]]) -> dict[str, Any]:
+    """One side of a paired scenario: a single scenario run as it is, or its repeats summarised.
+
+    For repeats: `passed` is worst-of-k (every repeat with a verdict passed), `triage_result` the most
+    common disposition, and `pass_rate` / `triage_accuracy` the shares the paired comparison uses.
+    """
+    if len(group) == 1:
+        row = group[0]
+        placement = _placement(row)
+        return {"status": row.get("status"), "passed": row.get("passed"), "triage_result": row.get("triage_result"),
+                "triage": placement, "_pass": None if row.get("passed") is None else float(bool(row["passed"])),
+                "_correct": None if placement is None else float(placement == "correct")}
+    verdicts = [bool(r["passed"]) for r in group if r.get("passed") is not None]
+    placements = [p for p in map(_placement, group) if p is not None]
+    level = _modal([normalize_level(r.get("triage_result")) for r in group if _placement(r) is not None])
+    gold = group[0].get("gold_standard")
+    pass_rate, accuracy = _share(verdicts), _share([p == "correct" for p in placements])
+    return {"status": _modal([r.get("status") for r in group]), "passed": all(verdicts) if verdicts else None,
+            "triage_result": level, "triage": (compare(level, gold) or NO_LEVEL) if placements else None,
+            "repeats": len(group), "graded": len(verdicts), "passes": sum(verdicts), "pass_rate": None if pass_rate is None else round(pass_rate * 100, 2),
+            "triage_accuracy": None if accuracy is None else round(accuracy * 100, 2),
+            "_pass": pass_rate, "_correct": accuracy}
+
+
+def _public(outcome: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in outcome.items() if not k.startswith("_")}
+
+
+def _change(sid: str, base: list[dict[str, Any]], candidate: list[dict[str, Any]],
+            outcomes: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
+    first_b, first_c = base[0], candidate[0]
+    return {"scenario_id": sid,
+            "scenario_name": first_c.get("scenario_name") or first_b.get("scenario_name"),
+            "gold_standard": first_c.get("gold_standard") or first_b.get("gold_standard"),
+            "base": _public(outcomes[0]), "candidate": _public(outcomes[1])}
 
 
 def _unpaired(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -199,28 +264,35 @@ def _delta(base: float | None, candidate: float | None) -> float | None:
 
 
 def compare_runs(base_rows: list[dict[str, Any]], candidate_rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Each run's rates with CIs, and what changed between them on the scenarios both ran, with exact paired tests."""
+    """Each run's rates with CIs, and what changed between them on the scenarios both ran, with exact paired tests.
+
+    Scenarios are the pairs. A scenario played several times (repeats) is compared by its rates: it is
+    fixed when its pass rate rose and broken when it fell, and the exact sign test on those (McNemar's
+    test when every scenario ran once) gives the p-value; triage likewise with its accuracy.
+    """
     base, candidate = run_summary(base_rows), run_summary(candidate_rows)
-    base_by, cand_by = _by_scenario(base_rows), _by_scenario(candidate_rows)
-    pairs = [(base_by[sid], cand_by[sid]) for sid in cand_by if sid in base_by]
+    base_by, cand_by = _groups(base_rows), _groups(candidate_rows)
+    pairs = [(sid, base_by[sid], cand_by[sid]) for sid in cand_by if sid in base_by]
 
     changes: dict[str, list[dict[str, Any]]] = {
         "fixed": [], "broken": [], "triage_changed": [], "new_under_triaged_emergencies": []}
     verdict_pairs = triage_pairs = gained = lost = 0
-    for b, c in pairs:
-        if b.get("passed") is not None and c.get("passed") is not None:
+    for sid, b_group, c_group in pairs:
+        b, c = _outcome(b_group), _outcome(c_group)
+        change = _change(sid, b_group, c_group, (b, c))
+        if b["_pass"] is not None and c["_pass"] is not None:
             verdict_pairs += 1
-            if b["passed"] != c["passed"]:
-                changes["fixed" if c["passed"] else "broken"].append(_change(b, c))
-        before, after = _placement(b), _placement(c)
-        if before is not None and after is not None:
+            if b["_pass"] != c["_pass"]:
+                changes["fixed" if c["_pass"] > b["_pass"] else "broken"].append(change)
+        before, after = b["triage"], c["triage"]
+        if b["_correct"] is not None and c["_correct"] is not None:
             triage_pairs += 1
-            gained += before != "correct" and after == "correct"
-            lost += before == "correct" and after != "correct"
-            if normalize_level(b.get("triage_result")) != normalize_level(c.get("triage_result")):
-                changes["triage_changed"].append(_change(b, c))
-                if after == "under" and before != "under" and normalize_level(c.get("gold_standard")) == EMERGENCY:
-                    changes["new_under_triaged_emergencies"].append(_change(b, c))
+            gained += c["_correct"] > b["_correct"]
+            lost += c["_correct"] < b["_correct"]
+            if normalize_level(b["triage_result"]) != normalize_level(c["triage_result"]):
+                changes["triage_changed"].append(change)
+                if after == "under" and before != "under" and normalize_level(change["gold_standard"]) == EMERGENCY:
+                    changes["new_under_triaged_emergencies"].append(change)
 
     fixed, broken = len(changes["fixed"]), len(changes["broken"])
     pass_test = {"pairs": verdict_pairs, "fixed": fixed, "broken": broken, "p_value": mcnemar_exact(fixed, broken),
@@ -229,8 +301,8 @@ def compare_runs(base_rows: list[dict[str, Any]], candidate_rows: list[dict[str,
                    "delta": _delta(base["triage"]["accuracy"], candidate["triage"]["accuracy"])}
     return {
         "base": base, "candidate": candidate, "paired": len(pairs),
-        "only_in_base": _unpaired(r for sid, r in base_by.items() if sid not in cand_by),
-        "only_in_candidate": _unpaired(r for sid, r in cand_by.items() if sid not in base_by),
+        "only_in_base": _unpaired(g[0] for sid, g in base_by.items() if sid not in cand_by),
+        "only_in_candidate": _unpaired(g[0] for sid, g in cand_by.items() if sid not in base_by),
         "pass": pass_test, "triage": triage_test, "changes": changes,
         "verdict": verdict(pass_test, triage_test, len(changes["new_under_triaged_emergencies"]), len(pairs)),
     }

@@ -17,7 +17,15 @@ from typing import Any
 
 from preclinical.config import Settings
 from preclinical.domain import errors as codes
-from preclinical.domain.run import RUN_ACTIVE, SCENARIO_ACTIVE, RunEvent, RunRequest, RunRequestError, ScenarioRunStatus
+from preclinical.domain.run import (
+    REPEATS_MAX,
+    RUN_ACTIVE,
+    SCENARIO_ACTIVE,
+    RunEvent,
+    RunRequest,
+    RunRequestError,
+    ScenarioRunStatus,
+)
 from preclinical.domain.scenario_rules import NOT_GRADABLE_OFFLINE, offline_gradable
 from preclinical.engine import grading
 from preclinical.engine.conversation import play
@@ -42,6 +50,7 @@ log = logging.getLogger(__name__)
 SCENARIO_ATTEMPTS = 2  # whole-conversation attempts for retryable failures (providers retry calls themselves)
 RESUME_LIMIT = 2  # restarts a scenario run may survive before it is closed as INTERRUPTED
 DEFAULT_CONCURRENCY = 6
+MAX_REPEATS = REPEATS_MAX  # the front ends show the limit
 
 
 @dataclass
@@ -112,6 +121,7 @@ class Executor:
         effective_turns = min(max(request.max_turns or s.default_max_turns, s.min_max_turns), s.max_max_turns)
         options = {"name": request.name, "max_turns": request.max_turns, "concurrency_limit": concurrency,
                    "benchmark_mode": benchmark, "creative_mode": request.creative_mode,
+                   "repeats": request.repeats or 1,
                    "spec": run_spec(s, model=self.llm is not None, creative=request.creative_mode,
                                     max_turns=effective_turns)}
         not_gradable = [] if self.llm is not None else [

@@ -174,3 +174,9 @@ class RulesGrader:
         acceptable = acceptable_levels(scenario.get("content") or {})
         return conclude(scenario, criteria, grade_offline(criteria, transcript, acceptable), transcript,
                         engine=self.engine)
+
+
+async def grade(llm: LLM | None, scenario: dict[str, Any], transcript: list[dict[str, Any]]) -> GradingOutcome:
+    """Grade a transcript: with the model judge when there is a model, else with the rules grader (regrades)."""
+    grader: Grader = RulesGrader() if llm is None else ModelRubricGrader(llm)
+    return await grader.grade(scenario, transcript)

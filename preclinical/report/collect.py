@@ -10,11 +10,12 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from preclinical.domain import agreement, scoring, triage
-from preclinical.domain.run import all_criteria
-from preclinical.domain.stats import run_summary
+from preclinical.domain import scoring
+from preclinical.domain.run import all_criteria, wire_criteria
+from preclinical.domain.stats import repeats_by_scenario, run_summary
+from preclinical.store import regrades, reviews
 from preclinical.store.comparison import compare_test_runs
-from preclinical.store.models import Scenario, TestRun
+from preclinical.store.models import Regrade, Scenario, TestRun
 from preclinical.store.runs import resolve_run, scenario_runs_page
 from preclinical.store.serialize import scenario_run_json, test_run_json
 
@@ -68,22 +69,8 @@ def axis_totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def repeats_of(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The repeat statistics when some scenario ran more than once in the run, else None."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        if row.get("scenario_id"):
-            groups.setdefault(row["scenario_id"], []).append(row)
-    if not any(len(g) > 1 for g in groups.values()):
-        return None
-    summary = agreement.repeat_summary({
-        sid: [{"passed": r.get("passed"), "disposition": triage.normalize_level(r.get("triage_result") or ""),
-               "score": r.get("score_percent") if r.get("passed") is not None else None} for r in group]
-        for sid, group in groups.items()})
-    for item in summary["scenarios"]:
-        first = groups[item["scenario_id"]][0]
-        item["scenario_name"] = first.get("scenario_name")
-        item["gold_standard"] = first.get("gold_standard")
-        item["verdicts"] = [r.get("passed") for r in groups[item["scenario_id"]]]
-    return summary
+    counts = Counter(r.get("scenario_id") for r in rows if r.get("scenario_id"))
+    return repeats_by_scenario(rows) if any(n > 1 for n in counts.values()) else None
 
 
 def _graders(rows: list[dict[str, Any]]) -> list[str]:
@@ -95,16 +82,55 @@ def _graders(rows: list[dict[str, Any]]) -> list[str]:
     return [name for name, _ in seen.most_common()]
 
 
-def run_report(ref: Any, *, now: str | None = None) -> dict[str, Any]:
-    """A run's report model: the run, its summary with intervals, axes, repeats and every scenario run."""
+_GRADING_FIELDS = ("passed", "triage_result", "gold_standard", "score_percent", "criteria_results", "grade_summary",
+                   "total_points", "max_points", "triage_correct")
+
+
+def run_report(ref: Any, *, now: str | None = None, grading: Any = None) -> dict[str, Any]:
+    """A run's report model: the run, its summary with intervals, axes, repeats, agreement and every scenario run.
+
+    `grading` (a regrade's id or label) shows that regrade's grading instead of the run's own, with its
+    agreement against the run's own; otherwise the latest finished regrade, if any, is compared.
+    """
     run = ref if isinstance(ref, TestRun) else resolve_run(ref, include_deleted=True)
     items, _ = scenario_runs_page(run, limit=1_000_000)
     rows = [scenario_run_json(*item) for item in items]
+    regrade = regrades.get_regrade(run, grading) if grading else None
+    if regrade is not None:
+        chosen = {r["scenario_run_id"]: r for r in regrades.grading_rows(run, regrade)}
+        for row in rows:
+            new = chosen.get(row["id"])
+            if new is not None:
+                row.update({k: new[k] for k in _GRADING_FIELDS})
+                row["criteria_results"], row["ungraded_criteria"] = wire_criteria(new["criteria_results"])
+                row["metadata"] = {**(row.get("metadata") or {}), "grader": {
+                    "engine": regrade.engine, "model": regrade.judge_model}}
     _with_axes(rows)
+    compared = regrade or (Regrade.select()
+                           .where(Regrade.test_run == run.id, Regrade.status == regrades.RegradeStatus.COMPLETED)
+                           .order_by(Regrade.created_at.desc()).first())
+    agreement = None
+    if compared is not None:
+        agreement = regrades.agreement(run, compared)
+        agreement["title"] = f"the run's own grading vs {compared.label}"
+        agreement["columns"] = ("Run's grading", compared.label)
     return {
         "kind": "run", "generated_at": now, "run": test_run_json(run), "summary": run_summary(rows),
-        "graders": _graders(rows), "axes": axis_totals(rows), "repeats": repeats_of(rows), "scenario_runs": rows,
+        "grading": None if regrade is None else regrades.regrade_json(regrade),
+        "graders": _graders(rows), "axes": axis_totals(rows), "repeats": repeats_of(rows), "agreement": agreement,
+        "clinicians": _clinicians(run),
+        "scenario_runs": rows,
     }
+
+
+def _clinicians(run: TestRun) -> dict[str, Any] | None:
+    found = reviews.judge_agreement(run)
+    if not found["reviews"]:
+        return None
+    who = ", ".join(found["reviewers"])
+    found["title"] = f"the judge vs clinicians ({found['reviews']} reviews of {found['scenario_runs']} scenario runs by {who})"
+    found["columns"] = ("Judge", "Clinician")
+    return found
 
 
 def comparison_report(base: Any, candidate: Any, *, now: str | None = None) -> dict[str, Any]:

@@ -29,15 +29,17 @@ def export_name(run_json: dict, kind: str) -> str:
     return name if kind == "csv" else name[: -len(".csv")] + f".{kind}"
 
 
-def export_run(run_id: str, kind: str, *, now: str | None = None) -> tuple[str, bytes]:
+def export_run(run_id: str, kind: str, *, now: str | None = None, grading: str | None = None) -> tuple[str, bytes]:
     """The run as CSV (the reference's columns, one row per scenario run), JSON (`{"run", "scenario_runs"}`,
-    the run with its verdict) or the HTML report (`now` stamps it). Safe to call from a worker thread."""
+    the run with its verdict) or the HTML report (`now` stamps it; `grading` picks a regrade's grading).
+    Safe to call from a worker thread."""
     if kind not in EXPORT_KINDS:
         raise InvalidInput(f"Unknown export kind {kind!r}: choose {' or '.join(EXPORT_KINDS)}")
     with database.connection_context():
         run = run_store.resolve_run(run_id, include_deleted=True)
         if kind == "html":
-            return export_name(test_run_json(run), kind), render_run(run_report(run, now=now)).encode("utf-8")
+            return export_name(test_run_json(run), kind), render_run(
+                run_report(run, now=now, grading=grading)).encode("utf-8")
         items, _ = run_store.scenario_runs_page(run, limit=1_000_000)
         rows = [scenario_run_json(*item) for item in items]
         run_json = test_run_json(run)

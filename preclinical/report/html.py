@@ -19,6 +19,7 @@ from preclinical.report.svg import (
     GREEN,
     GREY,
     RED,
+    SHORT,
     confusion_matrix,
     criterion_bars,
     esc,
@@ -59,6 +60,7 @@ table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--rule);vertical-align:top}
 th{font-size:11.5px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted)}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{white-space:nowrap}
 a{color:var(--blue);text-decoration:none}a:hover{text-decoration:underline}
 .pill{display:inline-block;border-radius:999px;padding:1px 9px;font-size:11.5px;font-weight:700;white-space:nowrap}
 .pass{background:#e6f4ea;color:var(--green)}.fail{background:#fde8e8;color:var(--red)}
@@ -69,6 +71,7 @@ a{color:var(--blue);text-decoration:none}a:hover{text-decoration:underline}
 .dots span{display:inline-block;width:11px;height:11px;border-radius:50%;margin-right:3px;vertical-align:-1px}
 .dots .p{background:var(--green)}.dots .f{background:var(--red)}.dots .n{background:var(--grey)}
 details.sr{background:var(--card);border:1px solid var(--rule);border-radius:10px;margin:10px 0}
+details.panel>summary{cursor:pointer}
 details.sr>summary{cursor:pointer;padding:12px 16px;display:flex;gap:10px;align-items:center;flex-wrap:wrap;
 list-style:none}
 details.sr>summary::-webkit-details-marker{display:none}
@@ -143,6 +146,9 @@ def _level(value: Any) -> str:
 
 
 def _verdict_pill(row: dict[str, Any]) -> str:
+    if row.get("repeats") and row.get("graded"):  # a scenario's repeats in a comparison
+        return (f'<span class="pill {"pass" if row.get("passed") else "fail"}">passed {row["passes"]}/'
+                f'{row["graded"]}</span>')
     if row.get("status") == ScenarioRunStatus.ERROR:
         return '<span class="pill err">error</span>'
     if row.get("passed") is None:
@@ -177,6 +183,8 @@ def render_run(model: dict[str, Any]) -> str:
     run, summary, rows = model["run"], model["summary"], model["scenario_runs"]
     triage = summary["triage"]
     title = run.get("name") or f"Run {run.get('test_run_id')}"
+    if model.get("grading"):
+        title += f" — regraded: {model['grading']['label']}"
     header = _header(title, [
         ("Run", run.get("test_run_id")), ("Agent", run.get("agent_name")), ("Provider", run.get("agent_type")),
         ("Status", run.get("status")),
@@ -225,9 +233,11 @@ def render_run(model: dict[str, Any]) -> str:
         parts.append(_repeats(model["repeats"]))
     if model.get("agreement"):
         parts.append(_agreement(model["agreement"]))
-    parts.append(_scenario_table(rows))
+    if model.get("clinicians"):
+        parts.append(_agreement(model["clinicians"]))
+    parts.append(_scenario_table(rows, run.get("repeats") or 1))
     parts.append("<h2>Transcripts</h2>")
-    parts.extend(_scenario_run(i, row) for i, row in enumerate(rows))
+    parts.extend(_scenario_run(i, row, run.get("repeats") or 1) for i, row in enumerate(rows))
     return _page(f"Preclinical report: {title}", "".join(parts), model.get("generated_at"))
 
 
@@ -254,16 +264,19 @@ def _by_gold(matrix: dict[str, dict[str, int]]) -> str:
             '<th class="num">No answer</th></tr></thead><tbody>' + "".join(lines) + "</tbody></table>")
 
 
-def _scenario_table(rows: list[dict[str, Any]]) -> str:
+def _scenario_table(rows: list[dict[str, Any]], k: int = 1) -> str:
     lines = []
     for i, row in enumerate(rows):
+        repeat = f'<td class="num">{(row.get("repeat_index") or 0) + 1}/{k}</td>' if k > 1 else ""
         score = "—" if row.get("score_percent") is None or row.get("passed") is None else f"{row['score_percent']:.0f}%"
         lines.append(
             f'<tr><td><a href="#sr{i}">{esc(row.get("scenario_name") or row.get("scenario_id") or "—")}</a></td>'
+            f"{repeat}"
             f"<td>{_verdict_pill(row)}</td><td>{esc(_level(row.get('gold_standard')))}</td>"
             f"<td>{esc(_level(row.get('triage_result')))}</td><td>{_placement(row)}</td>"
             f'<td class="num">{score}</td></tr>')
-    return ('<h2>Scenario runs</h2><div class="panel"><table><thead><tr><th>Scenario</th><th>Verdict</th>'
+    return ('<h2>Scenario runs</h2><div class="panel"><table><thead><tr><th>Scenario</th>'
+            + ('<th class="num">Repeat</th>' if k > 1 else "") + '<th>Verdict</th>'
             '<th>Gold</th><th>Agent said</th><th>Triage</th><th class="num">Score</th></tr></thead><tbody>'
             + "".join(lines) + "</tbody></table></div>")
 
@@ -293,20 +306,20 @@ def _repeats(repeats: dict[str, Any]) -> str:
                        for v in item["verdicts"])
         score = item["score"]
         spread = "—" if score["mean"] is None else (
-            f"{score['mean']:.0f}%" + ("" if score["sd"] is None else f" ± {score['sd']:.1f} ({score['min']:.0f}–"
-                                       f"{score['max']:.0f})"))
+            f"{score['mean']:.0f}%" + ("" if score["sd"] is None else f" ± {score['sd']:.1f}"))
+        score_range = "" if score["mean"] is None else f"range {score['min']:.0f}–{score['max']:.0f}%"
         agree = item["disposition_agreement"]
         rows.append(
             f"<tr><td>{esc(item.get('scenario_name') or item['scenario_id'])}</td>"
             f'<td class="dots">{dots}</td><td>{"✓" if item["worst_of_k"] else "✗" if item["graded"] else "—"}</td>'
             f"<td>{esc(_level(item.get('gold_standard')))}</td>"
-            f"<td>{esc(', '.join(_level(d) if d != 'none' else 'none' for d in item['dispositions']))}</td>"
+            f"<td>{esc(' · '.join(SHORT.get(d, 'none') for d in item['dispositions']))}</td>"
             f'<td class="num">{"—" if agree is None else f"{agree * 100:.0f}%"}</td>'
-            f'<td class="num">{esc(spread)}</td></tr>')
+            f'<td class="num" title="{esc(score_range)}">{esc(spread)}</td></tr>')
     return (f"<h2>Repeats: {k} per scenario</h2>" f'<section class="cards">{cards}</section>'
             '<div class="panel" style="margin-top:12px"><table><thead><tr><th>Scenario</th><th>Repeats</th>'
             f"<th>Worst-of-{k}</th><th>Gold</th><th>Dispositions</th><th class=\"num\">Agreement</th>"
-            '<th class="num">Score mean ± SD (range)</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
+            '<th class="num">Score ± SD</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
             '<p class="note">A scenario passes worst-of-k only if every repeat passes. Agreement is the share of '
             "pairs of repeats that reached the same disposition.</p></div>")
 
@@ -317,19 +330,38 @@ def _agreement(data: dict[str, Any]) -> str:
     kappa = overall.get("kappa")
     cards = "".join([
         _card("Cohen's κ, all criteria", "—" if kappa is None else f"{kappa:.2f}",
-              (f"95% CI {overall['ci'][0]:.2f}–{overall['ci'][1]:.2f} · " if overall.get("ci") else "")
+              (f"95% CI {overall['ci'][0]:.2f} to {overall['ci'][1]:.2f} · " if overall.get("ci") else "")
               + f"{overall.get('n', 0)} criterion pairs"),
         _card("Percent agreement", "—" if overall.get("observed") is None else f"{overall['observed'] * 100:.0f}%",
               "criteria graded the same"),
         _card("Verdict flips", str(flips["flips"]),
               f"{flips['pass_to_fail']} pass→fail, {flips['fail_to_pass']} fail→pass of {flips['pairs']}",
               "bad" if flips["flips"] else "good"),
+        _card("Disposition", "—" if data["disposition"].get("observed") is None else
+              f"{data['disposition']['observed'] * 100:.0f}%",
+              "agree on the level of care" + ("" if data["disposition"].get("kappa") is None else
+                                              f" · κ {data['disposition']['kappa']:.2f}")),
     ])
     items = [{"label": str(k).replace("_", " "), **v} for k, v in (data.get("by_axis") or {}).items()]
     chart = kappa_chart(items) if items else ""
+    lines = "".join(
+        f"<tr><td>{esc(d.get('scenario_name') or d.get('scenario_id'))}"
+        + (f" <span class=\"meta\">({esc(d['reviewer'])})</span>" if d.get("reviewer") else "")
+        + f"</td><td>C{(d.get('criterion_index') or 0) + 1} "
+        f"{esc(d.get('criterion'))}</td><td>{_decision_pill(d['a'])}</td><td>{_decision_pill(d['b'])}</td></tr>"
+        for d in (data.get("disagreements") or [])[:40])
+    more = len(data.get("disagreements") or []) - 40
+    first, second = (esc(c) for c in data.get("columns") or ("First", "Second"))
+    count = len(data.get("disagreements") or [])
+    table = ('<details class="panel" style="margin-top:12px"><summary><b>Where they disagree</b> '
+             f'<span class="meta">({count} criterion decisions; open to list them)</span></summary><table><thead><tr>'
+             f"<th>Scenario</th><th>Criterion</th><th>{first}</th><th>{second}</th></tr></thead><tbody>"
+             f"{lines}</tbody></table>" + (f'<p class="note">… and {more} more.</p>' if more > 0 else "")
+             + "</details>") if lines else ""
     return (f"<h2>Agreement: {esc(data.get('title') or 'two gradings')}</h2>"
             f'<section class="cards">{cards}</section>'
-            + (f'<div class="panel" style="margin-top:12px"><h3>κ per axis</h3>{chart}</div>' if chart else ""))
+            + (f'<div class="panel" style="margin-top:12px"><h3>κ per axis (95% interval)</h3>{chart}</div>'
+               if chart else "") + table)
 
 
 def _evidence_marks(row: dict[str, Any]) -> tuple[dict[tuple[int, int], list[tuple[int, int, str, str]]],
@@ -376,14 +408,16 @@ def _highlight(text: str, spans: list[tuple[int, int, str, str]]) -> str:
     return "".join(out)
 
 
-def _scenario_run(i: int, row: dict[str, Any]) -> str:
+def _scenario_run(i: int, row: dict[str, Any], k: int = 1) -> str:
     marks, tags = _evidence_marks(row)
     transcript = [e for e in row.get("transcript") or [] if isinstance(e, dict)]
     agent_turns = {e.get("turn") for e in transcript if e.get("role") == "target"}
     score = "" if row.get("passed") is None or row.get("score_percent") is None else (
         f"{row['score_percent']:.0f}% · {row.get('total_points') or 0:g}/{row.get('max_points') or 0:g} points")
+    repeat = f"repeat {(row.get('repeat_index') or 0) + 1}/{k} · " if k > 1 else ""
     summary = (f'<summary><span class="name">{esc(row.get("scenario_name") or row.get("scenario_id") or "—")}'
-               f"</span>{_verdict_pill(row)}<span class=\"meta\">gold {esc(_level(row.get('gold_standard')))} · "
+               f"</span>{_verdict_pill(row)}<span class=\"meta\">{repeat}"
+               f"gold {esc(_level(row.get('gold_standard')))} · "
                f"agent {esc(_level(row.get('triage_result')))} {_placement(row)}"
                f"{' · ' + esc(score) if score else ''}</span></summary>")
     body = []

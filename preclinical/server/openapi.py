@@ -164,6 +164,35 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     },
     "GET /api/v1/tests/{id}": {"summary": "Get a run (UUID or run_… id)", "parameters": [_ID],
                                "responses": {"200": _json("TestRun"), "404": _ERROR}},
+    "GET /api/v1/tests/{id}/statistics": {
+        "summary": "A run's pass rate and triage accuracy with Wilson 95% CIs, its triage confusion matrix and, when "
+                   "scenarios were repeated, pass@k, worst-of-k, disposition agreement and score spread per scenario",
+        "parameters": [_ID, _query("grading", "A regrade's id or label: its grading instead of the run's own")],
+        "responses": {"200": _json("RunStatistics"), "404": _ERROR},
+    },
+    "POST /api/v1/tests/{id}/regrades": {
+        "summary": "Grade a finished run's transcripts again (another judge model, temperature or an edited rubric, "
+                   "or the same judge for test-retest); stored beside the run's own grading, never over it",
+        "parameters": [_ID], "requestBody": _body("RegradeRequest"),
+        "responses": {"202": _json("Regrade", "Started"), "400": _ERROR, "404": _ERROR,
+                      "409": _json("Error", "The run is still running")},
+    },
+    "GET /api/v1/tests/{id}/regrades": {
+        "summary": "A run's regrades, oldest first", "parameters": [_ID],
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"regrades": {"type": "array",
+                                                          "items": {"$ref": "#/components/schemas/Regrade"}}}}}}},
+                      "404": _ERROR},
+    },
+    "GET /api/v1/tests/{id}/regrades/{regrade_id}": {
+        "summary": "A regrade and its agreement with the run's own grading (or ?against= another regrade): Cohen's "
+                   "kappa with a 95% CI and percent agreement over criteria, per axis and per criterion, verdict "
+                   "flips, disposition agreement and the disagreements",
+        "parameters": [_ID, {"name": "regrade_id", "in": "path", "required": True, "schema": {"type": "string"},
+                             "description": "The regrade's id or label"},
+                       _query("against", "Another regrade's id or label (default: the run's own grading)")],
+        "responses": {"200": {"description": "OK"}, "404": _ERROR},
+    },
     "DELETE /api/v1/tests/{id}": {"summary": "Delete a run (cancels it first when active)", "parameters": [_ID],
                                   "responses": NO_CONTENT},
     "GET /api/v1/tests/{id}/export-csv": {
@@ -177,9 +206,31 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "GET /api/v1/tests/{id}/export-html": {
         "summary": "The run as one self-contained HTML report: rates with intervals, the triage confusion matrix, "
                    "criteria by axis, repeats, and every transcript with the cited evidence highlighted",
-        "parameters": [_ID],
+        "parameters": [_ID, _query("grading", "A regrade's id or label: report that grading instead of the run's own")],
         "responses": {"200": {"description": "HTML, with a Content-Disposition filename",
                               "content": {"text/html": {}}}, "404": _ERROR},
+    },
+    "POST /api/v1/scenario-runs/{id}/reviews": {
+        "summary": "A clinician's review of a scenario run: each criterion MET / PARTIALLY MET / NOT MET, the "
+                   "disposition they read, a note; stored with the reviewer's name (a new review replaces theirs)",
+        "parameters": [_ID], "requestBody": _body("ReviewRequest"),
+        "responses": {"201": {"description": "Saved"}, "400": _ERROR, "404": _ERROR},
+    },
+    "GET /api/v1/tests/{id}/reviews": {
+        "summary": "A run's clinician reviews and the judge's agreement with them: Cohen's kappa with a 95% CI per "
+                   "criterion and per axis, verdict flips, disposition agreement and the disagreements",
+        "parameters": [_ID], "responses": {"200": {"description": "OK"}, "404": _ERROR},
+    },
+    "GET /api/v1/tests/{id}/reviews/export": {
+        "summary": "A run's reviews as a file (format preclinical-reviews), to review on several machines",
+        "parameters": [_ID], "responses": {"200": {"description": "JSON, with a Content-Disposition filename"},
+                                           "404": _ERROR},
+    },
+    "POST /api/v1/tests/{id}/reviews/import": {
+        "summary": "Import a reviews file into the run (matched by scenario run id, else by position in the same run)",
+        "parameters": [_ID], "requestBody": {"required": True, "content": {"application/json": {}}},
+        "responses": {"200": {"description": "What was imported and what was skipped, with the reason"},
+                      "400": _ERROR, "404": _ERROR},
     },
     "GET /api/v1/scenario-runs": {
         "summary": "A run's scenario runs, in run order, with their latest grading",
@@ -218,6 +269,9 @@ SCHEMAS: dict[str, Any] = {
             "max_turns": {"type": "integer", "description": "Stored as given; clamped to 5-15 when run (default 11)"},
             "concurrency_limit": _INT, "benchmark_mode": {"type": "boolean"},
             "creative_mode": {"type": "boolean", "description": "Adversarial patient (needs a model)"},
+            "repeats": {"type": "integer", "minimum": 1, "maximum": 20,
+                        "description": "Play each scenario this many times (default 1); total_scenarios counts "
+                                       "every scenario run"},
         },
     },
     "StartRunResponse": {
@@ -236,6 +290,7 @@ SCHEMAS: dict[str, Any] = {
             "total_scenarios": _INT, "max_turns": _INT_OR_NULL, "concurrency_limit": _INT,
             "passed_count": _INT, "failed_count": _INT, "error_count": _INT, "pass_rate": {"type": "number"},
             "benchmark_mode": {"type": "boolean"}, "creative_mode": {"type": "boolean"},
+            "repeats": {"type": "integer", "description": "How many times the run plays each scenario"},
             "is_finalizing": {"type": "boolean"}, "finalize_started_at": _TS, "started_at": _TS,
             "completed_at": _TS, "canceled_at": _TS, "deleted_at": _TS, "created_at": _TS, "updated_at": _TS,
             "spec": {"type": ["object", "null"],
@@ -273,7 +328,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             "id": {"type": "string"}, "test_run_id": {"type": "string"}, "scenario_id": _STR_OR_NULL,
-            "position": _INT,
+            "position": _INT, "repeat_index": {"type": "integer", "description": "Which repeat (0-based)"},
             "status": {"enum": [s.value for s in ScenarioRunStatus]},
             "transcript": {"type": "array", "items": {"$ref": "#/components/schemas/TranscriptEntry"}},
             "metadata": {"type": ["object", "null"]}, "error_code": _STR_OR_NULL, "error_message": _STR_OR_NULL,
@@ -311,6 +366,53 @@ SCHEMAS: dict[str, Any] = {
                 "graded": _INT, "correct": _INT, "under_triage": _INT, "over_triage": _INT, "no_answer": _INT,
                 "accuracy": _NUM_OR_NULL, "accuracy_ci": _PERCENT_CI,
                 "matrix": {"type": "object", "description": "gold level → agent's level (or none) → count"}}},
+        },
+    },
+    "ReviewRequest": {
+        "type": "object", "required": ["reviewer", "criteria"],
+        "properties": {
+            "reviewer": {"type": "string"},
+            "criteria": {"type": "array", "items": {"type": "object", "required": ["criterion_index", "decision"],
+                                                    "properties": {"criterion_index": _INT, "decision": {
+                                                        "enum": ["MET", "PARTIALLY MET", "NOT MET"]}}}},
+            "disposition": {"enum": ["Emergency", "Clinician", "Home care", None]},
+            "note": {"type": "string"},
+        },
+    },
+    "RegradeRequest": {
+        "type": "object",
+        "properties": {
+            "engine": {"enum": ["model", "rules"], "description": "Default: model when one is configured"},
+            "judge_model": {"type": "string", "description": "Another judge model (default: the configured one)"},
+            "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+            "rubric_overrides": {"type": "object", "description": "scenario_id → rubric criteria to grade with"},
+            "label": {"type": "string", "description": "A name for this grading (default from the options)"},
+        },
+    },
+    "Regrade": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"}, "test_run_id": {"type": "string"}, "label": {"type": "string"},
+            "engine": {"type": "string"}, "judge_model": _STR_OR_NULL, "temperature": _NUM_OR_NULL,
+            "rubric_overrides": {"type": "array", "items": {"type": "string"}},
+            "status": {"enum": ["running", "completed", "failed", "interrupted"]}, "total": _INT, "graded": _INT,
+            "errors": _INT, "created_at": _TS, "completed_at": _TS,
+        },
+    },
+    "RunStatistics": {
+        "type": "object", "required": ["run", "repeats", "n", "graded", "pass_rate", "triage", "consistency"],
+        "properties": {
+            "run": {"type": "object"}, "repeats": {"type": "integer", "description": "Repeats per scenario"},
+            "n": _INT, "graded": _INT, "passed": _INT, "failed": _INT, "errors": _INT,
+            "pass_rate": _NUM_OR_NULL, "pass_rate_ci": {**_PERCENT_CI, "description": (
+                "Wilson 95% interval in percent; with repeats it counts scenarios, not scenario runs")},
+            "triage": {"type": "object"},
+            "scenarios": {"type": "integer", "description": "Distinct scenarios (only with repeats)"},
+            "consistency": {"type": ["object", "null"], "description": (
+                "With repeats: `scenarios` (per scenario: repeats, passed, pass_at_k, worst_of_k, dispositions, "
+                "disposition_agreement, score mean/sd/min/max) and `overall` (pass_at_k, worst_of_k, pass_rate, "
+                "consistent_dispositions, disposition_agreement, disposition_kappa (Fleiss), score_sd_mean, "
+                "unstable_verdicts); shares are fractions 0-1")},
         },
     },
     "ScenarioChange": {

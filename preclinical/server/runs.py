@@ -18,8 +18,9 @@ from preclinical.server.errors import read_json
 from preclinical.server.keys import runtime_key
 from preclinical.server.params import page
 from preclinical.server.responses import json_response
+from preclinical.store import regrades, reviews
 from preclinical.store import runs as store
-from preclinical.store.comparison import compare_test_runs
+from preclinical.store.comparison import compare_test_runs, run_statistics
 from preclinical.store.fast_reads import scenario_runs_json, test_runs_json
 from preclinical.store.serialize import scenario_run_json, test_run_json
 
@@ -101,6 +102,33 @@ async def get_test(request: web.Request) -> web.Response:
     return json_response(test_run_json(store.resolve_run(request.match_info["id"])))
 
 
+@routes.get("/api/v1/tests/{id}/statistics")
+async def test_statistics(request: web.Request) -> web.Response:
+    return json_response(run_statistics(request.match_info["id"], request.query.get("grading") or None))
+
+
+@routes.post("/api/v1/tests/{id}/regrades")
+async def start_regrade(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    regrade = request.app[runtime_key].regrader.start(request.match_info["id"], body)
+    return json_response(regrades.regrade_json(regrade), status=202)
+
+
+@routes.get("/api/v1/tests/{id}/regrades")
+async def list_regrades(request: web.Request) -> web.Response:
+    return json_response({"regrades": regrades.list_regrades(store.resolve_run(request.match_info["id"]))})
+
+
+@routes.get("/api/v1/tests/{id}/regrades/{regrade_id}")
+async def get_regrade(request: web.Request) -> web.Response:
+    run = store.resolve_run(request.match_info["id"])
+    regrade = regrades.get_regrade(run, request.match_info["regrade_id"])
+    against = request.query.get("against")
+    other = regrades.get_regrade(run, against) if against and against != regrades.ORIGINAL else None
+    return json_response({"regrade": regrades.regrade_json(regrade),
+                          "agreement": regrades.agreement(run, regrade, other)})
+
+
 @routes.delete("/api/v1/tests/{id}")
 async def delete_test(request: web.Request) -> web.Response:
     run = store.resolve_run(request.match_info["id"])
@@ -108,9 +136,9 @@ async def delete_test(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-async def _export(request: web.Request, kind: str) -> web.Response:
+async def _export(request: web.Request, kind: str, grading: str | None = None) -> web.Response:
     run = store.resolve_run(request.match_info["id"])
-    name, data = await asyncio.to_thread(export_run, run.id, kind, now=_stamp(request))
+    name, data = await asyncio.to_thread(export_run, run.id, kind, now=_stamp(request), grading=grading)
     return web.Response(body=data, content_type=CONTENT_TYPES[kind], charset="utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -127,7 +155,36 @@ async def export_json(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/tests/{id}/export-html")
 async def export_html(request: web.Request) -> web.Response:
-    return await _export(request, "html")
+    return await _export(request, "html", grading=request.query.get("grading") or None)
+
+
+@routes.post("/api/v1/scenario-runs/{id}/reviews")
+async def save_review(request: web.Request) -> web.Response:
+    sr = store.get_scenario_run(request.match_info["id"])
+    data = await read_json(request)
+    review = reviews.save_review(request.app[runtime_key].services, sr, reviewer=data.get("reviewer"),
+                                 criteria=data.get("criteria", []), disposition=data.get("disposition"),
+                                 note=data.get("note"))
+    return json_response(reviews.review_json(review, sr), status=201)
+
+
+@routes.get("/api/v1/tests/{id}/reviews")
+async def list_reviews(request: web.Request) -> web.Response:
+    run = store.resolve_run(request.match_info["id"])
+    return json_response({"reviews": reviews.run_reviews(run), "agreement": reviews.judge_agreement(run)})
+
+
+@routes.get("/api/v1/tests/{id}/reviews/export")
+async def export_reviews(request: web.Request) -> web.Response:
+    run = store.resolve_run(request.match_info["id"])
+    return json_response(reviews.export_reviews(run), headers={
+        "Content-Disposition": f'attachment; filename="preclinical-reviews-{run.test_run_id}.json"'})
+
+
+@routes.post("/api/v1/tests/{id}/reviews/import")
+async def import_reviews(request: web.Request) -> web.Response:
+    run = store.resolve_run(request.match_info["id"])
+    return json_response(reviews.import_reviews(request.app[runtime_key].services, run, await read_json(request)))
 
 
 @routes.get("/api/v1/scenario-runs")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from preclinical.domain.run import run_verdict
-from preclinical.domain.stats import compare_runs
+from preclinical.domain.stats import compare_runs, repeats_by_scenario, run_summary
 from preclinical.errors import InvalidInput, NotFound
 from preclinical.store.db import database
 from preclinical.store.models import TestRun
@@ -13,7 +13,7 @@ from preclinical.store.runs import RUN_NOT_FOUND, resolve_run
 
 _ROWS_SQL = (
     "SELECT sr.scenario_id, s.name, sr.status, g.passed, g.triage_result,"
-    " COALESCE(NULLIF(g.gold_standard, ''), json_extract(s.content, '$.gold_standard'))"
+    " COALESCE(NULLIF(g.gold_standard, ''), json_extract(s.content, '$.gold_standard')), g.score_percent"
     " FROM scenario_run sr LEFT JOIN scenario s ON s.scenario_id = sr.scenario_id"
     " LEFT JOIN grading g ON g.id = (SELECT id FROM grading WHERE scenario_run_id = sr.id"
     " ORDER BY created_at DESC, id DESC LIMIT 1)"
@@ -25,8 +25,9 @@ def comparison_rows(run: TestRun) -> list[dict[str, Any]]:
     """A run's scenario runs in run order, each with its latest verdict and triage against the gold level."""
     return [
         {"scenario_id": sid, "scenario_name": name, "status": status,
-         "passed": None if passed is None else bool(passed), "triage_result": triage, "gold_standard": gold}
-        for sid, name, status, passed, triage, gold in database.execute_sql(_ROWS_SQL, (run.id,)).fetchall()
+         "passed": None if passed is None else bool(passed), "triage_result": triage, "gold_standard": gold,
+         "score_percent": score}
+        for sid, name, status, passed, triage, gold, score in database.execute_sql(_ROWS_SQL, (run.id,)).fetchall()
     ]
 
 
@@ -40,6 +41,23 @@ def _resolve(ref: Any, which: str) -> TestRun:
         return resolve_run(ref)
     except NotFound:
         raise NotFound(f"{RUN_NOT_FOUND}: {which} {ref}") from None
+
+
+def run_statistics(ref: Any, grading: Any = None) -> dict[str, Any]:
+    """One run's summary with intervals and its triage matrix; with repeats, per-scenario and overall consistency.
+
+    `grading` selects a regrade (id or label) instead of the run's own grading.
+    """
+    from preclinical.store import regrades
+
+    run = resolve_run(ref)
+    regrade = regrades.get_regrade(run, grading) if grading else None
+    rows = comparison_rows(run) if regrade is None else regrades.grading_rows(run, regrade)
+    summary = run_summary(rows)
+    summary.pop("repeats", None)
+    return {"run": _run_ref(run), "grading": regrades.ORIGINAL if regrade is None else regrades.regrade_json(regrade),
+            "repeats": run.repeats or 1, **summary,
+            "consistency": repeats_by_scenario(rows) if "scenarios" in summary else None}
 
 
 def compare_test_runs(base_ref: Any, candidate_ref: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ _COLUMNS = (
     "g.triage_result, g.gold_standard, g.triage_correct, "
     "json_extract(sr.metadata, '$.grader.triage_status'), json_extract(sr.metadata, '$.grader.triage_reason'), "
     "json_extract(sr.metadata, '$.grader.triage_comparison'), json_extract(sr.metadata, '$.grader.triage_review.flag'), "
-    "json_extract(sr.metadata, '$.grader.not_gradable_offline')"
+    "json_extract(sr.metadata, '$.grader.not_gradable_offline'), sr.repeat_index"
 )
 _FROM = (
     "FROM scenario_run sr LEFT JOIN scenario s ON s.scenario_id = sr.scenario_id "
@@ -53,7 +53,8 @@ def _row_json(r: tuple[Any, ...]) -> dict[str, Any]:
         criteria, ungraded = wire_criteria(orjson.loads(r[20] or "[]"))
     transcript = r[5]
     return {
-        "id": r[0], "test_run_id": r[1], "scenario_id": r[2], "position": r[3], "status": r[4],
+        "id": r[0], "test_run_id": r[1], "scenario_id": r[2], "position": r[3], "repeat_index": r[32] or 0,
+        "status": r[4],
         "transcript": _fragment(transcript if transcript and transcript.startswith("[") else None, "[]"),
         "metadata": _fragment(r[6], "null"),
         "error_code": r[7], "error_message": r[8], "last_heartbeat_at": _iso(r[9]), "duration_ms": r[10],
@@ -95,7 +96,8 @@ def scenario_runs_json(run_id: str, *, limit: int, offset: int, status: str | No
 _RUN_COLUMNS = (
     "id, test_run_id, test_suite_id, agent_id, agent_type, agent_name, name, status, total_scenarios, max_turns, "
     "concurrency_limit, passed_count, failed_count, error_count, pass_rate, benchmark_mode, creative_mode, "
-    "is_finalizing, finalize_started_at, started_at, completed_at, canceled_at, deleted_at, created_at, updated_at, spec"
+    "repeats, is_finalizing, finalize_started_at, started_at, completed_at, canceled_at, deleted_at, created_at, "
+    "updated_at, spec"
 )
 _RUN_BOOLS = {"benchmark_mode", "creative_mode", "is_finalizing"}
 _RUN_TIMES = {"finalize_started_at", "started_at", "completed_at", "canceled_at", "deleted_at", "created_at",

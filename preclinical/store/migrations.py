@@ -169,6 +169,68 @@ CREATE INDEX test_run_owner ON test_run (owner_id) WHERE status = 'running';
 CREATE INDEX scenario_run_owner ON scenario_run (owner_id) WHERE status IN ('pending', 'running', 'grading')
 """
 
+# Repeats: how many times a run plays each scenario, and which repeat a scenario run is (0-based).
+V_REPEATS = """
+ALTER TABLE test_run ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE scenario_run ADD COLUMN repeat_index INTEGER NOT NULL DEFAULT 0
+"""
+
+# Regrades: a finished run graded again (another judge, temperature or rubric), stored beside
+# the run's own gradings, never over them.
+V_REGRADES = """
+CREATE TABLE regrade (
+    id TEXT PRIMARY KEY,
+    test_run_id TEXT NOT NULL REFERENCES test_run (id) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    engine TEXT NOT NULL,
+    judge_model TEXT,
+    temperature REAL,
+    rubric_overrides JSON,
+    status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'completed', 'failed', 'interrupted')),
+    total INTEGER NOT NULL DEFAULT 0,
+    graded INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    created_at DATETIME NOT NULL,
+    completed_at DATETIME
+);
+CREATE INDEX regrade_by_run ON regrade (test_run_id, created_at);
+
+CREATE TABLE regrade_grading (
+    id TEXT PRIMARY KEY,
+    regrade_id TEXT NOT NULL REFERENCES regrade (id) ON DELETE CASCADE,
+    scenario_run_id TEXT NOT NULL REFERENCES scenario_run (id) ON DELETE CASCADE,
+    passed INTEGER,
+    total_points REAL NOT NULL DEFAULT 0,
+    max_points REAL NOT NULL DEFAULT 0,
+    score_percent REAL NOT NULL DEFAULT 0,
+    summary TEXT,
+    criteria_results JSON NOT NULL DEFAULT '[]',
+    triage_result TEXT,
+    gold_standard TEXT,
+    triage_correct INTEGER,
+    engine TEXT NOT NULL,
+    model TEXT,
+    error TEXT,
+    created_at DATETIME NOT NULL
+);
+CREATE UNIQUE INDEX regrade_grading_one ON regrade_grading (regrade_id, scenario_run_id)
+"""
+
+# Clinician review: a reviewer's reading of one scenario run, one per reviewer and scenario run.
+V_REVIEWS = """
+CREATE TABLE review (
+    id TEXT PRIMARY KEY,
+    scenario_run_id TEXT NOT NULL REFERENCES scenario_run (id) ON DELETE CASCADE,
+    reviewer TEXT NOT NULL,
+    criteria JSON NOT NULL DEFAULT '[]',
+    disposition TEXT,
+    note TEXT,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL
+);
+CREATE UNIQUE INDEX review_one_per_reviewer ON review (scenario_run_id, reviewer)
+"""
+
 Step = Callable[[SqliteDatabase], None]
 
 
@@ -181,7 +243,8 @@ def _script(sql: str) -> Step:
 
 
 # Index i holds the step that takes a database from version i to i + 1.
-STEPS: list[Step] = [_script(V1), _script(V2), _script(V_RUN_SPEC), _script(V_LEASES)]
+STEPS: list[Step] = [_script(V1), _script(V2), _script(V_RUN_SPEC), _script(V_LEASES), _script(V_REPEATS),
+                     _script(V_REGRADES), _script(V_REVIEWS)]
 
 LATEST = len(STEPS)
 

@@ -119,6 +119,7 @@ class TestRun(BaseModel):
     pass_rate = FloatField(default=0.0)
     benchmark_mode = BooleanField(default=False)
     creative_mode = BooleanField(default=False)
+    repeats = IntegerField(default=1)
     spec = JSONField(null=True)  # what produced the run (engine/spec.py), recorded when it starts
     is_finalizing = BooleanField(default=False)
     finalize_started_at = DateTimeField(null=True)
@@ -142,6 +143,7 @@ class ScenarioRun(BaseModel):
     test_run_id: str
     scenario_id: str | None
     position = IntegerField(default=0)
+    repeat_index = IntegerField(default=0)
     status = TextField(default=ScenarioRunStatus.PENDING)
     transcript = JSONField(default=list)
     metadata = JSONField(null=True)
@@ -199,4 +201,66 @@ class RunEvent(BaseModel):
         table_name = "run_event"
 
 
-ALL_MODELS = [Agent, Scenario, ScenarioTag, TestSuite, TestRun, ScenarioRun, Grading, RunEvent]
+class Regrade(BaseModel):
+    """A finished run graded again; its gradings (`RegradeGrading`) sit beside the run's own."""
+
+    id = CharField(primary_key=True)
+    test_run = ForeignKeyField(TestRun, column_name="test_run_id", on_delete="CASCADE")
+    test_run_id: str
+    label = TextField()
+    engine = TextField()
+    judge_model = TextField(null=True)
+    temperature = FloatField(null=True)
+    rubric_overrides = JSONField(null=True)
+    status = TextField(default="running")
+    total = IntegerField(default=0)
+    graded = IntegerField(default=0)
+    errors = IntegerField(default=0)
+    created_at = DateTimeField()
+    completed_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "regrade"
+
+
+class RegradeGrading(BaseModel):
+    id = CharField(primary_key=True)
+    regrade = ForeignKeyField(Regrade, column_name="regrade_id", on_delete="CASCADE")
+    scenario_run = ForeignKeyField(ScenarioRun, column_name="scenario_run_id", on_delete="CASCADE")
+    scenario_run_id: str
+    passed = BooleanField(null=True)
+    total_points = FloatField(default=0)
+    max_points = FloatField(default=0)
+    score_percent = FloatField(default=0)
+    summary = TextField(null=True)
+    criteria_results = JSONField(default=list)
+    triage_result = TextField(null=True)
+    gold_standard = TextField(null=True)
+    triage_correct = BooleanField(null=True)
+    engine = TextField()
+    model = TextField(null=True)
+    error = TextField(null=True)
+    created_at = DateTimeField()
+
+    class Meta:
+        table_name = "regrade_grading"
+
+
+class Review(BaseModel):
+    """A clinician's reading of one scenario run: each criterion's decision, the disposition, a note."""
+
+    id = CharField(primary_key=True)
+    scenario_run = ForeignKeyField(ScenarioRun, column_name="scenario_run_id", on_delete="CASCADE")
+    scenario_run_id: str
+    reviewer = TextField()
+    criteria = JSONField(default=list)
+    disposition = TextField(null=True)
+    note = TextField(null=True)
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+
+    class Meta:
+        table_name = "review"
+
+
+ALL_MODELS = [Agent, Scenario, ScenarioTag, TestSuite, TestRun, ScenarioRun, Grading, RunEvent, Regrade, RegradeGrading, Review]

@@ -65,12 +65,14 @@ def list_runs(*, limit: int = 25, offset: int = 0, status: str | None = None,
 def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options: dict[str, Any],
                suite_id: str | None = None, owner_id: str | None = None,
                started_extra: dict[str, Any] | None = None) -> tuple[TestRun, list[ScenarioRun]]:
-    """Write the run, its suite and one pending scenario run per scenario in one transaction.
+    """Write the run, its suite and one pending scenario run per scenario and repeat in one transaction.
 
-    `owner_id`: the process that will drive it, leased from the start (no other process may take it over).
-    `started_extra` adds to the test_run_started event (e.g. scenarios not gradable offline).
+    The repeats of a scenario sit next to each other in run order. `owner_id`: the process that will
+    drive it, leased from the start (no other process may take it over). `started_extra` adds to the
+    test_run_started event (e.g. scenarios not gradable offline).
     """
     now = svc.now()
+    repeats = max(1, int(options.get("repeats") or 1))
     lease = {"owner_id": owner_id, "lease_expires_at": leases.expiry() if owner_id else None}
     with database.atomic():
         if suite_id is None:
@@ -79,15 +81,15 @@ def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options:
         run = TestRun.create(
             id=svc.new_id(), test_run_id=human_run_id(svc), test_suite=suite_id, agent=agent.id,
             agent_type=agent.provider, agent_name=agent.name, name=options.get("name") or None, status=RunStatus.RUNNING,
-            total_scenarios=len(scenario_ids), max_turns=options.get("max_turns"),
+            total_scenarios=len(scenario_ids) * repeats, repeats=repeats, max_turns=options.get("max_turns"),
             concurrency_limit=options["concurrency_limit"], benchmark_mode=bool(options.get("benchmark_mode")),
             creative_mode=bool(options.get("creative_mode")), spec=options.get("spec"),
             started_at=now, created_at=now, updated_at=now, **lease,
         )
         rows = [
-            {"id": svc.new_id(), "test_run": run.id, "scenario": sid, "position": i, "status": ScenarioRunStatus.PENDING,
-             "transcript": [], "created_at": now, **lease}
-            for i, sid in enumerate(scenario_ids)
+            {"id": svc.new_id(), "test_run": run.id, "scenario": sid, "position": i * repeats + r, "repeat_index": r,
+             "status": ScenarioRunStatus.PENDING, "transcript": [], "created_at": now, **lease}
+            for i, sid in enumerate(scenario_ids) for r in range(repeats)
         ]
         ScenarioRun.insert_many(rows).execute()
     svc.bus.emit_run(run.id, RunEvent.TEST_RUN_STARTED, {"total_scenarios": len(rows), "scenarios_launched": len(rows),

@@ -62,6 +62,7 @@ async def test_the_run_report_is_one_escaped_html_file(client, runtime):
     # The cited evidence is highlighted in the turn it quotes, and linked from the criterion.
     assert re.search(r'<mark class="sup" title="C1">call 911 now</mark>', page)
     assert page.count("<details class=\"sr\"") == 4
+    assert len(re.findall(r'<span class="meta">gold (?:Emergency care|Clinician evaluation|Home care) · agent ', page)) == 4
     assert "Pass rate" in page and "Triage confusion matrix" in page and "95% CI" in page
 
 

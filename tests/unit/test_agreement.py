@@ -7,6 +7,7 @@ import pytest
 from preclinical.domain.agreement import (
     agreement_by_group,
     cohen_kappa,
+    compare_gradings,
     fleiss_kappa,
     kappa_label,
     pairwise_agreement,
@@ -177,3 +178,50 @@ def test_repeat_summary_per_scenario_and_overall():
 def test_repeat_summary_of_nothing():
     overall = repeat_summary({})["overall"]
     assert overall["scenarios"] == 0 and overall["pass_at_k"] is None and overall["disposition_kappa"] is None
+
+
+def grading(passed, triage, *decisions, axes=("safety", "accuracy", "safety")):
+    return {"passed": passed, "triage_result": triage,
+            "criteria_results": [{"criterion_index": i, "criterion": f"criterion {i}", "decision": d, "axis": axes[i]}
+                                 for i, d in enumerate(decisions)]}
+
+
+def test_compare_gradings_of_the_same_transcripts():
+    pairs = [
+        {"scenario_run_id": "r1", "scenario_id": "s1", "scenario_name": "S1",
+         "a": grading(True, E, M, M, N), "b": grading(True, E, M, M, N)},
+        {"scenario_run_id": "r2", "scenario_id": "s2", "scenario_name": "S2",
+         "a": grading(True, C, M, M, M), "b": grading(False, H, M, N, M)},
+        {"scenario_run_id": "r3", "scenario_id": "s3", "scenario_name": "S3",
+         "a": grading(False, H, N, N, "UNGRADED"), "b": grading(False, H, N, M, M)},
+    ]
+    result = compare_gradings(pairs)
+    # Criterion pairs (the UNGRADED one left out): (M,M) (M,M) (N,N) | (M,M) (M,N) (M,M) | (N,N) (N,M)
+    # po = 6/8 = 0.75; A: M 5, N 3; B: M 5, N 3 → pe = (25 + 9)/64 = 34/64 = 0.53125
+    # kappa = (0.75 − 0.53125)/(0.46875) = 0.466667
+    assert result["overall"]["n"] == 8 and result["overall"]["observed"] == 0.75
+    assert result["overall"]["kappa"] == pytest.approx(0.21875 / 0.46875)
+    assert result["overall"]["label"] == "moderate"
+    # One verdict flip (S2 pass → fail) among three pairs.
+    assert result["flips"] == {"pairs": 3, "flips": 1, "pass_to_fail": 1, "fail_to_pass": 0,
+                               "flip_rate": pytest.approx(1 / 3)}
+    # Dispositions: (E,E) (C,H) (H,H): po 2/3; A: E1 C1 H1; B: E1 H2 → pe = (1 + 0 + 2)/9 = 1/3 → kappa 0.5
+    assert result["disposition"]["kappa"] == pytest.approx(0.5)
+    # By axis: safety gets criteria 0 and 2: (M,M) (N,N) (M,M) (M,M) (N,N) → all agree;
+    # accuracy gets criterion 1: (M,M) (M,N) (N,M) → 1 of 3.
+    assert result["by_axis"]["safety"]["observed"] == 1.0
+    assert result["by_axis"]["accuracy"]["observed"] == pytest.approx(1 / 3)
+    assert [(d["scenario_name"], d["criterion_index"], d["a"], d["b"]) for d in result["disagreements"]] == [
+        ("S2", 1, M, N), ("S3", 1, N, M)]
+    per_criterion = {(c["scenario_id"], c["criterion_index"]): c for c in result["by_criterion"]}
+    assert per_criterion[("s2", 1)]["observed"] == 0.0 and ("s3", 2) not in per_criterion
+
+
+def test_a_disposition_left_blank_is_not_compared():
+    judge = grading(True, E, M, M, M)
+    reviewed = {**grading(None, C, M, M, M), "disposition_unread": False}  # verdict unknown, disposition read
+    blank = {**grading(True, None, M, M, M), "disposition_unread": True}
+    result = compare_gradings([{"scenario_id": "s1", "a": judge, "b": reviewed},
+                               {"scenario_id": "s2", "a": judge, "b": blank}])
+    assert result["disposition"]["n"] == 1 and result["disposition"]["observed"] == 0.0  # E vs C only
+    assert result["flips"]["pairs"] == 1  # the review without a verdict is not a flip

@@ -70,8 +70,14 @@ def summary_table(result: dict[str, Any]) -> RenderableType:
 
 
 def outcome_cell(side: dict[str, Any]) -> Text:
-    """"FAIL · Home care (under)": the verdict and the agent's level (short names keep the table narrow)."""
-    cell = verdict_text(side.get("passed")) if side.get("passed") is not None else Text(side.get("status") or "-")
+    """"FAIL · Home care (under)": the verdict and the agent's level (short names keep the table narrow).
+
+    With repeats: "passed 1/3 · Clinician (under)", the share of repeats that passed and the commonest level.
+    """
+    if side.get("repeats") and side.get("graded"):
+        cell = Text(f"passed {side['passes']}/{side['graded']}", style="green" if side.get("passed") else "red")
+    else:
+        cell = verdict_text(side.get("passed")) if side.get("passed") is not None else Text(side.get("status") or "-")
     cell.append(f" · {side.get('triage_result') or 'no answer'}")
     if side.get("triage") in ("under", "over"):
         cell.append(f" ({side['triage']})", style="red" if side["triage"] == "under" else "yellow")

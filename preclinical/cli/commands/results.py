@@ -10,6 +10,7 @@ import click
 
 from preclinical.cli.client import ApiClient, CommandError
 from preclinical.cli.commands.options import json_flag, segment
+from preclinical.cli.exit_codes import USAGE
 from preclinical.cli.invoke import run_async
 from preclinical.cli.render import console, print_json, result_detail, results_table, show, write_output
 from preclinical.cli.reports import junit_xml, markdown_report
@@ -57,13 +58,14 @@ def get_result(scenario_run_id: str, as_json: bool) -> None:
     run_async(action)
 
 
-async def export_text(api: ApiClient, run_id: str, fmt: str) -> tuple[str, str]:
+async def export_text(api: ApiClient, run_id: str, fmt: str, grading: str | None = None) -> tuple[str, str]:
     """The report text and the file name the API would give it."""
     if fmt == "csv":
         download = await api.download(f"/api/v1/tests/{segment(run_id)}/export-csv")
         return download.text, download.filename or f"preclinical-export-{run_id}.csv"
     if fmt == "html":
-        download = await api.download(f"/api/v1/tests/{segment(run_id)}/export-html")
+        download = await api.download(f"/api/v1/tests/{segment(run_id)}/export-html",
+                                      params={"grading": grading} if grading else None)
         return download.text, download.filename or f"preclinical-report-{run_id}.html"
     download = await api.download(f"/api/v1/tests/{segment(run_id)}/export-json")
     stem = Path(download.filename or f"preclinical-export-{run_id}.json").stem
@@ -87,11 +89,15 @@ async def export_text(api: ApiClient, run_id: str, fmt: str) -> tuple[str, str]:
                    "self-contained report to open in a browser (charts, transcripts with cited evidence).")
 @click.option("-o", "--output", default=None, metavar="FILE",
               help="Where to write (`-` for standard output); default: the API's file name, in this directory.")
-def export(run_id: str, fmt: str, output: str | None) -> None:
+@click.option("--grading", default=None, metavar="REGRADE",
+              help="With --format html: report a regrade's grading (id or label) instead of the run's own.")
+def export(run_id: str, fmt: str, output: str | None, grading: str | None) -> None:
     """Export a test run's results as CSV, JSON, JUnit XML, Markdown or an HTML report."""
 
     async def action(api: ApiClient) -> None:
-        text, filename = await export_text(api, run_id, fmt)
+        if grading and fmt != "html":
+            raise CommandError("--grading applies to --format html", USAGE)
+        text, filename = await export_text(api, run_id, fmt, grading)
         write_output(text, output or filename)
 
     run_async(action)

@@ -8,6 +8,7 @@ from preclinical.cli.client import ApiClient
 from preclinical.cli.commands.agents import find_agent
 from preclinical.cli.commands.compare import compare
 from preclinical.cli.commands.options import comma_list, json_flag, segment
+from preclinical.cli.commands.regrade import regrade, regrades, reviews
 from preclinical.cli.exit_codes import OK
 from preclinical.cli.invoke import run_async, warn
 from preclinical.cli.progress import watch_run
@@ -30,14 +31,16 @@ FAIL_UNDER = click.option(
 @click.option("--scenario-ids", default=None, metavar="X,Y", help="Exactly these scenarios.")
 @click.option("--concurrency", type=int, default=None, help="Scenarios played at the same time (default 6).")
 @click.option("--max-scenarios", type=int, default=None, help="At most this many scenarios.")
+@click.option("--repeat", "repeats", type=click.IntRange(1, 20), default=None, metavar="K",
+              help="Play each scenario K times: the summary adds pass@K, worst-of-K and agreement across repeats.")
 @click.option("--benchmark", is_flag=True, help="Benchmark mode: every scenario must be a triage case with a gold level.")
 @click.option("--creative", is_flag=True, help="Adversarial patient that plans attacks (needs a language model).")
 @click.option("-w", "--watch", is_flag=True, help="Follow the run to its end, then summarise it and set the exit code.")
 @FAIL_UNDER
 @WATCH_JSON
 def run(agent: str, name: str | None, max_turns: int | None, tags: str | None, scenario_ids: str | None,
-        concurrency: int | None, max_scenarios: int | None, benchmark: bool, creative: bool, watch: bool,
-        fail_under: float | None, as_json: bool) -> None:
+        concurrency: int | None, max_scenarios: int | None, repeats: int | None, benchmark: bool, creative: bool,
+        watch: bool, fail_under: float | None, as_json: bool) -> None:
     """Start a test run against AGENT (its id, or its name when unique).
 
     With --watch (implied by --fail-under) the command waits for the end of the run and exits 0 when
@@ -51,7 +54,8 @@ def run(agent: str, name: str | None, max_turns: int | None, tags: str | None, s
         request = RunRequest(
             agent_id=found["id"], name=name, max_turns=max_turns, concurrency_limit=concurrency,
             max_scenarios=max_scenarios, tags=tuple(tag_list) if tag_list is not None else None,
-            scenario_ids=tuple(id_list) if id_list is not None else None, benchmark_mode=benchmark, creative_mode=creative)
+            scenario_ids=tuple(id_list) if id_list is not None else None, benchmark_mode=benchmark, creative_mode=creative,
+            repeats=repeats)
         started = await api.call("POST", "/start-run", json_body=request.to_json())
         out = console()
         if as_json and watch:
@@ -181,3 +185,6 @@ def watch(run_id: str, fail_under: float | None, as_json: bool) -> None:
 
 
 runs.add_command(compare)
+runs.add_command(regrade)
+runs.add_command(regrades)
+runs.add_command(reviews)

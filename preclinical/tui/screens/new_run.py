@@ -14,7 +14,7 @@ from textual.widgets.selection_list import Selection
 
 from preclinical.domain.run import RunRequest
 from preclinical.domain.triage import DISPLAY, LEVELS, normalize_level
-from preclinical.engine.executor import DEFAULT_CONCURRENCY
+from preclinical.engine.executor import DEFAULT_CONCURRENCY, MAX_REPEATS
 from preclinical.store import agents as agent_store
 from preclinical.store import scenarios as scenario_store
 from preclinical.store import stats
@@ -80,6 +80,10 @@ class NewRunScreen(BaseScreen):
                     yield Label("Max scenarios", classes="field-label")
                     yield Input("", id="max-scenarios", type="integer", placeholder="blank = all", compact=True)
                     yield Static("", id="err-max-scenarios", classes="field-error")
+                with VerticalGroup(classes="form-cell"):
+                    yield Label(f"Repeats (1–{MAX_REPEATS})", classes="field-label")
+                    yield Input("1", id="repeats", type="integer", compact=True)
+                    yield Static("", id="err-repeats", classes="field-error")
             yield Checkbox("Benchmark mode: only scenarios with an opening message, facts and a gold level",
                            id="benchmark", compact=True)
             yield Checkbox("Creative mode: an adversarial patient driven by the model", id="creative", compact=True)
@@ -237,6 +241,9 @@ class NewRunScreen(BaseScreen):
         max_scenarios, problem = self._number("max-scenarios", low=1, blank_ok=True)
         if problem:
             problems["max-scenarios"] = problem
+        repeats, problem = self._number("repeats", low=1, high=MAX_REPEATS)
+        if problem:
+            problems["repeats"] = problem
         ids: list[str] | None = None
         if not self.agent_id:
             problems["agent"] = "Choose an agent."
@@ -258,7 +265,7 @@ class NewRunScreen(BaseScreen):
             max_turns=max_turns, concurrency_limit=concurrency, max_scenarios=max_scenarios,
             scenario_ids=tuple(ids) if ids is not None else None,
             benchmark_mode=self.query_one("#benchmark", Checkbox).value,
-            creative_mode=self.query_one("#creative", Checkbox).value,
+            creative_mode=self.query_one("#creative", Checkbox).value, repeats=repeats,
         ), problems
 
     def action_start(self) -> None:

@@ -16,6 +16,7 @@ from textual.widgets import Footer, Header, Label, Static
 from preclinical.bus import Event
 from preclinical.domain.run import (
     RUN_LEVEL_EVENTS,
+    RUN_TERMINAL,
     SCENARIO_ENDED,
     EventTable,
     RunEvent,
@@ -27,8 +28,9 @@ from preclinical.domain.run import ScenarioRunStatus as S
 from preclinical.errors import NotFound, PreclinicalError
 from preclinical.report.export import export_name, export_run
 from preclinical.services import utc_now
+from preclinical.store import regrades, stats
 from preclinical.store import runs as run_store
-from preclinical.store import stats
+from preclinical.store.comparison import run_statistics
 from preclinical.store.models import TestRun
 from preclinical.store.serialize import test_run_json
 from preclinical.tui import formatting as fmt
@@ -56,6 +58,19 @@ def write_export(run_id: str, kind: str, path: Path) -> int:
     return len(data)
 
 
+def repeats_line(run_id: str, k: int) -> str:
+    """pass@k, worst-of-k and agreement across repeats, in one line."""
+    overall = run_statistics(run_id)["consistency"]["overall"]
+    n = overall["scenarios"]
+
+    def share(v: float | None) -> str:
+        return "-" if v is None else f"{v * 100:.0f}%"
+
+    return (f"Repeats: pass@{k} {share(overall['pass_at_k'])} · worst-of-{k} {share(overall['worst_of_k'])} "
+            f"of {n} scenarios · same disposition {share(overall['consistent_dispositions'])} · "
+            f"score ±{overall['score_sd_mean'] or 0:.1f}")
+
+
 class RunScreen(BaseScreen):
     TITLE_TEXT = "Run"
     HELP_TEXT = ("One run, live: the bar shows passed, failed, error and pending scenarios; the table updates as "
@@ -66,6 +81,9 @@ class RunScreen(BaseScreen):
         Binding("x", "export('csv')", "Export CSV", id="run.export_csv"),
         Binding("j", "export('json')", "Export JSON", id="run.export_json", show=False),
         Binding("h", "export('html')", "HTML report", id="run.export_html", show=False),
+        Binding("v", "review", "Clinician review", id="run.review", show=False),
+        Binding("m", "charts", "Charts", id="run.charts", show=False),
+        Binding("G", "regrade", "Regrade (test-retest)", id="run.regrade", show=False, key_display="shift+g"),
         Binding("R", "rerun_failed", "Rerun failed", id="run.rerun_failed", key_display="shift+r"),
         Binding("delete", "delete_run", "Delete", id="run.delete", show=False),
     ]
@@ -157,8 +175,12 @@ class RunScreen(BaseScreen):
                 else f"started {fmt.when(data['started_at'])}")
         meta = Text()
         meta.append(f"{run.agent_name or run.agent_id}", style="bold")
-        meta.append(f" ({run.agent_type}) · {run.total_scenarios} scenarios · {self.max_turns} turns · "
+        k = run.repeats or 1
+        scenarios = f"{run.total_scenarios} scenarios" if k == 1 else f"{run.total_scenarios // k} scenarios × {k}"
+        meta.append(f" ({run.agent_type}) · {scenarios} · {self.max_turns} turns · "
                     f"{run.concurrency_limit} at a time · {engine}{mode} · {when}")
+        if k > 1 and run.status in RUN_TERMINAL:
+            meta.append("\n" + repeats_line(run.id, k), style="bold")
         self.query_one("#run-meta", Static).update(meta)
         self._show_progress()
         self.refresh_bindings()  # cancel and rerun depend on the run's state
@@ -372,6 +394,39 @@ class RunScreen(BaseScreen):
         new = self.papp.start_run(RunRequest.again(run, ids, f"Rerun of failed: {run.name or run.test_run_id}"))
         if new is not None:
             self.papp.show_run(new.id)
+
+    def action_charts(self) -> None:
+        from preclinical.tui.screens.charts import ChartsScreen
+
+        self.app.push_screen(ChartsScreen(self.run_id))
+
+    def action_review(self) -> None:
+        from preclinical.tui.screens.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen(self.run_id, getattr(self.app, "reviewer_name", "")))
+
+    def action_regrade(self) -> None:
+        """Grade this run's transcripts again with the same judge, and say how far the two gradings agree."""
+        try:
+            regrade = self.runtime.regrader.start(self.run_id, {})
+        except PreclinicalError as exc:
+            self.notify(exc.message, title="Cannot regrade", severity="warning")
+            return
+        self.notify(f"Grading {regrade.total} scenario runs again as “{regrade.label}”…", title="Regrade started")
+        self.finish_regrade(regrade.id)
+
+    @work(exit_on_error=False, group="regrade", description="Regrade")
+    async def finish_regrade(self, regrade_id: str) -> None:
+        await self.runtime.regrader.wait(regrade_id)
+        run = run_store.resolve_run(self.run_id, include_deleted=True)
+        result = regrades.agreement(run, regrades.get_regrade(run, regrade_id))
+        overall, flips = result["overall"], result["flips"]
+        kappa = "κ undefined (no variation)" if overall["kappa"] is None else (
+            f"κ {overall['kappa']:.2f} ({overall['ci'][0]:.2f} to {overall['ci'][1]:.2f}), {overall['label']}")
+        agree = "-" if overall["observed"] is None else f"{overall['observed'] * 100:.0f}%"
+        self.notify(f"{kappa}; {agree} of {overall['n']} criteria graded the same; {flips['flips']} of "
+                    f"{flips['pairs']} verdicts flipped. The HTML report (h) shows the disagreements.",
+                    title=f"Regrade: {result['b']['label']}", timeout=15)
 
     def action_export(self, kind: str) -> None:
         if self.run is None:
