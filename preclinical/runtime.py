@@ -63,7 +63,7 @@ async def open_runtime(
     llm: LLM | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open the database (migrating it), seed the bundled library on first start, and close cleanly."""
-    store_db.open_database(settings.database_path)
+    store_db.open_database(settings.database_target)
     bus = EventBus(make_appender(now))
     services = Services(bus=bus, now=now, rng=rng or random.Random())
     runtime = Runtime(settings=settings, services=services, started_at=now())

@@ -48,6 +48,17 @@ def _settings(host: str | None = None, port: int | None = None, data_dir: str | 
         raise click.ClickException(exc.message) from None
 
 
+def _launch(settings: Settings, *, headless: bool) -> None:
+    """Run the app; a store that cannot be opened (e.g. an unreachable PostgreSQL) is an error line, not a traceback."""
+    from preclinical.cli.launch import run_app
+
+    try:
+        code = asyncio.run(run_app(settings, headless=headless))
+    except InvalidInput as exc:
+        raise click.ClickException(exc.message) from None
+    sys.exit(code)
+
+
 @click.group(cls=RootGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="preclinical", message="%(prog)s %(version)s")
 @click.option("--url", envvar="PRECLINICAL_API_URL", metavar="URL",
@@ -76,10 +87,7 @@ def cli(ctx: click.Context, url: str | None, api_key: str | None, local: bool, h
         raise click.UsageError("--local and --url exclude each other: --local works without a server.")
     ctx.obj = ConnectionOptions(url=None if local else url, api_key=api_key, local=local, data_dir=data_dir)
     if ctx.invoked_subcommand is None:
-        from preclinical.cli.launch import run_app
-
-        settings = _settings(host, port, data_dir)
-        sys.exit(asyncio.run(run_app(settings, headless=False)))
+        _launch(_settings(host, port, data_dir), headless=False)
 
 
 @cli.command()
@@ -88,10 +96,7 @@ def cli(ctx: click.Context, url: str | None, api_key: str | None, local: bool, h
 @click.option("--data-dir", default=None, help="Data directory (default: the user data dir).")
 def serve(host: str | None, port: int | None, data_dir: str | None) -> None:
     """Serve the REST + SSE API without the terminal interface (Ctrl+C or SIGTERM stops it)."""
-    from preclinical.cli.launch import run_app
-
-    settings = _settings(host, port, data_dir)
-    sys.exit(asyncio.run(run_app(settings, headless=True)))
+    _launch(_settings(host, port, data_dir), headless=True)
 
 
 @cli.command()
@@ -100,7 +105,7 @@ def paths(data_dir: str | None) -> None:
     """Show where data, configuration and logs live."""
     s = _settings(data_dir=data_dir)
     click.echo(f"data      {s.data_dir}")
-    click.echo(f"database  {s.database_path}")
+    click.echo(f"database  {s.database_label}")
     click.echo(f"config    {s.config_file}{'' if s.config_file.exists() else '  (not created)'}")
     click.echo(f"logs      {s.log_file}")
 

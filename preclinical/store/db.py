@@ -1,19 +1,29 @@
-"""The SQLite database: deferred initialisation, pragmas, and forward migrations by `PRAGMA user_version`."""
+"""The database: SQLite by default, PostgreSQL from a URL; deferred initialisation and forward migrations.
+
+`database` is a proxy that `open_database` points at either store at run time, so every module
+imports the same object. Raw SQL elsewhere in store/ is written once, in the subset both stores
+share, with `?` placeholders; `execute` adapts it to the open store (see `portable`).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from peewee import SqliteDatabase
+from peewee import Database, DatabaseProxy, Expression, Node, PostgresqlDatabase, SqliteDatabase, Value, fn
 
+from preclinical.errors import InvalidInput
 from preclinical.store import migrations
 
 log = logging.getLogger(__name__)
 
-# One database object for the process; `open_database` points it at a file at run time.
-database = SqliteDatabase(None)
+# One database object for the process; `open_database` points it at a file or a server at run time.
+database = DatabaseProxy()
 
 PRAGMAS = {
     "journal_mode": "wal",
@@ -23,10 +33,52 @@ PRAGMAS = {
     "cache_size": -16000,  # 16 MB page cache
 }
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
-def open_database(path: Path | str) -> SqliteDatabase:
-    """Open (creating if needed) the database file, owner-readable only, and bring its schema up to date."""
-    path = Path(path)
+
+def is_postgres_url(target: object) -> bool:
+    return isinstance(target, str) and target.startswith(POSTGRES_SCHEMES)
+
+
+class PostgresDatabase(PostgresqlDatabase):
+    """PostgreSQL through psycopg 3, reading JSON columns back as text exactly as SQLite does.
+
+    The fast read paths hand stored JSON to the client undecoded, and the models decode it once
+    with orjson; psycopg's own JSON parsing would do that work twice.
+    """
+
+    def _connect(self) -> Any:
+        from psycopg.types.string import TextLoader
+
+        conn = super()._connect()
+        for name in ("json", "jsonb"):
+            conn.adapters.register_loader(name, TextLoader)
+        return conn
+
+
+def _open_postgres(url: str) -> PostgresDatabase:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise InvalidInput(
+            "PRECLINICAL_DATABASE_URL points at PostgreSQL, but the PostgreSQL driver is not installed: "
+            "pip install 'preclinical-local[team]'") from None
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    db = PostgresDatabase(url, prefer_psycopg3=True)
+    try:
+        db.connect()
+    except Exception as exc:  # the driver's message names host, port and the reason
+        raise InvalidInput(f"Cannot connect to the PostgreSQL database: {_first_line(exc)}") from None
+    return db
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _open_sqlite(path: Path) -> SqliteDatabase:
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
@@ -34,18 +86,69 @@ def open_database(path: Path | str) -> SqliteDatabase:
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
         os.chmod(path, 0o600)
-    if not database.is_closed():
-        database.close()
-    database.init(str(path), pragmas=PRAGMAS, timeout=5)
-    database.connect(reuse_if_open=True)
-    migrations.upgrade(database)
-    return database
+    db = SqliteDatabase(str(path), pragmas=PRAGMAS, timeout=5)
+    db.connect()
+    return db
+
+
+def open_database(target: Path | str) -> Database:
+    """Open the store at `target` (a SQLite file path, or a `postgresql://` URL) and bring its schema up to date.
+
+    A SQLite file is created if needed, owner-readable only.
+    """
+    close_database()
+    db = _open_postgres(str(target)) if is_postgres_url(target) else _open_sqlite(Path(target))
+    database.initialize(db)
+    migrations.upgrade(db)
+    return db
 
 
 def close_database() -> None:
-    if not database.is_closed():
+    if database.obj is not None and not database.is_closed():
         database.close()
 
 
-def schema_version(db: SqliteDatabase = database) -> int:
-    return db.execute_sql("PRAGMA user_version").fetchone()[0]
+def is_postgres(db: Any = database) -> bool:
+    target = db.obj if isinstance(db, DatabaseProxy) else db
+    return isinstance(target, PostgresqlDatabase)
+
+
+def schema_version(db: Any = database) -> int:
+    return migrations.current_version(db.obj if isinstance(db, DatabaseProxy) else db)
+
+
+# -------------------------------------------------------------------------------------------- portable SQL
+_JSON_FIELD = re.compile(r"json_extract\(([\w.]+), '\$\.(\w+)'\)")
+
+
+@lru_cache(maxsize=256)
+def _portable(sql: str, postgres: bool) -> str:
+    if not postgres:
+        return sql
+    # `json_extract(col, '$.key')` reads one top-level text value; `->>` is PostgreSQL's spelling.
+    sql = _JSON_FIELD.sub(r"(\1 ->> '\2')", sql)
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def portable(sql: str) -> str:
+    """`sql`, written for SQLite with `?` placeholders, as the open store wants it."""
+    return _portable(sql, is_postgres())
+
+
+def json_text(field: Node, key: str) -> Node:
+    """One top-level value of a JSON column, as text (a query-builder expression for either store)."""
+    if is_postgres():
+        return Expression(field, "->>", Value(key, converter=False))
+    return fn.json_extract(field, f"$.{key}")
+
+
+def execute(sql: str, params: Any = ()) -> Any:
+    """Run raw SQL written in the shared subset (see `portable`); returns the cursor."""
+    return database.execute_sql(_portable(sql, is_postgres()), params)
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A timestamp column read by raw SQL: text on SQLite, a `datetime` already on PostgreSQL."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value) if value else None

@@ -8,7 +8,7 @@ from typing import Any
 
 from preclinical import json_codec
 from preclinical.bus import Event
-from preclinical.store.db import database
+from preclinical.store.db import database, is_postgres
 from preclinical.store.models import RunEvent
 from preclinical.store.serialize import iso
 
@@ -17,7 +17,16 @@ def event_from_row(row: RunEvent) -> Event:
     return Event(row.event_type, row.tbl, row.payload, row.test_run_id, row.id, iso(row.created_at))
 
 
-_INSERT = "INSERT INTO run_event (test_run_id, tbl, event_type, payload, created_at) VALUES (?, ?, ?, ?, ?)"
+_INSERT = ("INSERT INTO run_event (test_run_id, tbl, event_type, payload, created_at) VALUES (?, ?, ?, ?, ?) "
+           "RETURNING id")
+# On PostgreSQL several processes append to one run's log. Ids come from a sequence, and a lower id
+# could commit after a higher one, so a reader that had moved past it would miss it for good. A
+# per-run transaction lock taken before the id is drawn makes one run's ids commit in order.
+_INSERT_PG = (
+    "INSERT INTO run_event (test_run_id, tbl, event_type, payload, created_at) "
+    "SELECT %s, %s, %s, %s::json, %s::timestamp FROM (SELECT pg_advisory_xact_lock(1, hashtext(%s))) AS in_order "
+    "RETURNING id"
+)
 
 
 def make_appender(now: Callable[[], datetime]) -> Callable[[str, str, str, dict[str, Any]], Event]:
@@ -26,8 +35,11 @@ def make_appender(now: Callable[[], datetime]) -> Callable[[str, str, str, dict[
     def append(run_id: str, table: str, event_type: str, payload: dict[str, Any]) -> Event:
         created = now()
         values = (run_id, table, event_type, json_codec.dumps(payload), created.isoformat(" "))
-        cursor = database.execute_sql(_INSERT, values)
-        return Event(event_type, table, payload, run_id, cursor.lastrowid, iso(created))
+        if is_postgres():
+            cursor = database.execute_sql(_INSERT_PG, (*values, run_id))
+        else:
+            cursor = database.execute_sql(_INSERT, values)
+        return Event(event_type, table, payload, run_id, cursor.fetchall()[0][0], iso(created))
 
     return append
 

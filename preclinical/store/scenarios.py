@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from peewee import fn
+from peewee import Cast, fn
 
 from preclinical.domain.scenario_rules import SCENARIO_TYPES, content_problems, rubric_problems
 from preclinical.errors import InvalidInput, NotFound
 from preclinical.services import Services
-from preclinical.store.db import database
+from preclinical.store.db import database, json_text
 from preclinical.store.ids import canonical_uuid
 from preclinical.store.models import Scenario, ScenarioTag
 from preclinical.store.serialize import scenario_json
@@ -37,9 +37,9 @@ def list_scenarios(
         needle = f"%{q.strip().lower()}%"
         query = query.where(
             fn.lower(Scenario.name).contains(q.strip().lower())
-            | (fn.lower(fn.json_extract(Scenario.content, "$.initial_message")) ** needle)
-            | (fn.lower(fn.json_extract(Scenario.content, "$.chief_complaint")) ** needle)
-            | (fn.lower(Scenario.tags) ** needle)
+            | (fn.lower(json_text(Scenario.content, "initial_message")) ** needle)
+            | (fn.lower(json_text(Scenario.content, "chief_complaint")) ** needle)
+            | (fn.lower(Cast(Scenario.tags, "TEXT")) ** needle)
         )
     return list(query.order_by(Scenario.name, Scenario.scenario_id))
 
