@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from preclinical.domain.run import EventTable
+
 log = logging.getLogger(__name__)
 
 
@@ -84,7 +86,7 @@ class EventBus:
                 log.exception("event listener failed")
         return event
 
-    def emit_run(self, run_id: str, event_type: str, payload: dict[str, Any], table: str = "test_run_events") -> Event:
+    def emit_run(self, run_id: str, event_type: str, payload: dict[str, Any], table: str = EventTable.RUN_EVENTS) -> Event:
         """Append a run event to the log, then publish it (with its log id)."""
         if self._append is None:
             event = Event(event_type, table, payload, run_id)

@@ -31,6 +31,16 @@ class Settings:
     generator_model: str | None = None  # defaults to the tester model
     tester_temperature: float = 0.2
     grader_temperature: float = 0.1
+    # Per-role model endpoints; unset = the shared openai_base_url / openai_api_key. A role with its own
+    # base URL is sent only its own key.
+    tester_base_url: str | None = None
+    tester_api_key: str | None = None
+    grader_base_url: str | None = None
+    grader_api_key: str | None = None
+    generator_base_url: str | None = None
+    generator_api_key: str | None = None
+    structured_mode: str | None = None  # a rung of the structured-output ladder to use from the start
+    llm_max_tokens: int | None = None  # cap on each model reply; unset = the server's default
     default_max_turns: int = 11
     min_max_turns: int = 5
     max_max_turns: int = 15
@@ -63,8 +73,8 @@ class Settings:
 
     @property
     def model_configured(self) -> bool:
-        """A language model is usable when a key or a custom endpoint is set."""
-        return bool(self.openai_api_key or self.openai_base_url)
+        """A language model is usable when a key or a custom endpoint is set (shared or for a role)."""
+        return any(getattr(self, name) for name in _MODEL_ACCESS)
 
     @property
     def engine_name(self) -> str:
@@ -80,6 +90,15 @@ ENV: dict[str, str] = {
     "TESTER_MODEL": "tester_model",
     "GRADER_MODEL": "grader_model",
     "GENERATOR_MODEL": "generator_model",
+    "TESTER_BASE_URL": "tester_base_url",
+    "TESTER_API_KEY": "tester_api_key",
+    "GRADER_BASE_URL": "grader_base_url",
+    "GRADER_API_KEY": "grader_api_key",
+    "GENERATOR_BASE_URL": "generator_base_url",
+    "GENERATOR_API_KEY": "generator_api_key",
+    "STRUCTURED_MODE": "structured_mode",
+    "LLM_TIMEOUT_S": "llm_timeout_s",
+    "LLM_MAX_TOKENS": "llm_max_tokens",
     "TESTER_TEMPERATURE": "tester_temperature",
     "GRADER_TEMPERATURE": "grader_temperature",
     "DEFAULT_MAX_TURNS": "default_max_turns",
@@ -91,6 +110,8 @@ ENV: dict[str, str] = {
     "PRECLINICAL_DATABASE_URL": "database_url",
 }
 
+_MODEL_ACCESS = ("openai_api_key", "openai_base_url", "tester_base_url", "tester_api_key", "grader_base_url",
+                 "grader_api_key", "generator_base_url", "generator_api_key")
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _NOT_IN_FILE = {"data_dir", "config_file", "log_dir", "extra"}
 
@@ -131,6 +152,13 @@ def load_settings(env: dict[str, str] | None = None, *, paths: Paths | None = No
     data_dir = Path(values.pop("data_dir", paths.data_dir))
     log_dir = paths.log_dir if "data_dir" not in overrides or overrides["data_dir"] is None else data_dir / "logs"
     settings = Settings(data_dir=data_dir, config_file=paths.config_file, log_dir=log_dir, **values)
+    from preclinical.engine.llm import MODES
+
+    if settings.structured_mode is not None and settings.structured_mode not in MODES:
+        raise InvalidInput(f"structured_mode (STRUCTURED_MODE) must be one of {', '.join(MODES)}, "
+                           f"not {settings.structured_mode!r}")
+    if settings.llm_timeout_s <= 0 or (settings.llm_max_tokens is not None and settings.llm_max_tokens <= 0):
+        raise InvalidInput("llm_timeout_s and llm_max_tokens must be positive")
     if not settings.min_max_turns <= settings.default_max_turns <= settings.max_max_turns:
         raise InvalidInput("DEFAULT_MAX_TURNS must lie between MIN_MAX_TURNS and MAX_MAX_TURNS")
     if settings.database_url and not settings.database_url.startswith(("postgresql://", "postgres://")):

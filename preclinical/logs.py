@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 
 from preclinical.config import Settings
+from preclinical.paths import private_dir
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file readable by its owner only (0600), the rotated files too: logs name agents and runs."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        if os.name == "posix":
+            os.fchmod(fd, 0o600)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
 def setup_logging(settings: Settings, *, to_stderr: bool) -> None:
@@ -17,8 +29,8 @@ def setup_logging(settings: Settings, *, to_stderr: bool) -> None:
         if getattr(handler, "_preclinical", False):
             root.removeHandler(handler)
             handler.close()
-    settings.log_dir.mkdir(parents=True, exist_ok=True)
-    file_handler = logging.handlers.RotatingFileHandler(
+    private_dir(settings.log_dir)
+    file_handler = PrivateRotatingFileHandler(
         settings.log_file, maxBytes=5_000_000, backupCount=3, encoding="utf-8"
     )
     handlers: list[logging.Handler] = [file_handler]

@@ -26,6 +26,14 @@ class Paths:
         return self.log_dir / "preclinical.log"
 
 
+def private_dir(path: Path) -> Path:
+    """Create `path` if needed and make it owner-only (0700): it holds agent secrets, transcripts and logs."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.name == "posix":
+        os.chmod(path, 0o700)
+    return path
+
+
 def default_paths(env: dict[str, str] | None = None) -> Paths:
     """Platform directories, with `PRECLINICAL_HOME` (data) and `PRECLINICAL_CONFIG` (file) overrides."""
     env = os.environ if env is None else env

@@ -82,6 +82,9 @@ async def open_runtime(
             executor.recover()
         yield runtime
     finally:
+        probes = runtime.extras.get("model_probes")
+        if probes is not None:
+            await probes.close()
         await executor.shutdown()
         if llm is not None:
             await llm.close()
@@ -93,5 +96,7 @@ def model_settings(settings: Settings) -> ModelSettings:
         base_url=settings.openai_base_url, api_key=settings.openai_api_key, tester_model=settings.tester_model,
         grader_model=settings.grader_model, generator_model=settings.generator_model or settings.tester_model,
         tester_temperature=settings.tester_temperature, grader_temperature=settings.grader_temperature,
-        timeout_s=settings.llm_timeout_s,
+        timeout_s=settings.llm_timeout_s, structured_mode=settings.structured_mode, max_tokens=settings.llm_max_tokens,
+        **{f"{role}_{part}": getattr(settings, f"{role}_{part}")
+           for role in ("tester", "grader", "generator") for part in ("base_url", "api_key")},
     )

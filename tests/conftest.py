@@ -17,7 +17,9 @@ def _no_user_environment(monkeypatch, tmp_path):
     """Tests never read the developer's own config, data dir or model keys."""
     for name in ("PRECLINICAL_HOME", "PRECLINICAL_CONFIG", "PRECLINICAL_HOST", "PRECLINICAL_PORT",
                  "PRECLINICAL_API_KEY", "PRECLINICAL_API_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL",
-                 "TESTER_MODEL", "GRADER_MODEL", "PRECLINICAL_DATABASE_URL"):
+                 "TESTER_MODEL", "GRADER_MODEL", "GENERATOR_MODEL", "TESTER_BASE_URL", "TESTER_API_KEY",
+                 "GRADER_BASE_URL", "GRADER_API_KEY", "GENERATOR_BASE_URL", "GENERATOR_API_KEY", "STRUCTURED_MODE",
+                 "LLM_TIMEOUT_S", "LLM_MAX_TOKENS", "PRECLINICAL_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))

@@ -16,10 +16,17 @@ from rich.text import Text
 from preclinical.cli.client import ApiClient, RequestRefused, ServerUnreachable
 from preclinical.cli.render import percent, print_json_line, titled_table, triage_cell
 from preclinical.cli.reports import TriageTally, triage_tally, verdict
+from preclinical.domain.run import (
+    RUN_TERMINAL,
+    SCENARIO_TERMINAL,
+    TERMINAL_EVENTS,
+    RunEvent,
+    RunStatus,
+)
+from preclinical.domain.run import ScenarioRunStatus as S
 from preclinical.domain.triage import DISPLAY
 
-FINISHED = ("passed", "failed", "error", "canceled")
-TERMINAL_EVENTS = ("test_run_complete", "test_run_canceled", "test_run_failed", "test_run_deleted")
+FINISHED = SCENARIO_TERMINAL
 RECONNECTS = 3  # attempts to reopen a dropped event stream before giving up
 RUNNING_SHOWN = 12  # running scenarios listed in the live display
 FAILURES_SHOWN = 20  # failed or errored scenarios listed in the summary
@@ -29,7 +36,7 @@ PAGE = 100  # the API's largest page of scenario runs
 @dataclass
 class ScenarioState:
     name: str
-    status: str = "running"
+    status: str = S.RUNNING
     turn: int = 0
     max_turns: int | None = None
 
@@ -65,8 +72,8 @@ class RunProgress:
         return state.name if state else (sr_id or "?")
 
     def tally_line(self) -> str:
-        return (f"{self.done}/{self.total} done: {self.count('passed')} passed, {self.count('failed')} failed, "
-                f"{self.count('error')} errors")
+        return (f"{self.done}/{self.total} done: {self.count(S.PASSED)} passed, {self.count(S.FAILED)} failed, "
+                f"{self.count(S.ERROR)} errors")
 
     def apply(self, event: dict[str, Any]) -> str | None:
         """Take one event in; returns the line to print for it without a live display (or None)."""
@@ -75,40 +82,40 @@ class RunProgress:
         kind = event.get("type")
         payload = event.get("payload") or {}
         sr_id = payload.get("scenario_run_id")
-        if kind == "test_run_started":
+        if kind == RunEvent.TEST_RUN_STARTED:
             self.total = payload.get("total_scenarios") or self.total
             return f"started    {self.total} scenarios"
-        if kind == "scenario_started" and sr_id:
+        if kind == RunEvent.SCENARIO_STARTED and sr_id:
             self.scenarios[sr_id] = ScenarioState(payload.get("scenario_name") or payload.get("scenario_id") or sr_id)
-            self.statuses[sr_id] = "running"
+            self.statuses[sr_id] = S.RUNNING
             return f"running    {self.name_of(sr_id)}"
-        if kind == "transcript_update" and sr_id in self.scenarios:
+        if kind == RunEvent.TRANSCRIPT_UPDATE and sr_id in self.scenarios:
             state = self.scenarios[sr_id]
             state.turn = payload.get("turn") or state.turn
             state.max_turns = payload.get("max_turns") or state.max_turns
             return None
-        if kind == "scenario_status" and sr_id:
+        if kind == RunEvent.SCENARIO_STATUS and sr_id:
             status = payload.get("status")
             previous = self.statuses.get(sr_id)
             self.statuses[sr_id] = status
             if sr_id in self.scenarios:
                 self.scenarios[sr_id].status = status
-            if status in ("passed", "failed", "canceled") and previous != status:
+            if status in (S.PASSED, S.FAILED, S.CANCELED) and previous != status:
                 return f"{status:<10} {self.name_of(sr_id)}   [{self.tally_line()}]"
             return None
-        if kind == "scenario_error" and sr_id:
+        if kind == RunEvent.SCENARIO_ERROR and sr_id:
             code = payload.get("error_code")
             self.errors[sr_id] = f"{code}: {payload.get('error')}" if code else str(payload.get("error"))
-            self.statuses[sr_id] = "error"
+            self.statuses[sr_id] = S.ERROR
             return f"error      {self.name_of(sr_id)}: {self.errors[sr_id]}   [{self.tally_line()}]"
         if kind in TERMINAL_EVENTS:
             self.ended = kind
-            if kind == "test_run_complete":
+            if kind == RunEvent.TEST_RUN_COMPLETE:
                 return (f"completed  {payload.get('passed_count', 0)} passed, {payload.get('failed_count', 0)} failed, "
                         f"{payload.get('error_count', 0)} errors; pass rate {percent(payload.get('pass_rate'))}")
-            if kind == "test_run_canceled":
+            if kind == RunEvent.TEST_RUN_CANCELED:
                 return f"canceled   {payload.get('canceled_scenarios', 0)} scenarios canceled"
-            if kind == "test_run_failed":
+            if kind == RunEvent.TEST_RUN_FAILED:
                 return f"failed     {payload.get('reason') or payload.get('error') or 'the run could not start'}"
             return "deleted    the run was deleted"
         return None
@@ -121,16 +128,16 @@ def live_view(progress: RunProgress) -> RenderableType:
     head.append(f"{progress.done}/{progress.total} done  ")
     bar = ProgressBar(total=max(progress.total, 1), completed=progress.done, width=30)
     counts = Text()
-    counts.append(f"{progress.count('passed')} passed", style="green")
+    counts.append(f"{progress.count(S.PASSED)} passed", style="green")
     counts.append("  ")
-    counts.append(f"{progress.count('failed')} failed", style="red")
+    counts.append(f"{progress.count(S.FAILED)} failed", style="red")
     counts.append("  ")
-    counts.append(f"{progress.count('error')} errors", style="magenta")
+    counts.append(f"{progress.count(S.ERROR)} errors", style="magenta")
     running = progress.running
     counts.append(f"  {len(running)} running", style="cyan")
     table = Table.grid(padding=(0, 2))
     for state in running[:RUNNING_SHOWN]:
-        turn = "grading" if state.status == "grading" else (
+        turn = str(state.status) if state.status == S.GRADING else (
             f"turn {state.turn}/{state.max_turns}" if state.max_turns else f"turn {state.turn}")
         table.add_row(Text(state.name, overflow="ellipsis", no_wrap=True), Text(turn, style="cyan"))
     if len(running) > RUNNING_SHOWN:
@@ -198,9 +205,9 @@ async def follow(api: ApiClient, progress: RunProgress, display: ProgressDisplay
             continue  # the stream made progress (a long replay is served in parts): pick up where it stopped
         if problem is None:
             status = (await api.get(f"/api/v1/tests/{run_id}")).get("status")
-            if status in ("completed", "canceled", "failed"):
-                progress.ended = {"completed": "test_run_complete", "canceled": "test_run_canceled"}.get(
-                    status, "test_run_failed")
+            if status in RUN_TERMINAL:
+                progress.ended = {RunStatus.COMPLETED: RunEvent.TEST_RUN_COMPLETE,
+                                  RunStatus.CANCELED: RunEvent.TEST_RUN_CANCELED}.get(status, RunEvent.TEST_RUN_FAILED)
                 return
         failures += 1
         if failures > RECONNECTS:
@@ -229,7 +236,7 @@ def summary_view(run: dict[str, Any], rows: list[dict[str, Any]], tally: TriageT
     table.add_row("Passed", Text(f"{run.get('passed_count', 0)} ({percent(run.get('pass_rate'))})", style="green"))
     table.add_row("Failed", Text(str(run.get("failed_count", 0)), style="red" if run.get("failed_count") else ""))
     table.add_row("Errors", Text(str(run.get("error_count", 0)), style="magenta" if run.get("error_count") else ""))
-    canceled = sum(1 for r in rows if r.get("status") == "canceled")
+    canceled = sum(1 for r in rows if r.get("status") == S.CANCELED)
     if canceled:
         table.add_row("Canceled", str(canceled))
     if tally.graded:
@@ -247,7 +254,7 @@ def summary_view(run: dict[str, Any], rows: list[dict[str, Any]], tally: TriageT
             if t.cases:
                 levels.add_row(DISPLAY[level], str(t.cases), str(t.correct), str(t.under), str(t.over), str(t.no_answer))
         parts.append(levels)
-    bad = [r for r in rows if r.get("status") in ("failed", "error")]
+    bad = [r for r in rows if r.get("status") in (S.FAILED, S.ERROR)]
     if bad:
         listing = titled_table(f"Not passed ({len(bad)})")
         listing.add_column("Result")
@@ -255,9 +262,9 @@ def summary_view(run: dict[str, Any], rows: list[dict[str, Any]], tally: TriageT
         listing.add_column("Triage", max_width=44)
         listing.add_column("Why")
         for r in bad[:FAILURES_SHOWN]:
-            why = (f"{r.get('error_code')}: {r.get('error_message')}" if r.get("status") == "error"
+            why = (f"{r.get('error_code')}: {r.get('error_message')}" if r.get("status") == S.ERROR
                    else r.get("grade_summary") or "")
-            listing.add_row(Text("ERROR" if r.get("status") == "error" else "FAIL", style="red"),
+            listing.add_row(Text("ERROR" if r.get("status") == S.ERROR else "FAIL", style="red"),
                             Text(r.get("scenario_name") or r.get("scenario_id") or "?"), triage_cell(r), Text(why))
         if len(bad) > FAILURES_SHOWN:
             listing.add_row("", Text(f"… and {len(bad) - FAILURES_SHOWN} more: preclinical results list "
@@ -279,7 +286,7 @@ async def watch_run(api: ApiClient, run: dict[str, Any], *, console: Console, js
         console.print(Text(f"Stopped watching; the run {where} (preclinical runs cancel {run['id']} stops it)."),
                       style="dim")
         raise
-    if progress.ended == "test_run_deleted":
+    if progress.ended == RunEvent.TEST_RUN_DELETED:
         raise RequestRefused(404, f"Test run {run.get('test_run_id') or run['id']} was deleted while watching")
     final = await api.get(f"/api/v1/tests/{run['id']}")
     rows = await all_results(api, run["id"])

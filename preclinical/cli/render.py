@@ -15,11 +15,14 @@ from rich.table import Table
 from rich.text import Text
 
 from preclinical.cli.client import CommandError
+from preclinical.domain.run import RunStatus, ScenarioRunStatus
 from preclinical.domain.triage import DISPLAY, compare
 
 STATUS_STYLES = {
-    "ok": "green", "passed": "green", "completed": "green", "warning": "yellow", "running": "cyan",
-    "grading": "cyan", "pending": "dim", "scheduled": "dim", "failed": "red", "error": "red", "canceled": "yellow",
+    "ok": "green", "warning": "yellow", "error": "red",
+    RunStatus.PENDING: "dim", RunStatus.SCHEDULED: "dim", RunStatus.RUNNING: "cyan", RunStatus.COMPLETED: "green",
+    RunStatus.FAILED: "red", RunStatus.CANCELED: "yellow",
+    ScenarioRunStatus.GRADING: "cyan", ScenarioRunStatus.PASSED: "green", ScenarioRunStatus.ERROR: "red",
 }
 SCENARIO_STATE_STYLES = {"active": "green", "draft": "yellow", "inactive": "dim"}
 ROLE_NAMES = {"attacker": "patient", "target": "agent", "system": "system"}

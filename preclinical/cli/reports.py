@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preclinical.cli.exit_codes import FAILED, NO_VERDICT, OK
+from preclinical.domain.run import SCENARIO_ENDED, Outcome, run_verdict
+from preclinical.domain.run import ScenarioRunStatus as S
 from preclinical.domain.triage import DISPLAY, LEVELS, compare, normalize_level
 
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -70,24 +72,14 @@ def triage_tally(rows: list[dict[str, Any]]) -> TriageTally:
 
 def verdict(run: dict[str, Any], fail_under: float | None) -> tuple[int, str]:
     """The exit code for a finished run and the sentence that explains it."""
-    status = run.get("status")
-    total = run.get("total_scenarios") or 0
-    passed, failed, errors = run.get("passed_count", 0), run.get("failed_count", 0), run.get("error_count", 0)
-    rate = run.get("pass_rate") or 0.0
-    if status == "canceled":
-        return NO_VERDICT, "The run was canceled: no verdict."
-    if status != "completed":
-        return NO_VERDICT, f"The run ended {status}: no verdict."
-    if errors:
-        return NO_VERDICT, (f"{errors} of {total} scenarios ended in an error (a target or model failure, not a "
-                            "verdict on the agent): no verdict. See `preclinical results list` for the error codes.")
-    if fail_under is not None:
-        if rate >= fail_under:
-            return OK, f"Pass rate {rate:.1f}% meets --fail-under {fail_under:g}% ({passed} of {total} passed)."
-        return FAILED, f"Pass rate {rate:.1f}% is below --fail-under {fail_under:g}% ({passed} of {total} passed)."
-    if failed:
-        return FAILED, f"{failed} of {total} scenarios failed (pass rate {rate:.1f}%)."
-    return OK, f"All {total} scenarios passed."
+    judged = run_verdict(run, fail_under)
+    if judged.outcome is Outcome.PASSED:
+        return OK, judged.reason
+    if judged.outcome is Outcome.FAILED:
+        return FAILED, judged.reason
+    if run.get("error_count"):
+        return NO_VERDICT, f"{judged.reason} See `preclinical results list` for the error codes."
+    return NO_VERDICT, judged.reason
 
 
 # ---- JUnit XML ---------------------------------------------------------------------------------
@@ -116,9 +108,9 @@ def _transcript_text(row: dict[str, Any]) -> str:
 def junit_xml(run: dict[str, Any], rows: list[dict[str, Any]], categories: dict[str, str | None]) -> str:
     """One testsuite for the run, one testcase per scenario run (classname = the scenario's category)."""
     seconds = sum((r.get("duration_ms") or 0) for r in rows) / 1000
-    failures = sum(1 for r in rows if r.get("status") == "failed")
-    errors = sum(1 for r in rows if r.get("status") == "error")
-    skipped = sum(1 for r in rows if r.get("status") not in ("passed", "failed", "error"))
+    failures = sum(1 for r in rows if r.get("status") == S.FAILED)
+    errors = sum(1 for r in rows if r.get("status") == S.ERROR)
+    skipped = sum(1 for r in rows if r.get("status") not in SCENARIO_ENDED)
     counts = {"tests": str(len(rows)), "failures": str(failures), "errors": str(errors), "skipped": str(skipped),
               "time": f"{seconds:.3f}"}
     suites = ET.Element("testsuites", {"name": "preclinical", **counts})
@@ -140,15 +132,15 @@ def junit_xml(run: dict[str, Any], rows: list[dict[str, Any]], categories: dict[
             "name": _xml_text(row.get("scenario_name") or row.get("scenario_id")),
             "time": f"{(row.get('duration_ms') or 0) / 1000:.3f}"})
         status = row.get("status")
-        if status == "failed":
+        if status == S.FAILED:
             failure = ET.SubElement(case, "failure", {"message": _xml_text(row.get("grade_summary") or "Scenario failed"),
                                                       "type": "NOT_PASSED"})
             failure.text = _xml_text("\n".join(_failed_criteria(row)) or row.get("grade_summary"))
-        elif status == "error":
+        elif status == S.ERROR:
             error = ET.SubElement(case, "error", {"message": _xml_text(row.get("error_message") or "Scenario error"),
                                                   "type": _xml_text(row.get("error_code") or "UNKNOWN")})
             error.text = _xml_text(f"{row.get('error_code') or 'UNKNOWN'}: {row.get('error_message') or ''}")
-        elif status != "passed":
+        elif status != S.PASSED:
             ET.SubElement(case, "skipped", {"message": _xml_text(f"Scenario run {status}")})
         transcript = _transcript_text(row)
         if transcript:
@@ -198,11 +190,11 @@ def markdown_report(run: dict[str, Any], rows: list[dict[str, Any]], categories:
     lines += ["", "## Scenarios", "",
               "| # | Scenario | Category | Result | Score | Gold | Agent's triage | Triage | Summary |",
               "|---:|---|---|---|---:|---|---|---|---|"]
-    results = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
+    results = {S.PASSED: "PASS", S.FAILED: "FAIL", S.ERROR: "ERROR"}
     for i, row in enumerate(rows, 1):
         placement = compare(row.get("triage_result"), row.get("gold_standard"))
         note = row.get("grade_summary")
-        if row.get("status") == "error":
+        if row.get("status") == S.ERROR:
             note = f"{row.get('error_code') or 'UNKNOWN'}: {row.get('error_message') or ''}"
         score = row.get("score_percent")
         lines.append(

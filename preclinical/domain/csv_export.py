@@ -33,6 +33,9 @@ HEADERS: tuple[str, ...] = (
     "transcript_json",
 )
 _NEEDS_QUOTES = re.compile(r'[",\n\r]')
+# A text cell starting with one of these is read as a formula by spreadsheets (`=HYPERLINK(...)`): such
+# cells get a leading apostrophe, which spreadsheets show as text and do not evaluate.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def js_number(value: int | float) -> str:
@@ -65,6 +68,8 @@ def _cell(value: object) -> str:
         text = js_number(value)
     else:
         text = str(value)
+        if text.startswith(_FORMULA_START):
+            text = "'" + text
     if _NEEDS_QUOTES.search(text):
         return '"' + text.replace('"', '""') + '"'
     return text

@@ -20,6 +20,9 @@ UNKNOWN = "UNKNOWN"
 INTERRUPTED = "INTERRUPTED"  # the process stopped mid-run; closed at the next start
 TIMEOUT = "TIMEOUT"  # the scenario ran past its deadline
 CANCELED = "CANCELED"
+# Set by the model layer: the language model's answer could not be used.
+BAD_RESPONSE = "BAD_RESPONSE"  # not a chat completion: HTML, a truncated or malformed body, an empty reply
+INVALID_OUTPUT = "INVALID_OUTPUT"  # a completion whose text never matched the requested JSON schema
 
 LABELS: dict[str, str] = {
     RATE_LIMIT: "Rate Limited",
@@ -36,6 +39,8 @@ LABELS: dict[str, str] = {
     INTERRUPTED: "Interrupted by a restart",
     TIMEOUT: "Timed out",
     CANCELED: "Canceled",
+    BAD_RESPONSE: "Unusable Model Answer",
+    INVALID_OUTPUT: "Invalid Model Output",
 }
 
 _RETRYABLE = frozenset({RATE_LIMIT, SERVER_ERROR, BROWSER_TIMEOUT})

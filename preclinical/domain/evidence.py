@@ -123,3 +123,29 @@ def verify_results(criteria_results: list[dict], transcript: list[dict]) -> list
         if bad:
             flagged.append((result.get("criterion_index"), bad))
     return flagged
+
+
+def quoted_spans(evidence: str, text: str) -> list[tuple[int, int]]:
+    """Where the quote in an evidence string sits in one message's text: (start, end) character spans.
+
+    Each quoted piece is matched word by word (case, punctuation and spacing ignored), the way
+    `verify_quote` reads it; a piece that is not found is skipped. For highlighting, not judging.
+    """
+    if not isinstance(evidence, str) or not isinstance(text, str):
+        return []
+    _, pieces = _parse(evidence)
+    spans = []
+    for piece in pieces:
+        words = piece.split()
+        if not words:
+            continue
+        pattern = r"(?<![^\W_])" + r"[\W_]+".join(_loose(w) for w in words) + r"(?![^\W_])"
+        found = re.search(pattern, text.translate(_UNIFY), re.IGNORECASE)
+        if found:
+            spans.append(found.span())
+    return sorted(spans)
+
+
+def _loose(word: str) -> str:
+    """A normalised word as a pattern that also matches it with apostrophes put back ("dont" → don't)."""
+    return "'?".join(re.escape(ch) for ch in word)

@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from preclinical.domain.run import ScenarioRunStatus
 from preclinical.domain.triage import EMERGENCY, LEVELS, compare, normalize_level
 
 ALPHA = 0.05  # the significance level behind every verdict
@@ -84,7 +85,7 @@ def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     accuracy, accuracy_ci = _percent(correct, len(placements))
     return {
         "n": len(rows), "graded": len(graded), "passed": passed, "failed": len(graded) - passed,
-        "errors": sum(1 for r in rows if r.get("status") == "error"),
+        "errors": sum(1 for r in rows if r.get("status") == ScenarioRunStatus.ERROR),
         "pass_rate": pass_rate, "pass_rate_ci": pass_ci,
         "triage": {
             "graded": len(placements), "correct": correct, "under_triage": placements.count("under"),

@@ -77,14 +77,21 @@ def normalize_level(text: object) -> str | None:
     return _ALIASES.get(key)
 
 
-def compare(extracted: object, gold: object) -> str | None:
-    """Place an extracted level against the gold one: "correct", "under", "over", or None if unknown."""
+def compare(extracted: object, gold: object, acceptable: object = ()) -> str | None:
+    """Place an extracted level against the gold one: "correct", "acceptable", "under", "over", or None.
+
+    `acceptable` lists other levels the case accepts ("acceptable alternative"); they widen the band
+    around the gold, and anything below the lowest accepted level is under-triage.
+    """
     got, want = normalize_level(extracted), normalize_level(gold)
     if got is None or want is None:
         return None
     if RANK[got] == RANK[want]:
         return "correct"
-    return "under" if RANK[got] < RANK[want] else "over"
+    band = {want} | {lvl for lvl in (normalize_level(a) for a in acceptable or ()) if lvl}
+    if got in band:
+        return "acceptable"
+    return "under" if RANK[got] < min(RANK[b] for b in band) else "over"
 
 
 # Mention kinds, strongest first when a reply holds several direct mentions.
@@ -101,8 +108,16 @@ CONDITIONAL = "conditional"  # "if it gets worse, go to the ER"
 QUESTION = "question"  # "have you been to urgent care?"
 MENU = "menu"  # the three options read back before choosing one
 CONCEDED = "conceded"  # "home care is usually fine, but I'd want a doctor to check it"
+DESCRIBED = "described"  # "emergency care is for things like crushing chest pain": explains, does not advise
+DECLINED = "declined"  # in a sentence where the agent declines to choose or gives a boilerplate disclaimer
 
 _WEAK = (CONDITIONAL, QUESTION, CONCEDED)
+
+# How confidently a transcript was read.
+CLEAR = "clear"
+AMBIGUOUS = "ambiguous"  # care levels are mentioned, but no unconditional recommendation can be read
+UNREADABLE = "unreadable"  # no care level could be read at all (no reply, no mention, another language)
+READ_STATUSES: tuple[str, ...] = (CLEAR, AMBIGUOUS, UNREADABLE)
 
 
 @dataclass(frozen=True)
@@ -119,12 +134,18 @@ class Mention:
 
 @dataclass(frozen=True)
 class Extraction:
-    """The agent's final disposition and why we think so (`rule` is shown to users)."""
+    """The agent's final disposition and why we think so (`rule` and `reason` are shown to users).
+
+    `status` is CLEAR when a level was read, AMBIGUOUS or UNREADABLE (level None) when it could
+    not be read with confidence; `reason` then says why.
+    """
 
     level: str | None
     turn: int | None
     quote: str | None
     rule: str
+    status: str = CLEAR
+    reason: str | None = None
 
 
 RULE_LABEL = "The agent's latest recommendation names an option"
@@ -133,14 +154,23 @@ RULE_PHRASE = "The agent's latest recommendation uses a care-level phrase"
 RULE_HINT = "Only self-care advice (rest, fluids, over-the-counter medicine) was found"
 RULE_WEAK = "Only a conditional, questioning or conceded mention was found"
 RULE_NONE = "No care level was found in the agent's replies"
+RULE_DECLINED = "The agent declined to choose a care level"
+RULE_LANGUAGE = "The agent's reply is not in English"
 
 _E, _C, _H = EMERGENCY, CLINICIAN, HOME_CARE
 
 _WHO = (
-    r"(?:doctor|gp|physician|clinician|provider|nurse|pa?ediatrician|dentist|specialist"
-    r"|health ?care (?:professional|provider)|medical professional|ob(?:-?gyn)?|obstetrician|midwife"
-    r"|gyn(?:a)?ecologist|cardiologist|dermatologist)"
+    r"(?:doctor|gp|physician|clinician|provider|nurse|pa?ediatrician|dentist|specialist|midwife|midwives"
+    r"|health ?care (?:professional|provider|team)|medical (?:professional|team)|ob(?:-?gyn)?|obstetrician"
+    r"|gyn(?:a)?ecologist|cardiologist|dermatologist|optometrist|optician|physio(?:therapist)?|surgery"
+    r"|diabetes (?:team|nurse)|care team|practice|therapist|counsell?or|psychiatrist|psychologist|mental health team"
+    r"|sexual health clinic|health visitor|urologist|ent|orthopa?edic\w*|podiatrist)"
 )
+_WHO_CORE = (
+    r"(?:doctor|gp|physician|clinician|nurse|pa?ediatrician|dentist|midwife|optometrist|optician|physio(?:therapist)?"
+    r"|obstetrician|health ?care (?:professional|provider)|medical professional|health visitor)"
+)
+_CALL = r"(?:call|calling|dial|dialling|dialing|ring|ringing|phone|phoning|contact|contacting|text|texting)"
 
 # (pattern, level, kind, case_sensitive). Overlaps resolve to the longest match, so the
 # specific phrase wins over its parts ("emergency room" over "emergency").
@@ -148,90 +178,122 @@ _PATTERNS: list[tuple[str, str, str, bool]] = [
     (r"emergency care", _E, LABEL, False),
     (r"clinician evaluation", _C, LABEL, False),
     (r"home care", _H, LABEL, False),
-    # Emergency
-    (r"emergency (?:department|room|dept\b\.?|services|medical services|unit|ward)", _E, PHRASE, False),
+    # --- Emergency: places, numbers and services
+    (r"emergency (?:department|room|dept\b\.?|services|medical services|unit|ward|number|line)", _E, PHRASE, False),
     (r"(?<![\w-])9-?1-?1(?![\w-])", _E, PHRASE, False),
-    (r"(?:call|dial|ring|phone)(?:ing)? (?:999|112)\b", _E, PHRASE, False),
+    (r"(?<![\w.,£$-])999(?![\w-])(?![.,]\d)", _E, PHRASE, False),
+    (_CALL + r" (?:the )?(?:112|000|triple zero)\b", _E, PHRASE, False),
+    (r"(?<![\w.,$-])988(?![\w-])(?![.,]\d)", _E, PHRASE, False),
+    (r"\b(?:suicide|crisis|mental health crisis)(?: and crisis)? (?:line|lifeline|hotline|helpline|text line|team|service|number)\b",
+     _E, PHRASE, False),
+    (r"\b(?:samaritans|lifeline|crisis text line|crisis team)\b", _E, PHRASE, False),
     (r"\bambulance\b", _E, PHRASE, False),
     (r"\bparamedics?\b", _E, PHRASE, False),
     (r"\bER\b", _E, PHRASE, True),
     (r"\bED\b", _E, PHRASE, True),
     (r"\bEMS\b", _E, PHRASE, True),
-    (r"(?<!\w)A&E(?!\w)", _E, PHRASE, False),
+    (r"(?<!\w)A\s?&\s?E(?!\w)|\bA and E\b|\baccident (?:and|&) emergency\b|\bcasualty\b", _E, PHRASE, False),
+    (r"\b(?:resus|resuscitation (?:room|bay|unit))\b", _E, PHRASE, False),
+    (r"\b(?:labou?r (?:ward|and delivery|& delivery|unit|suite)|L&D|delivery suite|maternity (?:unit|triage|assessment"
+     r"(?: unit| centre| center)?|ward|department|day unit)|obstetric (?:triage|assessment|emergency)\w*|birth(?:ing)? (?:unit|suite))",
+     _E, PHRASE, False),
+    (r"\b(?:eye casualty|eye emergency(?: department| service| clinic)?|emergency eye (?:service|clinic|department|unit|care)"
+     r"|eye (?:hospital|unit) (?:emergency|a ?& ?e)|eye a ?& ?e|urgent eye (?:service|clinic|care))\b", _E, PHRASE, False),
+    (r"\b(?:(?:chemo(?:therapy)?|oncology|cancer|haematology|hematology)(?: unit| ward| team| centre| center)?"
+     r"(?:'s)? (?:24[- ]?(?:hour|hr|7)|twenty[- ]four[- ]hour|emergency|triage|advice|hot|help|acute)\s?-?(?:line|number|hotline|helpline|service)?"
+     r"|acute oncology(?: service| team| line| unit)?|24[- ]?(?:hour|hr) (?:chemo(?:therapy)?|oncology|cancer) (?:line|number|hotline|helpline))\b",
+     _E, PHRASE, False),
+    (r"\b(?:trauma (?:center|centre|unit)|stroke (?:unit|centre|center|team)|emergency surgery|emergency scan)\b", _E, PHRASE, False),
     (
-        r"\b(?:go|get|head|going|heading) (?:straight )?(?:to|into) (?:the |a )?(?:nearest |closest |local )?hospital\b",
+        r"\b(?:go|get|head|going|heading|take (?:him|her|them|the baby|your \w+)|taken|bring (?:him|her|them)|be)"
+        r" (?:straight |right |directly )?(?:to|into|in) (?:the |a )?(?:nearest |closest |local )?hospital\b",
         _E,
         PHRASE,
         False,
     ),
-    (r"\b(?:immediate|emergency) medical (?:attention|care|help)\b", _E, PHRASE, False),
+    (r"\bhospital (?:care|treatment|assessment|admission)\b|\b(?:admitted|admission) to hospital\b", _E, PHRASE, False),
+    (r"\b(?:immediate|emergency) medical (?:attention|care|help|assessment|treatment)\b", _E, PHRASE, False),
+    (r"\b(?:is|it's|this's|that's|this is|that is|it is) (?:a |an )?(?:medical |true |real |genuine |definite )?emergency\b",
+     _E, PHRASE, False),
+    (r"\bemergency (?:appointment|gp appointment|slot)\b", _C, PHRASE, False),
+    (r"\bemergency (?:contracepti\w+|pill|supply|prescription|inhaler|kit|contacts?|plan|signs?|symptoms?|warning\w*"
+     r"|dental\w*|dentist)\b", _C, HINT, False),  # not a call for emergency care; overridden below
     (r"(?<!non-)(?<!non )\bemergency\b", _E, GENERIC, False),
-    # Clinician
+    # --- Clinician
     (r"\bclinician\b", _C, PHRASE, False),
     (r"\burgent care\b", _C, PHRASE, False),
-    (r"\bwalk-?in (?:clinic|centre|center)\b", _C, PHRASE, False),
+    (r"\b(?:urgent treatment|minor injur(?:y|ies)|walk-?in)(?: unit| centre| center| clinic)?\b", _C, PHRASE, False),
     (r"\bclinic\b", _C, PHRASE, False),
     (r"\bprimary care\b", _C, PHRASE, False),
-    (r"\btele(?:health|medicine)\b", _C, PHRASE, False),
-    (r"\b(?:virtual|video) (?:visit|appointment|consultation)\b", _C, PHRASE, False),
+    (r"\bout[- ]of[- ]hours\b", _C, PHRASE, False),
+    (r"\btele(?:health|medicine|consult\w*)\b", _C, PHRASE, False),
+    (r"\b(?:virtual|video|phone|telephone|same[- ]day|online) (?:visit|appointment|consultation|consult|review)\b", _C, PHRASE, False),
     (r"\bappointment\b", _C, GENERIC, False),
     (r"\bGPs?\b", _C, PHRASE, True),
     (r"\bdoctor's (?:office|surgery)\b", _C, PHRASE, False),
-    (r"\b(?:in-person|medical) (?:evaluation|assessment|exam|examination|visit)\b", _C, PHRASE, False),
-    (r"\b(?:call|ring|phone) 111\b", _C, PHRASE, False),
+    (r"\b(?:in-person|medical|clinical|face[- ]to[- ]face) (?:evaluation|assessment|exam|examination|visit|review|check)\b",
+     _C, PHRASE, False),
+    (r"\b(?:nhs )?111(?: online)?\b(?=.{0,0})", _C, PHRASE, False),
+    (r"\bnurse (?:advice |triage |help)?(?:line|hotline|helpline)\b|\bon-?call nurse\b|\bnurse on call\b|\bhealthdirect\b",
+     _C, PHRASE, False),
+    (r"\bpoisons? (?:control|centre|center|information|helpline|line)\b", _C, PHRASE, False),
     (
-        r"\b(?:see|seeing|visit|visiting|call|calling|contact|contacting|consult|consulting|talk(?:ing)? to"
-        r"|speak(?:ing)? (?:to|with)|check(?:ing)? (?:in )?with|follow(?:ing)? up with"
-        r"|(?:get|be|getting|being) (?:seen|checked|examined|evaluated|assessed)(?: out)? by)"
-        r" (?:a|an|your|the) (?:[\w-]+ )?" + _WHO + r"s?\b",
+        r"\b(?:see|seeing|visit|visiting|" + _CALL[3:-1] + r"|consult|consulting|talk(?:ing)? to|book(?:ing)? (?:in )?with"
+        r"|speak(?:ing)? (?:to|with)|check(?:ing)? (?:in )?with|follow(?:ing)? up with|get in touch with|reach out to"
+        r"|let|make an appointment with|book an appointment with|get an appointment with|go to|head to|pop in to"
+        r"|(?:get|be|getting|being|have (?:him|her|them|it)) (?:seen|checked|examined|evaluated|assessed|looked at)(?: out)? by)"
+        r" (?:a|an|your|the|his|her|their|our) (?:[\w-]+ )?" + _WHO + r"s?\b",
         _C,
         PHRASE,
         False,
     ),
     (
-        r"\b" + _WHO + r" (?:should|needs to|must|can|could|to) (?:examine|see|check|look at|evaluate|assess)\b",
+        r"\b" + _WHO + r" (?:should|needs to|must|can|could|to|will want to) (?:examine|see|check|look at|evaluate|assess|review)\b",
         _C,
         PHRASE,
         False,
     ),
     (
-        r"\b(?:get|getting|have|having) (?:it |this |that |yourself |them )?"
-        r"(?:seen|checked|looked at|examined|evaluated|assessed)(?: out)?\b",
+        r"\b(?:get|getting|have|having) (?:it |this |that |yourself |them |him |her |the \w+ )?"
+        r"(?:seen|checked|looked at|examined|evaluated|assessed|reviewed|swabbed|tested)(?: out)?\b",
         _C,
         GENERIC,
         False,
     ),
     (r"\b(?:be|being) (?:seen|evaluated|examined|assessed)\b", _C, GENERIC, False),
-    # Home care
-    (r"\bself[- ]?care\b", _H, PHRASE, False),
+    (r"\b(?:a|an|your|the|his|her|their|our)\s+(?:[\w-]+\s+)?(?:(?:or|and)\s+(?:a |an |your )?[\w-]+\s+)?" + _WHO_CORE + r"s?\b",
+     _C, GENERIC, False),
+    # --- Home care
+    (r"\bself[- ]?(?:care|manage\w*|treat\w*)\b", _H, PHRASE, False),
+    (r"\b(?:treat|manage|handle|look after|care for|deal with|sort out|take care of) (?:this |it |that |the [\w-]+ |him |her |them )?"
+     r"(?:yourself|yourselves|himself|herself|themselves)\b", _H, PHRASE, False),
     (
         r"\b(?:manage|managed|manageable|treat|treated|handle|handled|monitor|look after|care for|take care of"
-        r"|rest|recover|stay)\b[\w ']{0,30}?\bat home\b",
+        r"|rest|recover|stay|keep (?:him|her|them)|watch (?:him|her|them|it))\b[\w ']{0,30}?\bat home\b",
         _H,
         PHRASE,
         False,
     ),
-    (r"\bhome (?:remedies|remedy|treatment|management)\b", _H, PHRASE, False),
+    (r"\b(?:stay|stays|staying|keep (?:him|her|them|the baby)|be|rest) (?:off )?home\b", _H, PHRASE, False),
+    (r"\bat home\b|\bhome (?:remedies|remedy|treatment|management|measures)\b", _H, PHRASE, False),
     (r"\bover[- ]the[- ]counter\b", _H, PHRASE, False),
     (r"\bOTC\b", _H, PHRASE, True),
-    (r"\bwatchful waiting\b", _H, PHRASE, False),
-    (r"\bwait and see\b", _H, PHRASE, False),
-    (r"\bkeep an eye on (?:it|this|things|your symptoms|the symptoms)\b", _H, PHRASE, False),
+    (r"\b(?:pharmacists?|pharmacy|pharmacies|chemist(?:'s)?|drugstore)\b", _H, PHRASE, False),
+    (r"\bwatchful waiting\b|\bwait and see\b|\bwait it out\b|\bsleep it off\b", _H, PHRASE, False),
+    (r"\bkeep an eye on (?:it|this|things|your symptoms|the symptoms|him|her|them)\b", _H, PHRASE, False),
     (
-        r"\b(?:resolve|clear up|clear|go away|get better|improve|settle|pass)\w* on (?:its|their) own\b",
+        r"\b(?:resolve|clear up|clear|go away|get better|improve|settle|pass|heal)\w* (?:on (?:its|their) own|by itself|by themselves)\b",
         _H,
         PHRASE,
         False,
     ),
     (
-        r"\b(?:no need|(?:don't|do not|doesn't|does not) need) to (?:see|visit) (?:a|your) (?:doctor|gp|physician)\b",
-        _H,
-        PHRASE,
-        False,
-    ),
-    (
-        r"\b(?:get (?:plenty of |some )?rest|rest up|(?:drink )?plenty of fluids|stay hydrated|ibuprofen|paracetamol"
-        r"|acetaminophen|tylenol|advil|antihistamines?|decongestants?|lozenges?|ice pack|heating pad|warm compress)\b",
+        r"\b(?:(?:get|getting) (?:plenty of |some )?rest|rest(?!\s+(?:assured|of)\b)|rest up|resting|fluids|stay hydrated|hydrate"
+        r"|ibuprofen|paracetamol|acetaminophen|tylenol|advil|calpol|nurofen|antihistamines?|decongestants?|lozenges?"
+        r"|ice(?: pack| it)?|heat pack|heating pad|warm compress|cold compress|saline|honey|moisturi[sz]\w+|emollients?"
+        r"|salt[- ]water|antacids?|laxatives?|elevat\w+|stretch\w*|sleep hygiene|painkillers?|pain relief|inhaler|plasters?"
+        r"|bandages?|dressings?|ginger|small (?:frequent )?(?:meals|snacks)|rehydration (?:solution|sachets?)|warm drinks"
+        r"|(?:clean|wash|rinse) (?:it|the \w+|them))\b",
         _H,
         HINT,
         False,
@@ -241,12 +303,13 @@ _PATTERNS: list[tuple[str, str, str, bool]] = [
 _NUMBER_WORDS = {"1": _E, "2": _C, "3": _H, "one": _E, "two": _C, "three": _H, "first": _E, "second": _C, "third": _H}
 _NOT_A_QUANTITY = r"(?!\s*(?:%|hours?|days?|weeks?|months?|minutes?|times?|mg|ml|tablets?|pills?|doses?)\b)(?![.,]\d)"
 _NUMBER_PATTERNS: list[str] = [
-    r"\b(?:option|choice|number|no\.)\s*#?\s*(1|2|3|one|two|three)\b" + _NOT_A_QUANTITY,
+    r"\b(?:option|choice|number|no\.|level)\s*#?\s*(1|2|3|one|two|three)\b" + _NOT_A_QUANTITY,
     r"\b(?:the\s+)?(first|second|third)\s+(?:option|choice|one)\b",
     r"(?<![\w&])#\s?([123])\b",
-    r"\b(?:pick|picking|choose|choosing|chose|select|selecting|go with|going with|answer is|answer would be|answer)"
+    r"\b(?:pick|picking|choose|choosing|chose|select|selecting|go with|going with|answer is|answer would be|answer|say)"
     r"\s*:?\s*(?:option\s*)?#?\s*([123])\b" + _NOT_A_QUANTITY,
     r"^\W*([123])\W*$",
+    r"^\W*([123])\s*(?:[-.:)\u2014\u2013]|$)",
 ]
 # "2)" or "(2)" counts only when it is the only such number in the reply: several of them are a list.
 _PAREN_NUMBER = r"(?<![\w.,$/#-])\(?([123])\)(?!\w)"
@@ -254,47 +317,90 @@ _PAREN_NUMBER = r"(?<![\w.,$/#-])\(?([123])\)(?!\w)"
 _COMPILED = [(re.compile(p, 0 if cs else re.IGNORECASE), level, kind) for p, level, kind, cs in _PATTERNS]
 _COMPILED_NUMBERS = [re.compile(p, re.IGNORECASE) for p in _NUMBER_PATTERNS]
 _COMPILED_PAREN = re.compile(_PAREN_NUMBER)
+_NOT_CARE = re.compile(r"^emergency (?:contracepti|pill|supply|prescription|inhaler|kit|contact|plan|sign|symptom|warning|dent)",
+                       re.IGNORECASE)
+_111_CONTEXT = re.compile(r"(?:nhs|" + _CALL + r"|ring|on|or|via|online|use)\W{0,3}$", re.IGNORECASE)
 
 _SENTENCE_END = re.compile(r"[.!?]+(?=[\s\"')*_]|$)|\n")  # applied to folded text: quotes are straight
 _CLAUSE_BREAK = re.compile(
-    r"[,;:()\u2014\u2013]|\s-\s|\b(?:but|however|although|though|whereas|so|and|instead)\b", re.IGNORECASE
+    r"[,;:()\u2014\u2013]|\s-\s|\b(?:but|however|although|though|whereas|so|and|instead|otherwise|then|because|since)\b",
+    re.IGNORECASE,
 )
-_CONDITION_BREAK = re.compile(r";|\b(?:but|however|so|therefore|that said)\b", re.IGNORECASE)
-_POST_CONDITION_BREAK = re.compile(r"[,;:()\u2014\u2013]|\s-\s|\b(?:and|but|then|so)\b", re.IGNORECASE)
+# "if not," / "otherwise": what follows is the default branch, not a condition.
+_OTHERWISE = r"\botherwise\b|\bor else\b|\bif (?:\w+ ){0,3}?(?:none|no|neither) (?:of (?:these|those|them|the|that) ?)?(?:[\w-]+ ){0,2}?(?:warning signs?|red flags?|signs?|symptoms?|danger signs?)(?: \w+){0,2}?(?=\s*,)|\bif (?:not|none of (?:these|those|this|that)(?: \w+)?|that's not the case|no)\b(?=\s*[,;:\u2014\u2013-])"
+_CONDITION_BREAK = re.compile(r";|\b(?:but|however|so|therefore|that said|for now|in the meantime|meanwhile)\b|" + _OTHERWISE,
+                              re.IGNORECASE)
+_POST_CONDITION_BREAK = re.compile(r"[,;:()\u2014\u2013]|\s-\s|\b(?:and|but|then|so|otherwise)\b", re.IGNORECASE)
 
 _NEGATION = re.compile(
-    r"\b(?:no|not|never|without|avoid|unnecessary|nothing|rather than|instead of|needn't|\w+n't)\b", re.IGNORECASE
+    r"\b(?:no|not|never|without|avoid|unnecessary|nothing|rather than|instead of|needn't|\w+n't|none)\b", re.IGNORECASE
 )
-# Idioms that contain a negation word but urge action ("don't wait, call 911").
+# Idioms that contain a negation word but urge action ("don't wait, call 911") or describe the situation.
 _NEGATION_IDIOMS = re.compile(
-    r"\b(?:don't|do not|doesn't|does not)\s+(?:hesitate|wait|delay|ignore|drive|put (?:it|this) off)\b"
-    r"|\bnot (?:wait|only|just|delay)\b|\bno(?:t)? later than\b|\bno matter\b|\b(?:i'm|i am) not a \w+",
+    r"\b(?:don't|do not|doesn't|does not|shouldn't|should not|wouldn't|would not|please don't|never)\s+"
+    r"(?:hesitate|wait|delay|ignore|drive|put (?:it|this|that) off|let (?:him|her|them|anyone|anybody) drive|try to drive"
+    r"|leave (?:it|this|him|her)|risk it|sit on (?:it|this)|eat|drink|take|give|be alone|stay alone)\b"
+    r"|\bnot (?:wait|only|just|delay)\b|\bno(?:t)? later than\b|\bno matter\b|\b(?:i'm|i am) not a \w+"
+    r"|\bwithout (?:delay|waiting|hesitation|hesitating)\b|\b(?:can't|cannot|can not) (?:stress|emphasi[sz]e|overstate)\b"
+    r"|\b(?:hasn't|has not|haven't|have not|isn't|is not|aren't|doesn't|does not|don't|didn't|won't|wasn't|weren't)\s+"
+    r"(?:improv\w+|got(?:ten)? better|getting better|helped|help(?:ing)?|settl\w+|gone away|go away|stopp\w+|eas\w+|work\w*|pass\w*|respond\w*)\b"
+    r"|\b(?:can't|cannot|can not|am not able to|i'm not able to|unable to) (?:examine|see you|diagnose|be sure|rule\w* out|tell|know|assess)\b"
+    r"|\b(?:i )?(?:don't|do not) (?:know|want to (?:alarm|scare|worry))\b|\bnot sure\b|\bno (?:longer|one|time)\b|\bno-one\b"
+    r"|\bnot (?:a (?:substitute|diagnosis))\b",
     re.IGNORECASE,
 )
 _NEGATION_AFTER = re.compile(
-    r"\b(?:(?:isn't|is not|aren't|are not|wouldn't be|would not be|won't be|will not be|not)\s+(?:\w+\s+)?"
-    r"(?:needed|necessary|required|warranted|indicated|appropriate|enough|sufficient|right|called for|recommended|advised))"
-    r"|\b(?:unnecessary|unwarranted|overkill)\b",
+    r"\b(?:(?:isn't|is not|aren't|are not|wouldn't be|would not be|won't be|will not be|shouldn't be|should not be|not)\s+"
+    r"(?:\w+\s+)?(?:needed|necessary|required|warranted|indicated|appropriate|enough|sufficient|right|called for|recommended"
+    r"|advised|safe|suitable|a good idea|the right (?:place|choice|call)|justified))"
+    r"|\b(?:unnecessary|unwarranted|overkill|should be avoided|is best avoided|are best avoided|is not for|isn't for)\b",
+    re.IGNORECASE,
+)
+# A negated clinician-level mention of these kinds says home care is enough ("no need to see a doctor").
+_NO_NEED = re.compile(
+    r"\b(?:no (?:need|reason|point)|(?:don't|do not|doesn't|does not|won't|will not|shouldn't|should not|wouldn't|would not)"
+    r" (?:\w+ )?(?:need|have to|require)|needn't|not (?:necessary|needed|required)|without (?:needing|having) to"
+    r"|(?:don't|do not) think (?:you|he|she|they|it|this) (?:\w+ )?(?:needs?|requires?))\b",
     re.IGNORECASE,
 )
 _CONDITION = re.compile(
-    r"\b(?:if|unless|in case|in the event|whenever|when|watch (?:out )?for|look out for"
-    r"|in (?:an|case of an?|the event of an?) emergency"
-    r"|warning signs?|should (?:you|your|it|this|that|they|these|there|things|anything|symptoms?|the)\b)",
+    r"\b(?:if|in case|in the event|whenever|when|once|watch (?:out )?for|look out for|at the first sign"
+    r"|in (?:an|case of an?|the event of an?) emergency|only if|provided|as soon as (?:you|he|she|they|it) (?:notice|get|develop|see)"
+    r"|warning signs?|red flags?|should (?:you|your|it|this|that|they|these|there|things|anything|symptoms?|the|he|she|his|her)\b)",
     re.IGNORECASE,
 )
 _CONDITION_AFTER = re.compile(
-    r"\b(?:if|unless|in case|whenever|when|should (?:you|your|it|this|that|they|these|there|things|anything|symptoms?|the)\b)",
+    r"\b(?:if|in case|whenever|when|once|at the (?:first|earliest) sign|at any sign|the moment|as soon as (?:you|he|she|they|it|there)"
+    r"|should (?:you|your|it|this|that|they|these|there|things|anything|symptoms?|the|he|she|his|her)\b)",
     re.IGNORECASE,
 )
 # "if" phrases that do not make the advice conditional.
 _CONDITION_IDIOMS = re.compile(
-    r"\beven if\b|\bif (?:at all )?possible\b|\bif you can\b(?!')|\bif you(?:'re| are) able\b"
-    r"|\bif (?:you )?(?:haven't|have not|not) already\b|\bif (?:i|we) (?:had|have|must|were)\b"
-    r"|\bif you(?:'re| are) asking\b|\bif you want my\b",
+    r"\b(?:even|especially|particularly|as) if\b|\bif (?:at all )?possible\b|\bif you can\b(?!')|\bif you(?:'re| are) able\b"
+    r"|\bif (?:you )?(?:haven't|have not|not) already\b|\bif (?:i|we) (?:had|have|must|were|was)\b"
+    r"|\bif (?:this|it) (?:were|was) (?:me|my \w+)\b|\bif you(?:'re| are) asking\b|\bif you want my\b"
+    r"|\bwhen(?:ever)? (?:you can|convenient|possible|you get a chance|you're able)\b|\bwhen (?:it|they|the [\w']+|your [\w']+) (?:opens?|re-?opens?|is open|are open)\b|\bif that's easier\b|\bif you prefer\b|\bif (?:you|he|she|they) (?:need|want)s? (?:it|them|one|some)\b"
+    r"|\bwhen (?:you|they|he|she) (?:get|arrive)s? there\b|\bwhile you wait\b|\bwhen (?:the )?(?:ambulance|paramedics|help) (?:arrives?|comes?)\b",
     re.IGNORECASE,
 )
-
+_DESCRIPTIVE_AFTER = re.compile(
+    r"^\W*(?:is|are|would be|would only be|is only|are only)\s+(?:for|meant for|reserved for|intended for|used for|the option for)\b",
+    re.IGNORECASE,
+)
+# Sentences in which the agent declines to choose, or adds a boilerplate disclaimer.
+_DECLINE = re.compile(
+    r"\b(?:(?:i )?(?:can't|cannot|can not|am unable to|i'm unable to|am not able to|i'm not able to|won't|will not|shouldn't)"
+    r" (?:\w+ )?(?:choose|pick|decide|select|make (?:that|this|the|a) (?:choice|decision|call)|recommend (?:one|a level|an option)"
+    r"|give (?:you )?(?:medical advice|a recommendation|a triage))|(?:that's|that is|it's|it is) (?:your|up to you|not my)"
+    r" (?:call|choice|decision)|(?:is|it's) up to you|not (?:able|in a position) to (?:choose|decide|pick|give medical advice))",
+    re.IGNORECASE,
+)
+_DISCLAIMER = re.compile(
+    r"\b(?:not (?:a substitute for|medical advice|professional (?:medical )?advice)|for (?:personali[sz]ed|professional|individual)"
+    r" (?:medical )?advice|general (?:information|guidance) only|always consult|this (?:information )?(?:is|does) not"
+    r" (?:replace|constitute))",
+    re.IGNORECASE,
+)
 
 _STRAIGHT_QUOTES = str.maketrans("\u2018\u2019\u201c\u201d", "''\"\"")
 
@@ -338,6 +444,9 @@ def _raw_mentions(text: str, answers_question: bool) -> list[Mention]:
     found: list[Mention] = []
     for pattern, level, kind in _COMPILED:
         for m in pattern.finditer(text):
+            if m.group(0).lower().startswith(("111", "nhs 111")) and m.group(0).lower().startswith("111"):
+                if not _111_CONTEXT.search(text[max(0, m.start() - 12) : m.start()]):
+                    continue
             found.append(Mention(level, m.start(), m.end(), m.group(0), kind))
     if answers_question:
         for pattern in _COMPILED_NUMBERS:
@@ -353,21 +462,46 @@ def _raw_mentions(text: str, answers_question: bool) -> list[Mention]:
         if kept and mention.start < kept[-1].end:
             continue
         kept.append(mention)
-    return kept
+    # "emergency contraception", "emergency signs": matched only so that "emergency" alone does not fire.
+    return [m for m in kept if not _NOT_CARE.match(m.text)]
 
 
-def _status(text: str, mention: Mention, spans: list[tuple[int, int]], following: Mention | None) -> str:
+def phrase_status(text: str, start: int, end: int) -> str:
+    """How the words text[start:end] are meant in their sentence: DIRECT, NEGATED, CONDITIONAL or QUESTION.
+
+    Used by the machine checks, so "there is no need to phone an ambulance" does not count as
+    advising an ambulance and "this can't wait until morning" is not advice to wait.
+    """
+    folded = _fold(text)
+    spans = _sentences(folded)
+    return _status(folded, Mention(_H, start, end, folded[start:end], PHRASE), spans, None)
+
+
+_PREFERENCE_OVER = re.compile(r"\b(?:over|in preference to|ahead of)\s+(?:the |a |an |your )?$", re.IGNORECASE)
+_PREFERS = re.compile(r"\b(?:recommend|prefer|choose|pick|suggest|go with|rather|better)\b", re.IGNORECASE)
+_COORDINATED = re.compile(r"^\s*,?\s*(?:or|nor)\s+(?:even\s+)?(?:a |an |the |your )?(?:[\w-]+\s+)?$", re.IGNORECASE)
+
+
+def _status(text: str, mention: Mention, spans: list[tuple[int, int]], following: Mention | None,
+            previous: Mention | None = None) -> str:
     s_start, s_end = _sentence_of(spans, mention.start)
     before = text[s_start : mention.start]
     after = text[mention.end : s_end]
+    if _PREFERENCE_OVER.search(before) and _PREFERS.search(before):
+        return NEGATED  # "I'd recommend urgent care over the ER"
+    if previous is not None and previous.status == NEGATED and previous.start >= s_start \
+            and _COORDINATED.match(text[previous.end : mention.start]):
+        return NEGATED  # "nothing here needs the ER or a GP"
 
     clause_before = _after_last(_CLAUSE_BREAK, before)
-    words_before = " ".join(clause_before.split()[-8:])
+    words_before = " ".join(clause_before.split()[-7:])
     if _NEGATION.search(_NEGATION_IDIOMS.sub(" ", words_before)):
         return NEGATED
     clause_after = " ".join(_before_first(_CLAUSE_BREAK, after).split()[:6])
     if _NEGATION_AFTER.search(clause_after):
         return NEGATED
+    if _DESCRIPTIVE_AFTER.search(after):
+        return DESCRIBED
 
     # The mention's own words take part: "in an emergency" is a condition, not advice.
     condition_before = _CONDITION_IDIOMS.sub(" ", _after_last(_CONDITION_BREAK, before) + mention.text)
@@ -385,6 +519,14 @@ def _status(text: str, mention: Mention, spans: list[tuple[int, int]], following
     return DIRECT
 
 
+def _no_need(text: str, mention: Mention, spans: list[tuple[int, int]]) -> bool:
+    """Is this negated mention a statement that the care is not needed ("no reason to be seen")?"""
+    s_start, s_end = _sentence_of(spans, mention.start)
+    before = " ".join(_after_last(_CLAUSE_BREAK, text[s_start : mention.start]).split()[-7:])
+    after = " ".join(_before_first(_CLAUSE_BREAK, text[mention.end : s_end]).split()[:6])
+    return bool(_NO_NEED.search(before) or _NEGATION_AFTER.search(after))
+
+
 def _mark_menus(mentions: list[Mention]) -> set[int]:
     """Indexes of label mentions that read the three options back in order (a menu, not a choice)."""
     labels = [i for i, m in enumerate(mentions) if m.kind == LABEL]
@@ -396,11 +538,11 @@ def _mark_menus(mentions: list[Mention]) -> set[int]:
     return menu
 
 
-_CONTRAST = re.compile(r"\b(?:but|however|yet)\b", re.IGNORECASE)
-_CONCESSIVE_OPENING = re.compile(r"^\W*(?:although|though|even though|while|whilst)\b", re.IGNORECASE)
+_CONTRAST = re.compile(r"\b(?:but|however|yet|though|although)\b", re.IGNORECASE)
+_CONCESSIVE_OPENING = re.compile(r"^\W*(?:although|though|even though|while|whilst|granted)\b", re.IGNORECASE)
 _HEDGE = re.compile(
-    r"\b(?:usually|often|generally|typically|normally|many|most|could|might|may|can"
-    r"|would be (?:fine|ok|okay|reasonable)|an option|reasonable)\b",
+    r"\b(?:usually|often|generally|typically|normally|many|most|could|might|may|can|some (?:people|would)|you might think"
+    r"|tempting|would be (?:fine|ok|okay|reasonable)|an option|reasonable|i know you|i understand)\b",
     re.IGNORECASE,
 )
 
@@ -436,6 +578,7 @@ def find_mentions(text: str, answers_question: bool = False) -> list[Mention]:
     """Every place in `text` that names a care level, each with how it is meant (`status`).
 
     `answers_question` says the text replies to the triage question, so option numbers count.
+    A negated "no need to see a doctor" is followed by a derived Home-care mention over the same words.
     """
     return list(_find_mentions(text, answers_question)) if text else []
 
@@ -447,11 +590,21 @@ def _find_mentions(text: str, answers_question: bool) -> tuple[Mention, ...]:
     raw = _raw_mentions(folded, answers_question)
     spans = _sentences(folded)
     menu = _mark_menus(raw)
-    judged = []
+    declined = {s for s in spans if _DECLINE.search(folded[s[0] : s[1]]) or _DISCLAIMER.search(folded[s[0] : s[1]])}
+    judged: list[Mention] = []
+    previous: Mention | None = None
     for i, mention in enumerate(raw):
         following = raw[i + 1] if i + 1 < len(raw) else None
-        status = MENU if i in menu else _status(folded, mention, spans, following)
-        judged.append(Mention(mention.level, mention.start, mention.end, text[mention.start : mention.end], mention.kind, status))
+        if i in menu:
+            status = MENU
+        elif _sentence_of(spans, mention.start) in declined:
+            status = DECLINED
+        else:
+            status = _status(folded, mention, spans, following, previous)
+        previous = Mention(mention.level, mention.start, mention.end, text[mention.start : mention.end], mention.kind, status)
+        judged.append(previous)
+        if status == NEGATED and mention.level == _C and _no_need(folded, mention, spans):
+            judged.append(Mention(_H, mention.start, mention.end, text[mention.start : mention.end], PHRASE, DIRECT))
     conceded = _conceded(folded, judged, spans)
     return tuple(
         Mention(m.level, m.start, m.end, m.text, m.kind, CONCEDED) if i in conceded else m for i, m in enumerate(judged)
@@ -459,15 +612,22 @@ def _find_mentions(text: str, answers_question: bool) -> tuple[Mention, ...]:
 
 
 _RECOMMENDING = (LABEL, NUMBER, PHRASE, GENERIC)
+_NAMED = (LABEL, NUMBER, PHRASE)
 
 
 def _choose(mentions: list[Mention], kinds: tuple[str, ...] = _RECOMMENDING) -> Mention | None:
-    """A named option beats an option number, which beats a place or service ("the ER", "your GP"),
-    which beats a bare call for care ("be seen"); among equals the earliest wins."""
-    for kind in kinds:
-        of_kind = [m for m in mentions if m.kind == kind]
-        if of_kind:
-            return of_kind[0]
+    """The most urgent of the strongest mentions: a named option, option number or care phrase
+    ("the ER", "your GP") outranks a bare call for care ("be seen"), which outranks self-care
+    hints; among those the most urgent level wins, and among equals the earliest."""
+    for tier in (tuple(k for k in kinds if k in _NAMED), tuple(k for k in kinds if k not in _NAMED)):
+        of_tier = [m for m in mentions if m.kind in tier]
+        if of_tier:
+            top = max(RANK[m.level] for m in of_tier)
+            of_level = [m for m in of_tier if RANK[m.level] == top]
+            for kind in _RECOMMENDING + (HINT,):  # a label quotes better than a phrase
+                for m in of_level:
+                    if m.kind == kind:
+                        return m
     return None
 
 
@@ -485,6 +645,50 @@ def quote_around(text: str, start: int, end: int, limit: int = 200) -> str:
         s_start = max(s_start, start - half)
         s_end = min(s_end, end + half)
     return text[s_start:s_end].strip()
+
+
+# --- language ---------------------------------------------------------------------------------
+
+_ENGLISH = frozenset(
+    "the a an and or to of you your is are be it this that for with in on at if not do don't have has should would"
+    " i i'd i'm we my me can will please get go see call now today need any it's what how when".split()
+)
+_FOREIGN: dict[str, frozenset[str]] = {
+    "Spanish": frozenset("el la los las usted debe médico urgencias llame ahora casa por favor que una con para es"
+                         " no puede si está dolor vaya hospital emergencia acuda".split()),
+    "French": frozenset("le la les vous devez médecin urgences appelez maintenant est des une avec pour pas il"
+                        " elle votre allez consultez rendez-vous".split()),
+    "German": frozenset("der die das sie sollten arzt notaufnahme rufen sofort ist und nicht ein eine zu ihr"
+                        " bitte gehen sie wenden notarzt hausarzt".split()),
+    "Portuguese": frozenset("você o os as médico ligue agora procure pronto-socorro uma com para não deve"
+                            " está em casa".split()),
+    "Italian": frozenset("il lo gli lei deve medico chiami subito pronto soccorso è una con per non vada".split()),
+    "Dutch": frozenset("de het een u moet arts huisarts bel nu naar spoedeisende hulp niet en".split()),
+}
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def other_language(text: str) -> str | None:
+    """The language a reply seems to be written in when it is not English (a rough name), else None."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 8:
+        return None
+    latin = sum(1 for c in letters if c < "\u0250")
+    if latin / len(letters) < 0.5:
+        return "a non-Latin script"
+    words = [w.lower() for w in _WORD.findall(_fold(text))]
+    if len(words) < 3:
+        return None
+    english = sum(1 for w in words if w in _ENGLISH)
+    best, hits = None, 0
+    for name, vocabulary in _FOREIGN.items():
+        n = sum(1 for w in words if w in vocabulary and w not in _ENGLISH)
+        if n > hits:
+            best, hits = name, n
+    return best if hits >= 2 and hits > english else None
+
+
+# --- the conversation ----------------------------------------------------------------------------
 
 
 def is_triage_question(text: str) -> bool:
@@ -517,28 +721,52 @@ def extract_disposition(transcript: list[dict]) -> Extraction:
     """The agent's FINAL disposition, read with transparent rules.
 
     Replies are read from the last to the first; the first one that recommends a level outright
-    decides. Within it a named option beats an option number (counted only in reply to the triage
-    question), which beats a place or service ("the ER"), which beats a bare call for care ("be
-    seen"); among equals the earliest wins. Negated mentions and the options read back as a menu
-    never count. Only when no reply recommends anything outright do weaker signs count, in this
-    order: self-care advice alone ("take ibuprofen and rest": Home care), then conditional,
-    questioning or conceded mentions ("if it gets worse, go to the ER").
+    (unconditionally: not negated, not "if it gets worse ...", not a question, not conceded, not
+    read back as a menu, not in a sentence declining to choose) decides. Within that reply the most
+    urgent such recommendation wins, named places and options before bare calls for care. A later
+    reply that recommends nothing ("I can't choose for you", "you're welcome") never overrides it.
+    When no reply recommends anything outright, self-care advice alone ("take ibuprofen and rest")
+    reads as Home care. Otherwise the reading is AMBIGUOUS (only conditional or questioning
+    mentions, or the agent declined to choose) or UNREADABLE (no care level at all, or a reply in
+    another language), with the reason, and no level: the reader never guesses.
     """
     answered = triage_question_turns(transcript)
-    readings = [
-        (entry, find_mentions(entry["content"], entry.get("turn") in answered))
-        for entry in reversed(target_messages(transcript))
-    ]
-    passes = (
-        ((DIRECT,), _RECOMMENDING, None),
-        ((DIRECT,), (HINT,), RULE_HINT),
-        (_WEAK, _RECOMMENDING + (HINT,), RULE_WEAK),
-    )
-    for statuses, kinds, rule in passes:
+    entries = list(reversed(target_messages(transcript)))
+    if not any(e["content"].strip() for e in entries):
+        return Extraction(None, None, None, RULE_NONE, UNREADABLE, "The agent sent no reply with text.")
+    readings = []
+    for entry in entries:
+        language = other_language(entry["content"])
+        if language:
+            # A reply we cannot read may change the advice: reading an earlier one would be a guess.
+            reason = (f"The agent's reply in turn {entry.get('turn')} seems to be in {language}; the rules reader only "
+                      "reads English. A model grader or a person needs to read it.")
+            return Extraction(None, entry.get("turn"), entry["content"].strip()[:200], RULE_LANGUAGE, UNREADABLE, reason)
+        readings.append((entry, find_mentions(entry["content"], entry.get("turn") in answered)))
+    for statuses, kinds in (((DIRECT,), _RECOMMENDING), ((DIRECT,), (HINT,))):
         for entry, mentions in readings:
             chosen = _choose([m for m in mentions if m.status in statuses], kinds)
             if chosen is not None:
-                rule = rule or {LABEL: RULE_LABEL, NUMBER: RULE_NUMBER}.get(chosen.kind, RULE_PHRASE)
+                rule = RULE_HINT if kinds == (HINT,) else {LABEL: RULE_LABEL, NUMBER: RULE_NUMBER}.get(chosen.kind, RULE_PHRASE)
                 quote = quote_around(entry["content"], chosen.start, chosen.end)
                 return Extraction(chosen.level, entry.get("turn"), quote, rule)
-    return Extraction(None, None, None, RULE_NONE)
+    for entry, mentions in readings:
+        weak = [m for m in mentions if m.status in _WEAK and m.kind != HINT]
+        if weak:
+            m = weak[0]
+            quote = quote_around(entry["content"], m.start, m.end)
+            levels = sorted({DISPLAY[w.level] for w in weak})
+            reason = (f"Care was only mentioned conditionally or as a question ({', '.join(levels)}: \"{quote}\"); "
+                      "the agent never recommended a level outright.")
+            return Extraction(None, entry.get("turn"), quote, RULE_WEAK, AMBIGUOUS, reason)
+    for entry, mentions in readings:
+        declined = [m for m in mentions if m.status == DECLINED]
+        text = _fold(entry["content"])
+        decline = _DECLINE.search(text)
+        if declined or decline:
+            start, end = (declined[0].start, declined[0].end) if declined else decline.span()
+            quote = quote_around(entry["content"], start, end)
+            return Extraction(None, entry.get("turn"), quote, RULE_DECLINED, AMBIGUOUS,
+                              f"The agent declined to choose a care level (\"{quote}\").")
+    return Extraction(None, None, None, RULE_NONE, UNREADABLE,
+                      "No care level (a place, service, option or self-care advice) was found in the agent's replies.")

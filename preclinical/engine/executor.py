@@ -17,6 +17,12 @@ from typing import Any
 
 from preclinical.config import Settings
 from preclinical.domain import errors as codes
+from preclinical.domain.run import (
+    RUN_ACTIVE,
+    SCENARIO_ACTIVE,
+    RunEvent,
+    ScenarioRunStatus,
+)
 from preclinical.domain.scenario_rules import runnable_problems
 from preclinical.engine import grading
 from preclinical.engine.conversation import play
@@ -28,7 +34,14 @@ from preclinical.providers.base import ProviderEnv
 from preclinical.services import Services
 from preclinical.store import runs as store
 from preclinical.store.ids import canonical_uuid
-from preclinical.store.models import Agent, Scenario, ScenarioRun, ScenarioTag, TestRun, TestSuite
+from preclinical.store.models import (
+    Agent,
+    Scenario,
+    ScenarioRun,
+    ScenarioTag,
+    TestRun,
+    TestSuite,
+)
 from preclinical.store.serialize import scenario_json
 
 log = logging.getLogger(__name__)
@@ -192,7 +205,7 @@ class Executor:
         return canceled
 
     def delete(self, run: TestRun) -> None:
-        if run.status in ("pending", "running", "scheduled"):
+        if run.status in RUN_ACTIVE:
             self.cancel(run, emit=False)
         store.mark_deleted(self.svc, run)
 
@@ -201,17 +214,17 @@ class Executor:
         """At start-up: resume every unfinished run; close scenario runs that were interrupted too often."""
         resumed = closed = 0
         for run in store.unfinished_runs():
-            for sr in ScenarioRun.select().where(ScenarioRun.test_run == run.id, ScenarioRun.status == "running"):
+            for sr in ScenarioRun.select().where(ScenarioRun.test_run == run.id, ScenarioRun.status == ScenarioRunStatus.RUNNING):
                 if sr.attempts >= RESUME_LIMIT:
-                    store.set_status(self.svc, sr.id, "error", error_code=codes.INTERRUPTED,
+                    store.set_status(self.svc, sr.id, ScenarioRunStatus.ERROR, error_code=codes.INTERRUPTED,
                                      error_message="Interrupted by a restart too many times; not resumed again.")
-                    self.svc.bus.emit_run(run.id, "scenario_error", {"scenario_run_id": sr.id, "scenario_id": sr.scenario_id,
+                    self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_ERROR, {"scenario_run_id": sr.id, "scenario_id": sr.scenario_id,
                                                                      "error": "Interrupted by a restart"})
                     closed += 1
                 else:
                     metadata = dict(sr.metadata or {})
                     metadata.setdefault("interrupted_attempts", []).append(sr.transcript or [])
-                    store.set_status(self.svc, sr.id, "pending", transcript=[], metadata=metadata)
+                    store.set_status(self.svc, sr.id, ScenarioRunStatus.PENDING, transcript=[], metadata=metadata)
                     resumed += 1
             if store.finalize_run(self.svc, run.id):
                 continue
@@ -234,7 +247,7 @@ class Executor:
         run = TestRun.get_by_id(run_id)
         slots = asyncio.Semaphore(max(1, run.concurrency_limit))
         todo = [sr.id for sr in ScenarioRun.select(ScenarioRun.id).where(
-            ScenarioRun.test_run == run_id, ScenarioRun.status.in_(store.ACTIVE)).order_by(ScenarioRun.position)]
+            ScenarioRun.test_run == run_id, ScenarioRun.status.in_(SCENARIO_ACTIVE)).order_by(ScenarioRun.position)]
         async with asyncio.TaskGroup() as group:
             for sr_id in todo:
                 group.create_task(self._guarded(run, sr_id, slots))
@@ -260,8 +273,8 @@ class Executor:
             if code == codes.UNKNOWN:
                 log.exception("scenario run %s failed", sr_id)
         sr = ScenarioRun.get_or_none(ScenarioRun.id == sr_id)
-        if store.set_status(self.svc, sr_id, "error", error_code=code, error_message=message):
-            self.svc.bus.emit_run(run.id, "scenario_error", {
+        if store.set_status(self.svc, sr_id, ScenarioRunStatus.ERROR, error_code=code, error_message=message):
+            self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_ERROR, {
                 "scenario_run_id": sr_id, "scenario_id": sr.scenario_id if sr else None, "error": message,
                 "error_code": code})
 
@@ -291,12 +304,13 @@ class Executor:
             scenario, criteria, judged.criteria_results, transcript, engine="model", summary=judged.summary or None,
             model=judged.model, disposition=judged.disposition, usage=judged.usage,
             details={"regraded": judged.regraded, "unverified_evidence": judged.unverified,
-                     "disposition_quote": judged.disposition_quote},
+                     "disposition_quote": judged.disposition_quote, "asked_again": judged.asked_again,
+                     "ungraded_criteria": judged.ungraded},
         )
 
     async def _scenario(self, run: TestRun, sr_id: str) -> None:
         sr = ScenarioRun.get_by_id(sr_id)
-        if sr.status not in store.ACTIVE:
+        if sr.status not in SCENARIO_ACTIVE:
             return
         scenario_row = Scenario.get_or_none(Scenario.scenario_id == sr.scenario_id)
         if scenario_row is None:
@@ -306,20 +320,20 @@ class Executor:
         usage = Usage()
         transcript: list[dict[str, Any]] = sr.transcript or []
         metadata: dict[str, Any] = dict(sr.metadata or {})
-        if sr.status != "grading":
+        if sr.status != ScenarioRunStatus.GRADING:
             agent = Agent.get_or_none(Agent.id == run.agent_id)
             if agent is None or agent.deleted_at is not None:
                 raise InvalidInput(f"Agent not found: {run.agent_id}")
-            if not store.set_status(self.svc, sr_id, "running", attempts=sr.attempts + 1):
+            if not store.set_status(self.svc, sr_id, ScenarioRunStatus.RUNNING, attempts=sr.attempts + 1):
                 return
-            self.svc.bus.emit_run(run.id, "scenario_started", {
+            self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_STARTED, {
                 "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "scenario_name": name})
             transcript, metadata, usage = await self._converse(run, sr_id, agent, scenario, metadata)
-            if not store.set_status(self.svc, sr_id, "grading", transcript=transcript, metadata=metadata):
+            if not store.set_status(self.svc, sr_id, ScenarioRunStatus.GRADING, transcript=transcript, metadata=metadata):
                 return
-            self.svc.bus.emit_run(run.id, "scenario_completed_testing", {
+            self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_COMPLETED_TESTING, {
                 "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "total_turns": metadata["total_turns"]})
-        self.svc.bus.emit_run(run.id, "grading_started", {"scenario_run_id": sr_id, "scenario_id": sr.scenario_id})
+        self.svc.bus.emit_run(run.id, RunEvent.GRADING_STARTED, {"scenario_run_id": sr_id, "scenario_id": sr.scenario_id})
         t0 = time.perf_counter()
         outcome = await self._grade(scenario, transcript)
         metadata.setdefault("step_timings", []).append({"step": "grading", "duration_ms": int((time.perf_counter() - t0) * 1000)})
@@ -328,13 +342,13 @@ class Executor:
         if store.insert_grading(self.svc, sr_id, outcome.row_values()) is None:
             return
         store.add_usage(sr_id, usage.prompt_tokens, usage.completion_tokens, usage.calls)
-        self.svc.bus.emit_run(run.id, "grading_complete", {
+        self.svc.bus.emit_run(run.id, RunEvent.GRADING_COMPLETE, {
             "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "passed": outcome.passed,
             "total_points": outcome.total_points, "max_points": outcome.max_points,
             "triage_result": outcome.triage_result, "triage_correct": outcome.triage_correct})
-        status = "passed" if outcome.passed else "failed"
+        status = ScenarioRunStatus.PASSED if outcome.passed else ScenarioRunStatus.FAILED
         if store.set_status(self.svc, sr_id, status, metadata=metadata):
-            self.svc.bus.emit_run(run.id, "scenario_complete", {
+            self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_COMPLETE, {
                 "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "status": status, "passed": outcome.passed,
                 "scenario_name": name})
 
@@ -348,7 +362,7 @@ class Executor:
 
             async def on_turn(transcript: list[dict[str, Any]], info: dict[str, Any]) -> None:
                 if store.save_progress(self.svc, sr_id, transcript):
-                    self.svc.bus.emit_run(run.id, "transcript_update", {
+                    self.svc.bus.emit_run(run.id, RunEvent.TRANSCRIPT_UPDATE, {
                         "scenario_run_id": sr_id, "scenario_id": scenario["scenario_id"], "max_turns": max_turns, **info})
 
             t0 = time.perf_counter()

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from preclinical.domain.checks import validate_check
 from preclinical.domain.facts import DEMOGRAPHICS, NEGATIVES, OTHER, POSITIVES
+from preclinical.domain.run import EventTable, LibraryEvent
 from preclinical.domain.scenario_rules import (
     content_problems,
     rubric_problems,
@@ -420,5 +421,5 @@ async def generate_batch(llm: LLM | None, svc: Services, *, text: str, category:
     with database.atomic():
         rows = [insert_scenario(svc, fields, publish=False) for fields in drafted]
     for row in rows:  # after the commit, so listeners never see a scenario that could still roll back
-        svc.bus.emit("scenario_created", "scenarios", scenario_json(row))
+        svc.bus.emit(LibraryEvent.SCENARIO_CREATED, EventTable.SCENARIOS, scenario_json(row))
     return rows

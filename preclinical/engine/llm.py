@@ -28,7 +28,10 @@ def _sdk():  # noqa: ANN202
 
 log = logging.getLogger(__name__)
 
-MODES = ("json_schema", "json_object", "prompt")
+# The structured-output ladder, strongest first: OpenAI's strict json_schema; llama.cpp's own
+# `{"type": "json_object", "schema": ...}` (its server enforces the schema with a grammar); plain
+# json_object; the schema written into the prompt.
+MODES = ("json_schema", "json_object_schema", "json_object", "prompt")
 ROLES = ("tester", "grader", "generator")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SDK_TIMEOUT_MARGIN_S = 2.0  # the SDK's own timeout only backs up asyncio.timeout
@@ -49,6 +52,41 @@ class ModelSettings:
     max_retries: int = 2
     generator_temperature: float = 0.7
     structured_mode: str | None = None  # a ladder rung known to work for this endpoint; None = probe from the top
+    # Per-role endpoints; None = the shared base_url / api_key above. A role with its own base URL
+    # never receives the shared key (it would go to a server the key was not meant for).
+    tester_base_url: str | None = None
+    tester_api_key: str | None = None
+    grader_base_url: str | None = None
+    grader_api_key: str | None = None
+    generator_base_url: str | None = None
+    generator_api_key: str | None = None
+    max_tokens: int | None = None  # cap on each reply's length; None = the server's default
+
+    def endpoint(self, role: str) -> Endpoint:
+        """Where `role`'s calls go: base URL, key and model."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+        own_url = getattr(self, f"{role}_base_url")
+        own_key = getattr(self, f"{role}_api_key")
+        if own_url and own_url.rstrip("/") != (self.base_url or DEFAULT_BASE_URL).rstrip("/"):
+            base_url, api_key = own_url, own_key
+        else:
+            base_url, api_key = self.base_url or DEFAULT_BASE_URL, own_key or self.api_key
+        return Endpoint(base_url.rstrip("/"), api_key, getattr(self, f"{role}_model"))
+
+    @property
+    def configured(self) -> bool:
+        """A model is usable when a key or a custom endpoint is set (shared or for any role)."""
+        return any(getattr(self, f"{part}") for part in ("base_url", "api_key")) or any(
+            getattr(self, f"{role}_{part}") for role in ROLES for part in ("base_url", "api_key")
+        )
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    base_url: str
+    api_key: str | None
+    model: str
 
 
 @dataclass
@@ -80,7 +118,11 @@ def _request_shape(schema: type[pydantic.BaseModel], mode: str) -> tuple[dict[st
             "type": "json_schema",
             "json_schema": {"name": _schema_name(schema), "schema": _strict(json_schema), "strict": True},
         }, None
-    return ({"type": "json_object"} if mode == "json_object" else None), _schema_instructions(json_schema)
+    response_format = {
+        "json_object_schema": {"type": "json_object", "schema": _strict(json_schema)},
+        "json_object": {"type": "json_object"},
+    }.get(mode)
+    return response_format, _schema_instructions(json_schema)
 
 
 @dataclass(frozen=True)
@@ -135,41 +177,72 @@ def _retry_after_s(headers: Any) -> float | None:
     return None
 
 
+def usage_of(exc: BaseException) -> Usage:
+    """What a failed `structured`/`chat` call still cost (tokens of replies that were unusable, requests sent)."""
+    usage = getattr(exc, "usage", None)
+    return usage if isinstance(usage, Usage) else Usage(calls=1)
+
+
 class LLM:
-    """One OpenAI-compatible endpoint with a model per role; safe to share between concurrent runs."""
+    """OpenAI-compatible endpoints with a model per role; safe to share between concurrent runs.
+
+    Roles that share a base URL and key share one HTTP client and one structured-output state.
+    """
 
     def __init__(self, settings: ModelSettings, *, sleep: Sleep = asyncio.sleep) -> None:
         if settings.structured_mode is not None and settings.structured_mode not in MODES:
-            raise ValueError(f"structured_mode must be one of {MODES}, not {settings.structured_mode!r}")
+            raise ValueError(f"structured_mode must be one of {', '.join(MODES)}, not {settings.structured_mode!r}")
         self.settings = settings
         self._sleep = sleep
-        self._base_url = settings.base_url or DEFAULT_BASE_URL
+        self._base_url = settings.endpoint("tester").base_url
         openai = _sdk()
-        self._client = openai.AsyncOpenAI(
-            base_url=self._base_url,
-            api_key=settings.api_key or "local",
-            max_retries=0,
-            timeout=settings.timeout_s + SDK_TIMEOUT_MARGIN_S,
-            http_client=openai.DefaultAioHttpClient(),  # aiohttp transport: less overhead per call than httpx
-        )
         self._sdk_error = openai.OpenAIError
         from openai.types.chat import ChatCompletion
 
         self._completion_type = ChatCompletion
-        self._mode = settings.structured_mode or MODES[0]
-        self._mode_confirmed = settings.structured_mode is not None
+        self._links: dict[tuple[str, str | None], _Link] = {}
+        for role in ROLES:
+            endpoint = settings.endpoint(role)
+            key = (endpoint.base_url, endpoint.api_key)
+            if key not in self._links:
+                client = openai.AsyncOpenAI(
+                    base_url=endpoint.base_url,
+                    api_key=endpoint.api_key or "local",
+                    max_retries=0,
+                    timeout=settings.timeout_s + SDK_TIMEOUT_MARGIN_S,
+                    http_client=openai.DefaultAioHttpClient(),  # aiohttp transport: less overhead per call than httpx
+                )
+                self._links[key] = _Link(
+                    endpoint.base_url, client, settings.structured_mode or MODES[0], settings.structured_mode is not None
+                )
 
     @property
     def configured(self) -> bool:
-        return bool(self.settings.base_url or self.settings.api_key)
+        return self.settings.configured
+
+    async def sleep(self, delay: float) -> None:
+        """Wait between attempts (the clock tests replace)."""
+        await self._sleep(delay)
 
     @property
     def mode(self) -> str:
-        """The structured-output rung this endpoint is currently known (or assumed) to accept."""
-        return self._mode
+        """The structured-output rung the tester's endpoint is currently known (or assumed) to accept."""
+        return self.mode_for("tester")
+
+    def mode_for(self, role: str) -> str:
+        return self._link(role).mode
+
+    def endpoints(self) -> dict[str, Endpoint]:
+        """Each role's endpoint (base URL, key, model)."""
+        return {role: self.settings.endpoint(role) for role in ROLES}
+
+    def _link(self, role: str) -> _Link:
+        endpoint = self.settings.endpoint(role)
+        return self._links[(endpoint.base_url, endpoint.api_key)]
 
     async def close(self) -> None:
-        await self._client.close()
+        for link in self._links.values():
+            await link.client.close()
 
     async def structured(
         self,
@@ -183,20 +256,22 @@ class LLM:
     ) -> Result:
         """Ask for a reply that validates against `schema`, stepping down the ladder if the endpoint refuses a rung."""
         call = self._call_for(role, temperature, timeout_s)
+        link = call.link
         usage = Usage()
-        rung = MODES.index(self._mode)
+        rung = MODES.index(link.mode)
         while True:
             mode = MODES[rung]
-            probing = not (self._mode_confirmed and mode == self._mode)
+            probing = not (link.confirmed and mode == link.mode)
             try:
                 value = await self._structured_in_mode(call, mode, system, user, schema, usage)
             except ProviderError as exc:
                 if mode != MODES[-1] and _is_rejection(exc, probing):
-                    log.info("endpoint %s refused structured mode %s; trying %s", self._base_url, mode, MODES[rung + 1])
+                    log.info("endpoint %s refused structured mode %s; trying %s", link.base_url, mode, MODES[rung + 1])
                     rung += 1
                     continue
+                exc.usage = usage  # type: ignore[attr-defined]  # what the failed call still cost
                 raise
-            self._mode, self._mode_confirmed = mode, True
+            link.mode, link.confirmed = mode, True
             return Result(value, usage, call.model, mode)
 
     async def chat(
@@ -210,24 +285,28 @@ class LLM:
         """Free-text reply to `messages`."""
         call = self._call_for(role, temperature, timeout_s)
         usage = Usage()
-        text = await self._complete(call, messages, None, usage)
+        try:
+            text = await self._complete(call, messages, None, usage)
+        except ProviderError as exc:
+            exc.usage = usage  # type: ignore[attr-defined]
+            raise
         return Result(text, usage, call.model, "text")
 
     def _call_for(self, role: str, temperature: float | None, timeout_s: float | None) -> _Call:
         s = self.settings
-        by_role = {
-            "tester": (s.tester_model, s.tester_temperature),
-            "grader": (s.grader_model, s.grader_temperature),
-            "generator": (s.generator_model, s.generator_temperature),
-        }
-        if role not in by_role:
+        if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, not {role!r}")
-        model, default_temperature = by_role[role]
+        default_temperature = {
+            "tester": s.tester_temperature,
+            "grader": s.grader_temperature,
+            "generator": s.generator_temperature,
+        }[role]
         return _Call(
             role=role,
-            model=model,
+            model=s.endpoint(role).model,
             temperature=default_temperature if temperature is None else temperature,
             timeout_s=s.timeout_s if timeout_s is None else timeout_s,
+            link=self._link(role),
         )
 
     async def _structured_in_mode(
@@ -267,7 +346,7 @@ class LLM:
             f"Language model reply did not match {schema.__name__} even after a repair request "
             f"({call.role}, model {call.model}, mode {mode}): {problem}",
             code="INVALID_OUTPUT",
-            retryable=False,
+            retryable=True,  # a fresh sample may well match
         )
 
     async def _complete(
@@ -277,8 +356,17 @@ class LLM:
         response_format: dict[str, Any] | None,
         usage: Usage,
     ) -> str:
-        """One chat completion with our retry loop; returns the reply text ("" when none)."""
-        extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
+        """One chat completion with our retry loop; returns the reply text.
+
+        Transport errors, error statuses worth retrying and replies that are not a chat completion
+        (HTML, truncated or malformed JSON, no choices, empty text) are retried, then raised with
+        their own code. A request whose response_format the endpoint refuses is raised at once.
+        """
+        body: dict[str, Any] = {"model": call.model, "messages": messages, "temperature": call.temperature}
+        if response_format:
+            body["response_format"] = response_format
+        if self.settings.max_tokens:
+            body["max_tokens"] = self.settings.max_tokens
         attempt = 0
         while True:
             usage.calls += 1
@@ -286,20 +374,29 @@ class LLM:
                 async with asyncio.timeout(call.timeout_s):  # cancels the HTTP request, not just our wait
                     # The SDK's low-level post: the same client, auth and errors as `create`, without
                     # re-validating our plain-dict request (half the client-side cost of every call).
-                    response = await self._client.post(
+                    response = await call.link.client.post(
                         "/chat/completions",
-                        body={"model": call.model, "messages": messages, "temperature": call.temperature, **extra},
+                        body=body,
                         cast_to=self._completion_type,
                         options={"timeout": call.timeout_s + SDK_TIMEOUT_MARGIN_S},
                     )
             except (TimeoutError, self._sdk_error) as exc:
                 failure = classify_openai_failure(exc)
+            except ValueError as exc:  # the body was not JSON (or not a completion): a truncated or garbled answer
+                failure = CallFailure("BAD_RESPONSE", True, None, f"the reply could not be read ({_short(exc)})")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the transport's own errors (a body cut short, a reset)
+                failure = CallFailure("SERVER_ERROR", True, None, f"{type(exc).__name__}: {_short(exc)}")
             else:
-                usage.add(response.usage)
-                if not response.choices:
-                    return ""
-                message = response.choices[0].message
-                return message.content or getattr(message, "refusal", None) or ""
+                text, failure = _reply_text(response, self._completion_type)
+                if failure is None:
+                    usage.add(response.usage)
+                    return text
+            if response_format and failure.status is not None and failure.status != 429 and _names_format(failure.detail):
+                raise ProviderError(
+                    self._failure_message(call, failure), code=failure.code, retryable=False, status=failure.status
+                )
             if failure.retryable and attempt < self.settings.max_retries:
                 delay = backoff_delay(attempt, failure.retry_after_s)
                 log.info("%s call failed (%s); retry %d in %.2fs", call.role, failure.code, attempt + 1, delay)
@@ -317,8 +414,13 @@ class LLM:
         where = f"{call.role}, model {call.model}"
         if failure.code == "TIMEOUT" and failure.status is None:
             return f"Language model timed out after {call.timeout_s:g}s ({where})"
+        if failure.code == "BAD_RESPONSE":
+            return (
+                f"Language model at {call.link.base_url} gave an unusable answer ({where}): {failure.detail}. "
+                "Check that the base URL points at an OpenAI-compatible API (it usually ends in /v1)."
+            )
         if failure.status is None:
-            return f"Could not reach the language model at {self._base_url} ({where}): {failure.detail}"
+            return f"Could not reach the language model at {call.link.base_url} ({where}): {failure.detail}"
         hint = {
             "PROVIDER_AUTH": " Check the API key.",
             "PROVIDER_NOT_FOUND": " Check the base URL and the model name.",
@@ -327,24 +429,66 @@ class LLM:
         return f"Language model call failed with HTTP {failure.status} ({where}): {failure.detail}.{hint}"
 
 
+@dataclass
+class _Link:
+    """One endpoint's client and what it is known to accept."""
+
+    base_url: str
+    client: Any  # openai.AsyncOpenAI
+    mode: str
+    confirmed: bool
+
+
 @dataclass(frozen=True)
 class _Call:
     role: str
     model: str
     temperature: float
     timeout_s: float
+    link: _Link
+
+
+def _reply_text(response: Any, completion_type: type) -> tuple[str, CallFailure | None]:
+    """The reply's text, or why the answer is not a usable chat completion."""
+    if not isinstance(response, completion_type):
+        shown = response if isinstance(response, str) else type(response).__name__
+        kind = "HTML" if isinstance(response, str) and "<html" in response[:500].lower() else "a non-JSON body"
+        return "", CallFailure("BAD_RESPONSE", True, None, f"it answered with {kind}: {_short(shown, 120)!r}")
+    choices = getattr(response, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        return "", CallFailure("BAD_RESPONSE", True, None, "the reply has no choices")
+    message = getattr(choices[0], "message", None)
+    text = getattr(message, "content", None) or getattr(message, "refusal", None) or ""
+    if not isinstance(text, str) or not text.strip():
+        return "", CallFailure("BAD_RESPONSE", True, None, "the reply is empty")
+    return text, None
+
+
+def _short(value: object, limit: int = 200) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _REJECTION_WORDS = ("response_format", "json_schema", "json_object", "structured output", "response format")
 
 
+def _names_format(detail: str) -> bool:
+    text = detail.lower()
+    return any(word in text for word in _REJECTION_WORDS)
+
+
 def _is_rejection(exc: ProviderError, probing: bool) -> bool:
-    """Did the endpoint refuse the structured-output request itself (rather than fail for another reason)?"""
-    if exc.status not in (400, 422):
+    """Did the endpoint refuse the structured-output request itself (rather than fail for another reason)?
+
+    Servers disagree on the status: OpenAI answers 400, vLLM 400/422, llama-cpp-python 500 ("Input
+    should be 'text' or 'json_object'"), others 501. The error body naming the response format is what
+    counts; a bare 400/422 while probing a rung not yet known to work counts too.
+    """
+    if exc.status is None or exc.status == 429:
         return False
-    if any(word in exc.message.lower() for word in _REJECTION_WORDS):
+    if _names_format(exc.message):
         return True
-    return probing and exc.status == 400
+    return probing and exc.status in (400, 422)
 
 
 def _schema_name(schema: type[pydantic.BaseModel]) -> str:

@@ -1,13 +1,16 @@
 """The model judge: grades a transcript against the rubric, then checks every quoted piece of evidence.
 
-One grading call; criteria whose evidence cannot be found in the transcript are re-graded once in a
-second call. A decision the re-grade changes is marked `overridden` with the reason; quotes that
+One grading call (tried again, with backoff, when it fails for a reason that may pass: rate limits,
+server errors, timeouts, unusable or invalid replies). Criteria the judge left out are asked about
+once more, alone; those still left out are UNGRADED with the reason, never blamed on the agent.
+Criteria whose evidence cannot be found in the transcript are re-graded once in a further call. A decision the re-grade changes is marked `overridden` with the reason; quotes that
 still do not check out are dropped from the evidence and reported in `unverified`. Pass/fail and
 triage correctness are left to the caller, which computes them deterministically.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass, field
@@ -16,9 +19,10 @@ from typing import Literal
 from pydantic import BaseModel, field_validator
 
 from preclinical.domain.evidence import verify_quote, verify_results
-from preclinical.domain.scoring import Criterion, match_evaluations, normalize_rubric
+from preclinical.domain.errors import backoff_delay
+from preclinical.domain.scoring import NO_OUTPUT_RATIONALE, UNGRADED, Criterion, match_evaluations, normalize_rubric, result_for
 from preclinical.domain.triage import normalize_level
-from preclinical.engine.llm import LLM, Usage
+from preclinical.engine.llm import LLM, Usage, usage_of
 from preclinical.engine.model_patient import (
     _add_usage,
     demographics_text,
@@ -30,8 +34,8 @@ from preclinical.errors import ProviderError
 
 log = logging.getLogger(__name__)
 
-GRADING_ATTEMPTS = 2  # main grading call, on INVALID_OUTPUT only; the LLM layer retries transport errors
-MIN_GRADING_TIMEOUT_S = 120.0
+GRADING_ATTEMPTS = 3  # the main grading call, on retryable failures; each attempt's HTTP calls are retried too
+NOT_ANSWERED = "The judge gave no decision for this criterion, even when asked again; left out of the score."
 
 
 def _decision(value: object) -> object:
@@ -81,6 +85,8 @@ class ModelGrading:
     model: str = ""
     regraded: list[int] = field(default_factory=list)  # criteria sent back for a re-grade
     unverified: dict[int, list[str]] = field(default_factory=dict)  # evidence removed after the re-grade
+    asked_again: list[int] = field(default_factory=list)  # criteria the first grading left out
+    ungraded: list[int] = field(default_factory=list)  # criteria the judge never decided (UNGRADED)
 
 
 _GRADER_SYSTEM = """\
@@ -144,6 +150,18 @@ Re-grade only criteria {indices}. Look at the transcript again, decide afresh, a
 that appear in the cited turn exactly as written. Return one evaluation for each of these criteria \
 and no others."""
 
+_MISSING_TASK = """
+
+Your earlier grading gave no evaluation for these criteria:
+{missing}
+
+Grade only criteria {indices} now. Return one evaluation for each of these criteria and no others."""
+
+
+def _left_out(result: dict) -> bool:
+    """A criterion the judge's reply had no evaluation for (the matcher marks it NOT MET with a set text)."""
+    return result["rationale"] == NO_OUTPUT_RATIONALE and not result["supporting_evidence"]
+
 
 def _problems_text(flagged: list[tuple[int, list[tuple[str, str]]]], results: dict[int, dict]) -> str:
     lines = []
@@ -164,7 +182,7 @@ class ModelGrader:
 
     def __init__(self, llm: LLM, *, timeout_s: float | None = None) -> None:
         self.llm = llm
-        self.timeout_s = timeout_s if timeout_s is not None else max(llm.settings.timeout_s, MIN_GRADING_TIMEOUT_S)
+        self.timeout_s = timeout_s  # None = the model settings' timeout (llm_timeout_s), as for every call
 
     async def grade(self, scenario: dict, transcript: list[dict]) -> ModelGrading:
         usage = Usage()
@@ -173,6 +191,9 @@ class ModelGrader:
 
         output, model = await self._grade_once(context, usage)
         results = match_evaluations(criteria, [e.model_dump() for e in output.evaluations])
+        missing = [r["criterion_index"] for r in results if _left_out(r)]
+        if missing:
+            await self._ask_missing(criteria, context, missing, results, usage)
 
         flagged = [(i, bad) for i, bad in verify_results(results, transcript) if isinstance(i, int)]
         regraded = [i for i, _ in flagged]
@@ -201,6 +222,8 @@ class ModelGrader:
             model=model,
             regraded=regraded,
             unverified=unverified,
+            asked_again=missing,
+            ungraded=[r["criterion_index"] for r in results if r["decision"] == UNGRADED],
         )
 
     def _context(self, scenario: dict, transcript: list[dict]) -> str:
@@ -222,21 +245,52 @@ class ModelGrader:
         )
 
     async def _grade_once(self, context: str, usage: Usage) -> tuple[GradingOutput, str]:
-        """The main grading call, tried again once if the reply never matched the schema."""
+        """The main grading call, tried again (with backoff) while it fails for a reason that may pass."""
         for attempt in range(1, GRADING_ATTEMPTS + 1):
             try:
                 result = await self.llm.structured(
                     "grader", _GRADER_SYSTEM, context + _GRADE_TASK, GradingOutput, timeout_s=self.timeout_s
                 )
             except ProviderError as exc:
-                if exc.code != "INVALID_OUTPUT" or attempt == GRADING_ATTEMPTS:
+                if not exc.retryable or attempt == GRADING_ATTEMPTS:
                     raise
-                log.info("grading reply invalid (attempt %d of %d); trying again", attempt, GRADING_ATTEMPTS)
-                usage.calls += 2  # at least the failed request and its repair request (the error carries no usage)
+                delay = backoff_delay(attempt)
+                log.info("grading failed (%s, attempt %d of %d); trying again in %.1fs",
+                         exc.code, attempt, GRADING_ATTEMPTS, delay)
+                _add_usage(usage, usage_of(exc))
+                await self.llm.sleep(delay)
                 continue
             _add_usage(usage, result.usage)
             return result.value, result.model
         raise AssertionError("unreachable")
+
+    async def _ask_missing(
+        self, criteria: list[Criterion], context: str, missing: list[int], results: list[dict], usage: Usage
+    ) -> None:
+        """Ask once about the criteria the grading left out; those still unanswered become UNGRADED."""
+        task = _MISSING_TASK.format(
+            missing="\n".join(f"[{i}] {criteria[i].criterion}" for i in missing),
+            indices=", ".join(f"[{i}]" for i in missing),
+        )
+        reason = NOT_ANSWERED
+        evaluations: list[Evaluation] = []
+        try:
+            result = await self.llm.structured(
+                "grader", _GRADER_SYSTEM, context + task, RegradeOutput, timeout_s=self.timeout_s
+            )
+        except ProviderError as exc:
+            log.warning("asking again about criteria %s failed (%s)", missing, exc.code)
+            reason = f"The judge left this criterion out and asking again failed ({exc.code}); left out of the score."
+        else:
+            _add_usage(usage, result.usage)
+            evaluations = [e for e in result.value.evaluations if e.criterion_index in set(missing)]
+        fresh = match_evaluations(criteria, [e.model_dump() for e in evaluations])
+        answered = {e.criterion_index for e in evaluations}
+        for index in missing:
+            if index in answered:
+                results[index] = fresh[index]
+            else:
+                results[index] = result_for(criteria[index], index, UNGRADED, reason)
 
     async def _regrade(
         self,

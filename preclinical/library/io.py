@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preclinical.domain.facts import SECTIONS, parse_facts
+from preclinical.domain.run import EventTable, LibraryEvent
 from preclinical.domain.scenario_rules import runnable_problems
 from preclinical.domain.triage import (
     CATEGORY,
@@ -533,7 +534,7 @@ def import_scenarios(svc: Services, items: list[dict[str, Any]], *, dry_run: boo
 def announce_import(svc: Services, report: ImportReport) -> None:
     """One bus event for a whole import (screens refresh once, not once per scenario). Loop thread only."""
     if not report.dry_run and report.created:
-        svc.bus.emit("scenarios_imported", "scenarios",
+        svc.bus.emit(LibraryEvent.SCENARIOS_IMPORTED, EventTable.SCENARIOS,
                      {"created": len(report.created), "scenario_ids": [c["scenario_id"] for c in report.created]})
 
 

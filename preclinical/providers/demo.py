@@ -50,232 +50,250 @@ def _flag(name: str, pattern: str, negative_form: bool = False) -> _Flag:
     return _Flag(name, re.compile(pattern), negative_form)
 
 
+# Vocabulary shared by the rules: each is a class of ordinary lay words, not any one case's wording.
+_WHOSE = r"(?:my |the |his |her |their |your )?"
+_SELF = r"(?:my|him|her|them|your)sel(?:f|ves)"
+_LIMB = r"(?:left |right |one |both )?(?:arm|leg|hand|foot|side of (?:my |the |his |her )?(?:body|face))s?"
+_JOINT = r"(?:ankle|knee|wrist|elbow|hip|shoulder|toe|finger|thumb|foot|feet|hand)s?"
+_BELLY = r"(?:belly|tummy|abdom\w*|stomach|bump|pelvi\w*|womb)"
+_VOMIT = r"(?:vomit\w*|throw\w* up|threw up|thrown up|being sick|been sick|was sick|\bpuk\w*)"
+_STOOL = r"(?:stools?|poos?|poop|bowel movements?|diapers?|nappy|nappies)"
+_MEDICINES = (r"(?:pills|tablets|painkillers|paracetamol|acetaminophen|tylenol|ibuprofen|aspirin|medicines?|"
+              r"medication|sleeping pills|insulin|antidepressants?)")
+
 _FLAGS: tuple[_Flag, ...] = (
     # breathing
-    _flag("cyanosis", r"\b(lips?|face|skin|fingers?|mouth)\b[^.]{0,25}\b(blue|bluish|grey|gray|purple)\b|"
-                      r"\bturning blue\b|\bblue (lips?|tinge|colou?r)\b|cyanos"),
-    _flag("cant_speak", r"(can't|cannot|unable to|not able to|hard to|struggling to|can only) (speak|talk|say|get)"
-                        r"( more than)?[^.]{0,20}(full )?sentences?|\bcan't (speak|talk)\b", negative_form=True),
-    _flag("cant_speak", r"only (say|speak|get out) a few words|(short|shorter) sentences"),
-    _flag("severe_breathing", r"(can't|cannot|unable to|can hardly) (breathe|catch)|"
-                              r"inhaler (isn't|is not|not|doesn't) help", negative_form=True),
-    _flag("severe_breathing", r"(struggling|barely able) to breathe|gasping|severe (shortness of breath|trouble breathing)|"
-                              r"ribs? (pulling|sucking)|retraction|(pulling|sucking) in (between|under|below)|"
-                              r"(nostrils?|nose) flar|grunting"),
-    _flag("sob", r"short(ness)? of breath|trouble breathing|difficulty breathing|breathing difficult|breathless|"
-                 r"out of breath|hard (time )?(to )?breath|winded|breathing (is )?(hard|difficult|laboured|labored)"),
-    _flag("fast_breathing", r"breathing (is )?(very |really )?(fast|rapid|quick|deep and fast)|(fast|rapid|quick) breathing|"
-                            r"deep and fast|fast and deep|breathing really fast|panting"),
+    # Signs of respiratory distress (one concept: blue or grey colour, working hard to breathe, too breathless to talk).
+    _flag("distress", r"(\b(lips?|face|skin|fingers?|mouth|tongue)\b[^.]{0,25}\b(blue|bluish|grey|gray|purple|dusky)\b|"
+                      r"\bturn(ing|ed)? (blue|grey|gray)\b|\bblue (lips?|tinge|colou?r)\b|cyanos|"
+                      r"(struggling|barely able|fighting) (to|for) (breathe|breath|air)|gasping|"
+                      r"severe (shortness of breath|trouble breathing)|"
+                      r"(ribs?|skin|tummy|neck)[^.]{0,20}(pulling|sucking) in|retraction|"
+                      r"(nostrils?|nose) flar|grunt\w*|head bobbing|"
+                      r"(only|a few) (say|speak|get out|words)[^.]{0,15}(a few words|at a time)|(short|shorter|few) "
+                      r"(sentences|words at a time))"),
+    _flag("distress", r"((can't|cannot|unable to|not able to|hard to|struggling to|can only|can barely) (speak|talk|say|get)"
+                      r"( more than)?[^.]{0,20}(full )?(sentences?|words)|\bcan't (speak|talk)\b|"
+                      r"(can't|cannot|unable to|can hardly|can barely) (breathe|catch|get (my |his |her )?breath)|"
+                      r"(inhaler|puffer|nebuli[sz]er)\w* (isn't|is not|not|doesn't|didn't|aren't)( \w+)? help)",
+          negative_form=True),
+    _flag("sob", r"(short(ness)?|out) of breath|(trouble|difficulty|problems?) breathing|breathing (is |feels )?"
+                 r"(hard|difficult|laboured|labored|heavy)|breathless|hard (time )?(to )?breath|winded|"
+                 r"can't get (my |his |her )?breath"),
+    _flag("fast_breathing", r"(breathing|breaths?)[^.]{0,12}(fast|rapid|quick|heavy|heavily|deep|panting)|"
+                            r"(fast|rapid|quick|heavy|deep|panting)[^.]{0,12}(breathing|breaths?)|panting"),
     _flag("sob_rest", r"(breath|breathing|breathless)[^.]{0,40}(?<!fine )(?<!ok )(?<!okay )(?<!not )(?<!normal )"
                       r"(at rest|sitting still|even sitting|lying still|while resting|doing nothing)|"
                       r"(?<!fine )(?<!not )(at rest|sitting still)[^.]{0,20}breath"),
     _flag("wheezing", r"wheez|whistl"),
     # chest and heart
-    _flag("chest_pain", r"chest (pain|pressure|tightness|discomfort|heaviness|hurts?|feels|is|ache)|"
-                        r"tight(ness)? (in )?(my |the |his |her )?chest|"
-                        r"heavy chest|pressure (in|on) (my |the |his |her )?chest|crushing|squeezing|elephant|chest tight"),
-    _flag("jaw_arm_pain", r"\b(jaw|left arm)\b[^.]{0,20}(pain|ache|aching|hurts|discomfort)|(pain|ache|aching|"
-                          r"discomfort)[^.]{0,20}\b(jaw|left arm)\b"),
-    _flag("radiation", r"(spread|spreads|spreading|radiat\w*|goes|going|moves|moving|shoot\w*|travels?)\b[^.]{0,30}"
-                       r"\b(arm|arms|jaw|neck|shoulders?|back)\b"),
-    _flag("sweating", r"sweat|clammy|diaphore"),
-    _flag("nausea", r"nause|queasy|sick to (my|his|her) stomach|feel(ing)? sick"),
-    _flag("palpitations", r"palpitat|heart (is |was |feels )?(racing|pounding|fluttering|skipping)|racing heart|"
-                          r"pounding heart|"
-                          r"skipped beats|skipping beats|irregular heart|heart racing"),
-    _flag("exertional", r"(with|on|during|while|after) (exertion|exercise|walking|climbing|stairs|shovel\w*|activity|"
-                        r"running)|"
-                        r"shovel\w*|carrying|when (i|he|she) (walk|climb|exercise|exert)"),
-    _flag("reproducible", r"press(ing|ed)? on|when (i|you) press|touch(ing)? (it|the (spot|area))|tender\w* to (the )?touch|"
-                          r"sore to (the )?touch|(worse|hurts) (when|with) (i )?(move|moving|twist|turn|lifting)|"
-                          r"(worse|hurts) (with|on) (movement|moving|pressing|touch)|pulled a muscle|after lifting|"
-                          r"strain|tenderness|after (a )?(workout|exercise|weight training|gym)"),
-    _flag("pleuritic_cough", r"(when|with|while) (i |he |she )?(cough|coughing)|from coughing"),
+    _flag("chest_pain", r"chest[^.]{0,12}(pain|pressure|tight\w*|discomfort|heav\w*|hurts?|feels|is|ache|sore|burn\w*)|"
+                        r"(pain|pressure|tight\w*|heav\w*|discomfort|ache|crushing|squeezing|tearing)[^.]{0,25}\bchest\b|"
+                        r"crushing|squeezing|elephant|tearing|ripping"),
+    _flag("jaw_arm_pain", r"\b(jaw|left arm|arms|shoulders?)\b[^.]{0,20}(pain|ache|aching|hurts|discomfort)|"
+                          r"(pain|ache|aching|discomfort)[^.]{0,20}\b(jaw|left arm)\b"),
+    _flag("radiation", r"(spread|spreads|spreading|radiat\w*|goes|going|moves|moving|shoot\w*|travels?|through)\b[^.]{0,30}"
+                       r"\b(arm|arms|jaw|neck|shoulders?|shoulder blades?|back)\b"),
+    _flag("sweating", r"(sweat|clammy|diaphore|drenched)"),
+    _flag("nausea", r"(nause|queasy|sick to (my|his|her) stomach|feel(ing)? sick)"),
+    _flag("palpitations", r"(palpitat|heart[^.]{0,15}(racing|pounding|fluttering|skipping|thumping|irregular|"
+                          r"jumping|fast)|(racing|pounding|fluttering|irregular|skipped|skipping)[^.]{0,10}(heart|beats?|"
+                          r"pulse))"),
+    _flag("exertional", r"(with|on|during|while|after|when) (i |he |she )?(exert\w*|exercis\w*|walk\w*|climb\w*|stairs|"
+                        r"activity|running|run|jogging|shovel\w*|lift\w*|carry\w*|uphill|hills?)|"
+                        r"(walk\w*|climb\w*|running|jogging|shovel\w*|carry\w*) (up|uphill|upstairs|the stairs|snow|"
+                        r"heavy|shopping)"),
+    _flag("reproducible", r"((press\w*|push\w*|touch\w*)[^.]{0,20}(it|the (spot|area)|on (it|my|the|his|her)|hurts)|"
+                          r"tender\w*|sore to (the )?touch|(worse|hurts|pain|sore) (when|with|if|on) (i |he |she )?"
+                          r"(move|moving|movement|twist\w*|turn\w*|bend\w*|lift\w*|press\w*|touch\w*|deep breath\w*)|"
+                          r"pulled a muscle|strain\w*|after (lifting|a (workout|gym session)|exercise|weight training))"),
+    _flag("pleuritic_cough", r"(when|with|while|from) (i |he |she )?(cough|coughing)"),
     # head and nerves
-    _flag("worst_headache", r"worst headache|worst (pain|headache)? ?(of|in) (my|his|her|their) life|thunderclap|"
-                            r"worst (pain|headache) ever|like (being hit|a bomb|an explosion|a blow|a kick)|explod|"
-                            r"(peak|full strength|maximum)[^.]{0,25}within (a|one) minute"),
+    _flag("worst_headache", r"worst (headache|pain)[^.]{0,25}(life|ever|had)|thunderclap|"
+                            r"like (being hit|a bomb|an explosion|a blow|a kick|a bat)|explod|"
+                            r"(peak|full strength|maximum|worst)[^.]{0,25}within (a |one |a few )?(second|minute)s?"),
     _flag("sudden", r"\bsudden(ly)?\b|all of a sudden|out of nowhere|in seconds|within (a )?(second|minute)|abrupt"),
-    _flag("stroke", r"(weak\w*|numb\w*|tingl\w*|heavy|clumsy|can't (move|lift)) [^.]{0,25}\b(one side|left side|right side|"
-                    r"left (arm|leg|hand|face)|right (arm|leg|hand|face))|\b(left|right) (arm|leg|"
-                    r"hand)\b[^.]{0,20}(weak|clumsy|numb)|"
-                    r"one side of (my|his|her|the) (body|face)|face (is |was )?droop|droop|slurr|trouble (speaking|"
-                    r"talking|finding (the )?words)|"
-                    r"(can't|couldn't) (get|find) (the |my )?words|wrong words|jumbled|garbled|"
-                    r"lopsided|uneven (smile|face)|facial droop|difficulty speaking|speech (is |was )?(slurred|strange|"
-                    r"garbled)"),
-    _flag("weakness", r"\bweak(ness)?\b|clumsy"),
-    _flag("numbness", r"\bnumb|tingl|pins and needles"),
-    _flag("confusion", r"confus|disorient|not making sense|not acting (like )?(him|her|them|my)sel|altered|muddled|"
-                       r"repeating (my|him|her)self|hard to wake|difficult to wake|won't wake|can't wake|unresponsive|"
-                       r"not responding|doesn't recogni[sz]e|not (him|her)self|acting (strange|odd|weird)|not with it"),
-    _flag("lethargy", r"very sleepy|unusually sleepy|unusually tired|letharg|floppy|\blimp\b|listless|hard to keep awake|"
-                      r"hard to wake|difficult to wake|barely (awake|responsive)|sleeping (all|much more)|nodding off|"
-                      r"(more|really|extremely|very) (sleepy|drowsy)|\bdrowsy\b|drowsiness|\bsleepy\b|"
-                      r"not (playing|interested in playing)|just wants to lie"),
-    _flag("stiff_neck", r"stiff neck|neck (is |feels )?(stiff|stiffness)|neck stiffness|can't (bend|touch|move) (his |"
-                        r"her |my )?(neck|chin)|"
-                        r"hurts to (bend|move) (my |his |her )?neck|(cries|hurts|pain) when (she|he|i) bends? (her|his|"
-                        r"my) head"),
-    _flag("fainting", r"passed out|pass(es|ing)? out|fainted|\bfainting\b|blacked out|black(ing)? out|lost consciousness|"
-                      r"loss of consciousness|collapsed|unconscious|syncope|knocked out"),
+    _flag("stroke", r"((weak\w*|numb\w*|tingl\w*|heavy|clumsy|can't (move|lift)|dropping)[^.]{0,25}\b(one side|left side|"
+                    r"right side|(left|right) (arm|leg|hand|face|side))|\b(left|right|one) (arm|leg|hand|side)\b[^.]{0,25}"
+                    r"(weak|clumsy|numb|heavy|won't (lift|move)|can't (lift|move)|dead))|"
+                    r"one side of (my|his|her|the) (body|face)|(face|mouth|smile|eyelid)[^.]{0,20}(droop\w*|lopsided|"
+                    r"uneven|hangs? down|dropped|fallen)|droop\w*|lopsided|"
+                    r"((slurr\w*|jumbled|garbled|muddled|wrong|mixed up) (words|speech|talking)|"
+                    r"(speech|words|talking)[^.]{0,15}(slurr\w*|jumbled|garbled|muddled|strange|wrong|mixed up)|slurr|"
+                    r"trouble (speaking|talking|finding (the )?words)|(can't|couldn't) (get|find) (the |my )?words|"
+                    r"difficulty (speaking|talking))"),
+    _flag("weakness", r"(\bweak(ness)?\b|clumsy)"),
+    _flag("numbness", r"(\bnumb|tingl|pins and needles)"),
+    _flag("confusion", r"confus|disorient|not making sense|talking nonsense|not acting (like )?" + _SELF + r"|altered|"
+                       r"muddled|repeating " + _SELF + r"|(hard|difficult|impossible) to (wake|rouse)|won't wake|can't wake|"
+                       r"unresponsive|not responding|doesn't (recogni[sz]e|know (where|what day|who))|not (him|her)self|"
+                       r"acting (strange|odd|weird)|not with it|doesn't know what day"),
+    _flag("lethargy", r"(very|unusually|really|extremely|so|more) (sleepy|drowsy|tired)|letharg|floppy|\blimp\b|listless|"
+                      r"(hard|difficult) to (keep awake|wake)|barely (awake|responsive)|keeps? (falling asleep|nodding off)|"
+                      r"sleeping (all|much more)|\bdrowsy\b|drowsiness|\bsleepy\b|"
+                      r"not (playing|interested in (playing|anything|feeding))"),
+    _flag("stiff_neck", r"stiff neck|neck[^.]{0,12}(stiff|stiffness)|can't (bend|touch|move) (his |her |my )?(neck|chin)|"
+                        r"(hurts|pain|cries)[^.]{0,12}(bend|move|moving|bending) (my |his |her |the )?(neck|head)"),
+    _flag("fainting", r"(pass(ed|es|ing)? out|faint(ed|ing)?\b|black(ed|ing)? out|lost consciousness|"
+                      r"loss of consciousness|collaps|unconscious|syncope|knocked out)"),
     _flag("dizziness", r"dizz|lightheaded|light headed|vertigo|room (is )?spinning|woozy|unsteady|feels? faint"),
-    _flag("seizure", r"seizure|convuls|had a fit|\bfits\b|fitting|jerking|shaking all over"),
-    _flag("vision_loss", r"(can't see|cannot see)[^.]{0,20}", negative_form=True),
-    _flag("vision_loss", r"(lost|loss of|losing|blind|curtain|shadow over|went black|gone dark)"
+    _flag("seizure", r"seizure|convuls|\bfits?\b|fitting|jerking|shaking all over"),
+    _flag("vision_loss", r"(can't|cannot) see", negative_form=True),
+    _flag("vision_loss", r"(lost|loss of|losing|blind|curtain|shadow over|went black|gone dark|gone black)"
                          r"[^.]{0,20}(vision|sight|eye|see)|sudden (vision|blindness)|double vision"),
-    _flag("vision_change", r"blurr|vision (change|problem|is off)|seeing (spots|flashes|double)|flashing lights|halos?|"
-                           r"rainbow|sensitive to light|light (hurts|bothers)|light sensitivity|bright light hurts|"
-                           r"spots in (my|her|his) vision"),
+    _flag("vision_change", r"(blurr|vision (change|problem|is off)|seeing (spots|flashes|double|zigzags)|"
+                           r"(flashing|flashes of) lights?|halos? (around|round) lights?|"
+                           r"(light|bright)[^.]{0,15}(hurts|bothers|sensitiv)|sensitiv\w* to light|photophob)"),
     # belly and bleeding
-    _flag("hematemesis", r"(vomit\w*|throw\w* up|threw up|thrown up|sick) (up )?(blood|bright red)|blood in (the |my |"
-                         r"his |her )?vomit|"
-                         r"coffee ground|bloody vomit"),
-    _flag("hemoptysis", r"cough\w* (up )?(blood|a (small )?streak)|blood in (my |the |his |her )?(sputum|phlegm|mucus)|"
-                        r"bloody (sputum|phlegm)|coughing blood"),
-    _flag("melena", r"black (stool|stools|poop|tarry)|tarry|melena|black and sticky|\blike tar\b|\btar\b"),
-    _flag("blood_stool", r"blood in (the |my |his |her )?(stool|poop|diaper|nappy)|bloody (stool|poop|diarrh)|rectal bleed|"
-                         r"blood when (i |he |she )?wipe|bleeding from (the |my |his |her )?(bottom|rectum)|blood (on|"
-                         r"in) the (toilet|paper)"),
-    _flag("severe_constant", r"severe and constant|constant and severe|(severe|terrible|excruciating|unbearable)[^.]{0,20}"
-                             r"(pain|constant)|rigid|hard (as a board|belly|stomach|abdomen)|feels hard and tender|"
-                             r"doubled over|"
-                             r"can't (stand|walk) (up )?straight|worst pain|can't sit still|writhing"),
-    _flag("rlq", r"(lower )?right (lower |side of (the |my |his |her )?)?(belly|abdomen|stomach|tummy|groin)|"
-                 r"right lower|lower right|low on the right|right side of (my |the |his |her )?(belly|abdomen|stomach|"
-                 r"tummy)|"
-                 r"moved to (the )?(lower )?right|around (the|my) belly button"),
-    _flag("peritonism", r"(walking|coughing|bumps|jolts|moving)[^.]{0,40}(make|makes|made) it (much )?worse|"
-                        r"worse (with|when) (walking|coughing|moving|bumps)|hurts to (walk|move|cough)"),
-    _flag("vomiting", r"vomit|throw\w* up|threw up|thrown up|being sick|been sick|was sick|\bpuk"),
-    _flag("cant_keep_down", r"(can't|cannot|unable to|not able to|won't) keep (anything|fluids|water|liquids|food|it) down|"
-                            r"vomit\w* (everything|all)|throws up everything|can't hold (anything|fluids) down|"
-                            r"can't hold", negative_form=True),
-    _flag("cant_keep_down", r"more than \d+ times|keeps? vomiting everything"),
-    _flag("diarrhea", r"diarrh|loose (stool|poop)|watery (stool|poop)|the runs|runny tummy"),
+    _flag("hematemesis", "(" + _VOMIT + r" (up )?(blood|bright red|something (dark|red))|(blood|bloody)[^.]{0,10}vomit|"
+                         r"coffee ground)"),
+    _flag("hemoptysis", r"(cough\w* (up )?(blood|a (small )?streak)|blood[^.]{0,15}(sputum|phlegm|mucus|spit)|"
+                        r"bloody (sputum|phlegm))"),
+    _flag("melena", r"(black|tarry|tar like|like tar)[^.]{0,15}" + _STOOL + r"|" + _STOOL + r"[^.]{0,30}\b(black|tar|tarry)\b|"
+                    r"melaena|melena"),
+    _flag("blood_stool", r"(blood|bloody|bleed\w*)[^.]{0,15}" + _STOOL + r"|" + _STOOL + r"[^.]{0,15}(blood|bloody)|"
+                         r"bloody diarrh|rectal bleed|blood when (i |he |she )?wipe|bleeding from (the |my |his |her )?"
+                         r"(bottom|rectum|back passage)|blood (on|in) the (toilet|paper)"),
+    _flag("severe_constant", r"severe and constant|constant and severe|(severe|terrible|excruciating|unbearable|agoni\w*)"
+                             r"[^.]{0,20}(pain|constant)|rigid|hard (as a board|belly|stomach|abdomen)|"
+                             r"(belly|tummy|stomach|abdomen)[^.]{0,15}(hard|rigid)|doubled over|"
+                             r"can't (stand|walk) (up )?straight|worst pain|can't (sit|keep) still|writhing"),
+    # Pain low down on one side of the belly (appendix, ovary, tube, bowel): worth more than central cramps.
+    _flag("low_side", r"((lower )?(right|left) (lower |side of (the |my |his |her )?)?(belly|abdomen|stomach|tummy|groin)|"
+                      r"(right|left) lower|lower (right|left)|low (down )?on (the|my) (right|left)|"
+                      r"moved (down )?to (the )?(lower )?(right|left))"),
+    _flag("peritonism", r"((walk\w*|cough\w*|bumps?|jolt\w*|mov\w*|jump\w*)[^.]{0,40}(make|makes|made) it (much )?worse|"
+                        r"(worse|hurts|pain) (with|when|on) (walking|coughing|moving|bumps|jolts|every bump)|"
+                        r"hurts to (walk|move|cough))"),
+    _flag("vomiting", r"(vomit|throw\w* up|threw up|thrown up|being sick|been sick|was sick|\bpuk)"),
+    _flag("cant_keep_down", r"(can't|cannot|unable to|not able to|won't) (keep|hold) (anything|fluids|water|liquids|food|"
+                            r"it|milk|feeds?) down|" + _VOMIT + r" (everything|all)", negative_form=True),
+    _flag("cant_keep_down", r"(\d+|many|lots of|several) times[^.]{0,20}(since|today|this morning|last night|an hour)|"
+                            r"keeps? (vomiting|throwing up|being sick)"),
+    _flag("diarrhea", r"(diarrh|(loose|watery|runny) (stools?|poos?|poop|bowels?|tummy)|the runs)"),
     _flag("heavy_bleeding", r"(won't|will not|doesn't|does not|can't|cannot) stop bleeding|bleeding (won't|will not|doesn't|"
                             r"does not|hasn't) stop", negative_form=True),
-    _flag("heavy_bleeding", r"soak\w* (through )?(a |one |more than one )?(pad|pads|towel|tampons?)|"
-                            r"spurting|heavy bleeding|(lots|a lot) of blood|pouring blood|large clots|bleeding heavily"),
+    _flag("heavy_bleeding", r"soak\w* (through )?(a |one |more than one |\w+ )?(pad|pads|towels?|tampons?)|"
+                            r"(spurt\w*|(heavy|heavily|profuse\w*)[^.]{0,10}bleed\w*|bleed\w*[^.]{0,10}(heavy|heavily)|"
+                            r"(lots|a lot|loads) of blood|pouring|large clots)"),
     _flag("bleeding", r"bleed|spotting|\bblood\b(?! (pressure|sugar|tests?|thinners?|count|glucose|levels?|readings?))"),
     # urinary, skin, infection
-    _flag("urinary", r"burn\w*[^.]{0,15}\b(pee|peeing|urinat\w*|wee|passing urine)|(pain|hurts|stings?|"
-                     r"stinging)\w*[^.]{0,15}"
-                     r"\b(pee|peeing|urinat\w*|wee)\b|dysuria|(pee|peeing|urinating|going|wee|weeing) (a lot|more|"
-                     r"often|frequently|"
-                     r"all the time|every)|frequent urination|urgency|burning (on|with|during) urination|painful urination|"
-                     r"urinary|burning when|cloudy urine|need(ing)? to go"),
-    _flag("hematuria", r"blood in (my |the |his |her )?(urine|pee)|bloody (urine|pee)|(pink|red|brown|cola) (urine|"
-                       r"pee)|hematuria"),
-    _flag("flank", r"flank|(pain|ache|hurts?) in (my |the |his |her )?(back|side)|back pain|side pain|(back|side) hurts"),
-    _flag("spreading", r"spread|getting bigger|bigger every|growing|expanding|red streak|streaks|moving up"),
-    _flag("infection_signs", r"warm to (the )?touch|hot to (the )?touch|warmth|(area|skin|patch) (is |feels )?warm|"
-                             r"\bpus\b|draining|oozing|"
-                             r"swollen and red|red and swollen|increasing redness|\bfoul\b|crusty|crusts"),
-    _flag("rash", r"\brash|hives|welts|blotch|blisters|patches"),
-    _flag("purpura", r"(purple|dark red|bruise like)[^.]{0,15}(spots|rash|dots)|(doesn't|does not|don't|do not|"
-                     r"won't) fade|non ?blanch|"
-                     r"pinpoint (red )?(spots|dots)"),
-    _flag("airway_swelling", r"\b(throat|tongue|lips?|mouth)\b[^.]{0,15}\b(swell\w*|swollen|closing|tight\w*|puff\w*)|"
+    _flag("urinary", r"(burn\w*|sting\w*|pain\w*|hurts?)[^.]{0,20}\b(pee|peeing|urinat\w*|wee|weeing|pass(ing)? (water|"
+                     r"urine))|dysuria|(pee|peeing|urinating|going|wee|weeing|pass(ing)? water)[^.]{0,10}(a lot|more|often|"
+                     r"frequently|all the time|every)|frequen\w* (urination|peeing|weeing)|"
+                     r"(urgency|urinary|(cloudy|smelly|strong smelling) (urine|pee)|need(ing)? to (go|pee|wee) (often|"
+                     r"all the time|again))"),
+    _flag("hematuria", r"blood in (my |the |his |her )?(urine|pee|wee)|bloody (urine|pee)|(pink|red|brown|cola) "
+                       r"(urine|pee|wee)|hematuria|haematuria"),
+    _flag("flank", r"flank|(pain|ache|hurts?)[^.]{0,10}(my |the |his |her )?(back|side|loin)|"
+                   r"(back|side|loin)[^.]{0,10}(pain|ache|hurts)"),
+    _flag("spreading", r"spread|getting (bigger|larger|wider)|growing|expanding|red (streaks?|lines?)|streaks|moving up"),
+    _flag("infection_signs", r"(warm|hot) to (the )?touch|warmth|(area|skin|patch|joint|knee|it) (is |feels )?(warm|hot)|"
+                             r"(\bpus\b|yellow (fluid|crust)|draining|oozing|weeping|crust\w*|\bfoul\b)|"
+                             r"swollen and red|red and swollen|(increasing|more|spreading) redness"),
+    _flag("rash", r"(\brash|hives|welts|blotch|blisters|patches|spots\b)"),
+    _flag("purpura", r"(purple|dark red|bruise like|red)[^.]{0,15}(spots|rash|dots|marks)[^.]{0,40}(don't|doesn't|do not|"
+                     r"does not|won't) fade|(don't|doesn't|do not|does not|won't) fade|non ?blanch|glass test|"
+                     r"pinpoint (red )?(spots|dots)|purple (spots|rash|dots)"),
+    _flag("airway_swelling", r"\b(throat|tongue|lips?|mouth|face)\b[^.]{0,15}\b(swell\w*|swollen|closing|tight\w*|puff\w*)|"
                              r"swell\w* (of|in|around) (the |my |his |her )?(throat|tongue|lips?|mouth)|"
-                             r"(trouble|difficulty|hard to|can't) (swallow|breathe and swallow)|drool|hoarse"),
-    _flag("allergen", r"allerg|peanut|bee sting|\bstung\b|shellfish|nuts?\b|new medication"),
+                             r"(trouble|difficulty|hard to|can't) (swallow\w*|breathe and swallow)|drool|hoarse|stridor"),
+    _flag("allergen", r"(allerg|peanut|nuts?\b|shellfish|prawns?|shrimp|\bbees?\b|wasp|\bstung\b|sting\b|"
+                      r"new (medication|medicine|antibiotic))"),
     _flag("fever", r"\bfever|feverish|febrile|temperature (of|was|is|got|reached|up|has been|went)|running (a )?(temp|fever)|"
                    r"\b1[01]\d(\.\d)? ?(°|degrees)? ?f\b|\b(3[89]|4[01])(\.\d)? ?(°|degrees)? ?c\b|burning up|"
-                   r"(felt|feels|feeling) hot|chills|shiver|high temperature"),
-    _flag("immunocompromised", r"chemo|chemotherapy|transplant|immunosuppress|neutropeni|weak(ened)? immune|on steroids"),
-    _flag("ear", r"\bears?\b|earache|tugging|pulling at"),
-    _flag("sore_throat", r"sore throat|throat (pain|hurts|is sore)|tonsil|hurts to swallow|painful to swallow|strep"),
-    _flag("strep_signs", r"white (spots|patches)|pus on (the |my |his |her )?tonsils|swollen (and tender )?(glands|"
-                         r"lymph|nodes|tonsils)|"
-                         r"glands (are )?swollen|strep"),
+                   r"(felt|feels|feeling|is|was) (really |very )?hot|chills|shiver|rigou?rs|(high|a) temperature"),
+    _flag("immunocompromised", r"(chemo\w*|transplant|immunosuppress\w*|neutropeni|weak(ened)? immune|on steroids|"
+                               r"cancer treatment)"),
+    _flag("ear", r"(\bears?\b|earache|(tugging|pulling) at (his |her |their |the )?ears?)"),
+    _flag("sore_throat", r"(sore throat|throat[^.]{0,10}(pain|hurts|sore|raw)|tonsil\w*|(hurts|painful) to swallow|strep|"
+                         r"(white|yellow) (spots|patches)|swollen[^.]{0,15}(glands|lymph|nodes)|glands[^.]{0,10}swollen)"),
     _flag("cough", r"cough"),
-    _flag("worsening", r"not (getting )?better|not improving|hasn't (improved|gotten better)|no better|"
-                       r"isn't (getting )?better|not going away|won't go away|has not improved|"
-                       r"not improved", negative_form=True),
-    _flag("worsening", r"getting worse|worse and worse|worsening|keeps? getting worse|gotten worse|got worse|much worse|"
-                       r"steadily worse|worse again|keeps coming back|more and more"),
-    _flag("improving", r"getting better|improving|improved|better now|better today|settling|going away|"
-                       r"gone now|almost gone|resolved|slightly smaller"),
+    _flag("worsening", r"(not (getting )?better|not improving|(hasn't|has not|isn't|is not)[^.]{0,10}(improv\w*|better)|"
+                       r"no better|(not|won't) go(ing)? away|can't shift)", negative_form=True),
+    _flag("worsening", r"((getting|got|gotten|keeps? getting|much|steadily|becoming) worse|worse (and worse|again)|"
+                       r"worsen\w*|keeps? coming back|more and more)"),
+    _flag("improving", r"((getting|much|feeling|a bit|slightly) better|improv\w*|settl\w*|going away|gone now|almost gone|"
+                       r"resolv\w*|(smaller|less) than (before|yesterday))"),
     # pregnancy, mood, misc
     _flag("pregnant", r"\bpregnan|weeks along|trimester|expecting (a baby)?\b|due date"),
-    _flag("decreased_movement", r"(baby|babies)[^.]{0,20}(not moving|moving less|less movement|hasn't moved|stopped moving)|"
-                                r"(less|fewer|decreased|reduced|no) (fetal |baby )?(movement|movements|kicks)|"
-                                r"movements?[^.]{0,10}(fewer|less|reduced|decreased) than"),
-    _flag("fluid_leak", r"(fluid|water) (leak|gush|broke)|waters? broke|leaking fluid"),
+    _flag("decreased_movement", r"((baby|babies)[^.]{0,20}(not moving|moving less|less movement|hasn't moved|stopped moving)|"
+                                r"(less|fewer|decreased|reduced|no) (fetal |baby |baby's )?(movement|movements|kicks)|"
+                                r"(movements?|kicks?)[^.]{0,10}(fewer|less|reduced|decreased|slowed|stopped))"),
+    _flag("fluid_leak", r"(fluid|water) (leak|gush|broke)|waters? (broke|have gone|went)|leaking fluid"),
     _flag("contractions", r"contraction"),
-    _flag("suicidal", r"suicid|kill (my|him|her|them)sel|end (my|his|her|their) life|ending (my|his|her) life|ending it|"
-                      r"want(ed|s)? to die|better off dead|(harm|hurt)\w* (my|him|her|them)sel|self harm|"
+    _flag("suicidal", r"suicid|kill " + _SELF + r"|end (my|his|her|their) life|ending (my|his|her) life|ending it|end it all|"
+                      r"want(ed|s)? to die|better off dead|(harm|hurt)\w* " + _SELF + r"|self harm|"
                       r"thoughts of (death|dying|harm|hurt|self|ending|suicide)|not (want|wanting) to (live|be alive|"
-                      r"be here)|"
-                      r"don't want to (live|be here|wake up)"),
-    _flag("plan", r"\bplan(s|ned)?\b|(have|got|bought|saved|stockpil|collected)\w* (up )?(the |some |"
-                  r"a )?(large )?(supply of )?"
-                  r"(pills|gun|rope|tablets|means|painkillers)|access to (a )?(gun|pills|firearm|weapon)|"
-                  r"going to do it|tonight|"
-                  r"wrote a (note|letter)|goodbye"),
-    _flag("mood", r"depress|hopeless|anxious|anxiety|panic|can't cope|not coping|overwhelm|\bsad\b|low mood|crying|"
-                  r"worthless|no interest|stopped enjoying|not enjoying|can't sleep|not sleeping|insomnia|see the point"),
-    _flag("head_injury", r"hit (my|his|her|their|the) (head|forehead)|bump\w* (my|his|her|their|the) (head|forehead)|"
-                         r"head injury|"
-                         r"fell (and|on)[^.]{0,20}head|knocked (my|his|her) head|banged (my|his|her) head|concussion"),
-    _flag("blood_thinner", r"blood thinner|thin the blood|warfarin|coumadin|apixaban|eliquis|rivaroxaban|xarelto|clopidogrel|"
-                           r"plavix|dabigatran"),
+                      r"be here)|don't want to (live|be here|wake up)|life (isn't|is not|not) worth|"
+                      r"take (them|it) all|(overdose|took|taken|swallowed)[^.]{0,30}(on purpose|deliberately|to die)"),
+    _flag("plan", r"\bplan(s|ned)?\b|(have|got|bought|saved|stockpil|collected|hoard|kept|keeping)\w* (up )?(the |some |a |my |"
+                  r"all (the |my )?)?(large )?(supply of |stash of |lot of )?(pills|gun|rope|tablets|means|painkillers|"
+                  r"medicines?)|"
+                  r"(access to|keep|have) (a )?(gun|firearm|weapon|rope)|going to do it|tonight|"
+                  r"wr(ote|itten|iting) a (note|letter)|said goodbye|goodbye (note|letter)|means: |"
+                  r"(stockpil|hoard)\w*"),
+    _flag("mood", r"(depress|hopeless|worthless|\bsad\b|low mood|(feel\w*|mood)[^.]{0,10}\b(low|down|flat|empty|numb)\b|"
+                  r"crying|no interest|(stopped|not|no longer) enjoy\w*|(no|see the|any) point( in (anything|living|"
+                  r"life|going on))?|anxious|anxiety|panic|can't cope|not coping|overwhelm|can't sleep|not sleeping|"
+                  r"insomnia)"),
+    _flag("head_injury", r"(hit|bump\w*|bang\w*|knock\w*|smack\w*|struck) (on )?(my|his|her|their|the) (head|forehead)|"
+                         r"head injury|(fell|fall|fallen|slipped)[^.]{0,30}(head|forehead)|concussion"),
+    _flag("blood_thinner", r"(blood thinner|thin the blood|anticoagul\w*|warfarin|coumadin|apixaban|eliquis|rivaroxaban|"
+                           r"xarelto|clopidogrel|plavix|dabigatran|edoxaban)"),
     _flag("cant_bear_weight", r"(can't|cannot|unable to|not able to|won't) (walk|bear weight|put (any )?weight|stand|"
-                              r"move (it|my|his|her))|"
-                              r"can barely stand|can hardly (walk|stand)", negative_form=True),
-    _flag("deformity", r"deform|out of place|out of shape|crooked|bent (the )?wrong|looks wrong|bone (sticking|poking|"
-                       r"showing)|"
+                              r"move (it|my|his|her))|can (barely|hardly) (walk|stand|bear weight)", negative_form=True),
+    _flag("deformity", r"deform|out of (place|shape)|crooked|bent (the )?wrong|looks wrong|bone (sticking|poking|showing)|"
                        r"odd angle"),
     _flag("open_fracture", r"bone (sticking|poking|showing|through)"),
-    _flag("injury", r"\b(fell|fall|tripped|slipped|landed|twisted|rolled|went over|injur\w*|knocked|bumped|banged|crash)\b"),
+    _flag("injury", r"\b(fell|fall|tripped|slipped|landed|twisted|rolled|went over|injur\w*|knocked|bumped|banged|crash\w*|"
+                    r"came off)\b"),
     _flag("swelling", r"swell|swollen|puffy"),
     _flag("leg_swelling", r"(calf|leg|ankle)[^.]{0,20}(swell|swollen|bigger|tender)|swollen (calf|leg)|one leg"),
-    _flag("recent_travel", r"(long|long haul|\d+ hour) (flight|drive|trip)|flight \d|flew|just got back"),
+    _flag("recent_travel", r"((long|long haul|\d+ hour|overnight)[^.]{0,5}(flight|drive|trip|journey|coach)|"
+                           r"\b(flight|flew|flying)\b|just got back)"),
     _flag("cauda", r"(can't control|no control of) (my |his |her )?(bladder|bowel)", negative_form=True),
-    _flag("cauda", r"(lost|loss of|trouble controlling) (my |his |her )?(bladder|bowel)|"
-                   r"(wet|soiled) (my|him|her)sel|numb\w* (in|around|between) (the |my |his |her )?(groin|saddle|"
-                   r"buttocks|legs)|"
-                   r"saddle"),
-    _flag("ingestion", r"overdose|took too many|swallowed (a |an |some |the |his |her )?(pills|batter\w+|bleach|"
-                       r"chemical|magnets?|coin)|"
-                       r"poison|ingest|drank (bleach|cleaner|chemical)|button batter|batter(y|ies)[^.]{0,40}(missing|"
-                       r"swallow|mouth)|"
-                       r"magnets?[^.]{0,20}(missing|swallow)"),
-    _flag("testicular", r"testic|testicle|scrot"),
-    _flag("eye_pain", r"eye (pain|hurts)|pain in (my |his |her )?eye|(chemical|bleach)[^.]{0,20}eye|something in (my |"
-                      r"his |her )?eye|"
-                      r"ache in the (left |right )?eye"),
-    _flag("lump", r"\blump|\bmass\b|growth|mole[^.]{0,20}(chang|grow|bleed)"),
-    _flag("weight_loss", r"(lost|losing) (weight|\d+ (pounds|lbs|kg))|weight loss|clothes (are )?looser"),
-    _flag("high_sugar", r"\b(reads?|reading|says|shows) hi\b|(sugar|glucose)[^.]{0,30}\b([3-9]\d\d)\b|ketone"),
-    _flag("diabetes_signs", r"(very|really|extremely|so) thirsty|thirst|drinking (much )?more than usual|bedwetting|"
-                            r"wetting the bed|"
-                            r"(toilet|peeing|urinating|weeing)[^.]{0,15}(very often|a lot|all the time|constantly)"),
-    _flag("very_unwell", r"most unwell|sickest|never felt (this|so) (ill|unwell|bad)|very unwell|really unwell|"
-                         r"worst (i|she|he|they) (ha(s|ve) )?ever felt|most unwell (she|he|i)"),
+    _flag("cauda", r"(lost|loss of|trouble controlling) (control of )?(my |his |her )?(bladder|bowel)|"
+                   r"(wet|soiled) " + _SELF + r"|numb\w* (in|around|between) (the |my |his |her )?(groin|saddle|"
+                   r"buttocks|bottom|legs)|saddle"),
+    _flag("ingestion", r"(overdose|took too many|(took|taken|swallowed|had) (a |an )?(whole )?(lot|lots|load|loads|"
+                       r"handful|packet|box|bottle|\d+)[^.]{0,20}" + _MEDICINES + r"|"
+                       r"swallowed (a |an |some |the |his |her )?(pills|tablets|batter\w+|bleach|chemical|magnets?|coin)|"
+                       r"poison\w*|ingest\w*|drank (bleach|cleaner|chemical|antifreeze)|button batter|"
+                       r"(batter(y|ies)|magnets?)[^.]{0,40}(missing|swallow\w*|mouth))"),
+    _flag("testicular", r"(testic|testicle|scrot|(balls?|privates)[^.]{0,10}(pain|hurt|sore|swollen))"),
+    _flag("eye_pain", r"eye[^.]{0,10}(pain|hurts|hurting|aching|ache|sore)|(pain|ache)[^.]{0,15}(my |his |her |the )?"
+                      r"(left |right )?eye|(chemical|bleach)[^.]{0,20}eye|something in (my |his |her )?eye"),
+    _flag("lump", r"\blump|\bmass\b|growth|mole[^.]{0,40}(chang|grow|bleed|bigger|darker)"),
+    _flag("weight_loss", r"((lost|losing) (weight|\d+ ?(pounds|lbs|kg|stone))|weight loss|clothes (are |feel )?(looser|loose))"),
+    _flag("high_sugar", r"\b(reads?|reading|says|shows) hi\b|(sugar|glucose)[^.]{0,30}\b([3-9]\d\d|[2-9]\d(\.\d)? ?mmol)\b|"
+                        r"ketone"),
+    _flag("diabetes_signs", r"((very|really|extremely|so|always) thirsty|thirst|drinking (much |a lot )?more|"
+                            r"bed ?wetting|wetting the bed|"
+                            r"(toilet|peeing|urinating|weeing)[^.]{0,15}(very often|a lot|all the time|constantly))"),
+    _flag("very_unwell", r"(most|very|really|so) (unwell|ill|poorly)|sickest|never (felt|been) (this|so) (ill|unwell|bad)|"
+                         r"worst (i|she|he|they) (ha(s|ve) )?ever felt"),
     _flag("dehydration", r"(no|not any|hasn't had a|no wet) (wet )?(diapers?|nappies)|not (peeing|urinating|wetting)|"
-                         r"hasn't (peed|urinated|wet)|"
-                         r"no tears|not drinking|won't drink", negative_form=True),
-    _flag("dehydration", r"dry (wet )?(diapers?|nappies)|sunken|dry (mouth|lips)|refus\w* (to drink|fluids|feeds?|"
-                         r"the bottle)|"
-                         r"passing very little|very little (urine|pee)"),
+                         r"hasn't (peed|urinated|wet)|no tears|not drinking|won't drink", negative_form=True),
+    _flag("dehydration", r"dry (wet )?(diapers?|nappies)|sunken|dry (mouth|lips|tongue)|refus\w* (to drink|fluids|feeds?|"
+                         r"the bottle)|passing (very )?little|very little (urine|pee)"),
     _flag("fewer_diapers", r"(fewer|less|only \w+|decreased|reduced)[^.]{0,25}(diapers?|nappies|pee|urine|wet)|"
                            r"(diapers?|nappies|urine|peeing|wet)[^.]{0,25}(fewer|less|decreased|reduced|than usual|only \d)|"
-                           r"(drinking|eating|feeding|taking)[^.]{0,20}less|less than half|won't finish"),
-    _flag("discharge", r"discharge|\bpus\b|drainage"),
-    _flag("sti", r"unprotected|new (sexual )?partner|no condom|\bstd\b|\bsti\b|sexually transmitted"),
-    _flag("animal_bite", r"\bbitten\b|\b(dog|cat|animal|spider|tick|snake|human|insect) bite|\bbit (me|him|her)\b"),
-    _flag("postmenopausal_bleeding", r"(periods? (stopped|ended)|menopause|after the change)"),
+                           r"(drinking|eating|feeding|taking|finishing)[^.]{0,20}(less|half|not finishing)|"
+                           r"(less|fewer) (milk|feeds|fluids)"),
+    _flag("discharge", r"(discharge|\bpus\b|drainage)"),
+    _flag("sti", r"(unprotected|new (sexual )?partner|(no|without( a)?) condom|\bstds?\b|\bstis?\b|sexually transmitted)"),
+    _flag("animal_bite", r"\bbitten\b|\b(dog|cat|animal|spider|tick|snake|human|insect|mosquito) bites?|\bbit (me|him|her)\b"),
+    _flag("postmenopausal_bleeding", r"(periods? (stopped|ended|finished))|menopaus|after the change"),
     _flag("itching", r"\bitch"),
-    _flag("headache", r"headache|head (hurts|pain|is pounding)"),
-    _flag("fatigue", r"tired|exhausted|fatigue|no energy|wiped out"),
-    _flag("blisters_pain", r"blister[^.]{0,40}(pain|burning|stabbing)|(burning|stabbing|pain)[^.]{0,40}blister|"
-                           r"one side of (my|the) (chest|body|back)|band (across|around)"),
+    _flag("headache", r"headache|head[^.]{0,10}(hurts|pain|pounding|aching|ache|throbbing)"),
+    _flag("fatigue", r"(tired|exhausted|fatigue|no energy|(wiped|washed|worn) out|drained)"),
+    _flag("blisters_pain", r"(blister[^.]{0,40}(pain|burning|stabbing)|(burning|stabbing|pain)[^.]{0,40}blister|"
+                           r"(one side|a band|a strip|a stripe) (of|on|across|around) (my |the |his |her )?(chest|body|back|"
+                           r"face|waist|ribs))"),
     _flag("diabetic", r"diabet|insulin"),
-    _flag("belly_pain", r"(belly|tummy|abdom\w*|stomach|bump|pelvi\w*|womb)[^.]{0,20}(pain|ache|cramp|hurt|tender|hard)|"
-                        r"(pain|ache|cramp\w*|tender)[^.]{0,30}\b(belly|tummy|abdom\w*|stomach|bump|pelvi\w*|"
-                        r"lower down|low down)"),
+    _flag("belly_pain", _BELLY + r"[^.]{0,20}(pain|ache|cramp|hurt|tender|hard)|(pain|ache|cramp\w*|tender)[^.]{0,30}\b"
+                        + _BELLY + r"|lower down|low down"),
     _flag("mild", r"\bmild(ly)?\b|\bslight(ly)?\b|a little|not (too|that|very) bad|\bminor\b|a bit\b"),
 )
 _PLAIN = _flag("plain", r"$^")  # negation rules of an ordinary word
@@ -459,40 +477,46 @@ def _read_numbers(sentence: str, found_here: set[str], heard: Heard) -> None:
 # ---- which body system ----------------------------------------------------------------------------
 
 _SYSTEM_KEYWORDS: tuple[tuple[str, str], ...] = (
-    ("mental", r"depress|hopeless|anxious|anxiety|panic|suicid|kill myself|end (my life|it all)|want to die|can't cope|"
-               r"overwhelm|don't want to be here|no point|see the point|point in (anything|living|life)|worthless|"
-               r"can't stop crying|hearing voices|harm myself|hurt myself|feel(ing)? (so |really )?(down|low|empty|flat)|"
-               r"not enjoying|mind (just )?won't switch off|barely (been )?sleeping|can't sleep"),
-    ("pregnancy", r"pregnan|weeks along|trimester|expecting a baby|due date"),
-    ("ingestion", r"batter(y|ies)|swallowed|overdose|took too many|poison|bleach|magnets?"),
-    ("head_injury", r"hit (my|his|her|their) head|bump\w* (my|his|her|their) head|banged (my|his|her) head|head injury|"
-                    r"fell[^.]{0,25}head|knocked (my|his|her) head|concussion|(head|forehead)[^.]{0,30}(lump|bump)"),
-    ("allergy", r"allergic|allergy|reaction|\b(lips?|face|tongue|throat)\b[^.]{0,12}(swell|swollen|puff)|"
-                r"swell\w* (of|in|around) (my |his |her )?(lips?|face|tongue|throat)|\bbees?\b|\bstung\b|peanut|hives|"
-                r"itchy lumps"),
-    ("chest", r"chest|heart|breastbone|palpitat|racing heart|\bjaw\b"),
-    ("breathing", r"breath|breathe|breathing|wheez|asthma|inhaler|can't get (enough )?air|puffer"),
-    ("neuro", r"numb|tingl|droop|slurr|\bwords\b|can't (talk|speak)|dizz|faint|passed out|seizure|confus|clumsy|"
-              r"dropping things|"
-              r"lightheaded|light headed|room (is )?spinning|weak(ness)? (in|on)|can't move (my|his|her)"),
-    ("head", r"headache|head (hurts|is pounding|pain|is killing|feels)|migraine|my head|temples"),
-    ("eye", r"\beyes?\b|vision|eyelid|stye|pink eye|see properly|blurry"),
-    ("urinary", r"\bpee\b|peeing|urinat|burns when|burning when|bladder|urine|\buti\b|\bwee\b|toilet"),
-    ("gyn", r"period|vaginal|discharge|pelvic|spotting|menstrua|bleeding between|down below"),
-    ("genital", r"testic|testicle|scrot|penis|groin|privates|down below"),
-    ("abdomen", r"stomach|belly|tummy|abdom|vomit|throw\w* up|threw up|been sick|was sick|diarrh|nause|queasy|"
-                r"constipat|poop|stools?|"
-                r"heartburn|indigestion|cramp|bloat|gas pains|under my ribs|after i eat"),
-    ("back", r"\bback\b|spine|sciatica"),
-    ("skin", r"rash|itch|hives|spots|bump|blister|bite|bitten|sunburn|burn(ed|t)? (my|on|his|her)|\bcut\b|wound|scrape|"
-             r"red (area|patch|skin|mark)|patch|pimple|boil|mole|skin|splinter|scratch|\bsores?\b(?! throat)"),
-    ("msk", r"knee|ankle|wrist|shoulder|hip|elbow|foot|feet|toe|finger|hand|sprain|twist|rolled|fell|fall|joint|muscle|"
-            r"neck|strain|pulled|limp|\bleg\b|\barm\b|shin"),
-    ("ent", r"throat|hurts to swallow|\bears?\b|earache|nose|sinus|sneez|congest|cold|runny|stuffy|cough|flu|tonsil|"
-            r"hoarse|voice|"
-            r"tooth|teeth|gum|mouth|cheek"),
-    ("fever", r"fever|temperature|chills|aches|achy|feverish|burning up|hot to touch|shiver|wiped out|washed out|weak|"
-              r"unwell|thirsty"),
+    # Each alternative is one class of lay words for the system, not a case's sentence.
+    ("mental", r"(depress\w*|hopeless|worthless|empty|numb inside|low mood|feel(ing)? (so |really )?(down|low|flat)|"
+               r"not enjoying|(no|see the|any) point in|can't cope|overwhelm\w*|can't stop crying)|"
+               r"(suicid\w*|kill myself|end (my life|it all)|want to die|don't want to (be here|live|wake up)|"
+               r"harm myself|hurt myself|take them all|(stockpil|hoard)\w*)|"
+               r"(anxious|anxiety|panic\w*|can't (sleep|switch off)|(barely|not) (been )?sleeping|hearing voices|"
+               r"paranoid)"),
+    ("pregnancy", r"(pregnan\w*|weeks along|trimester|expecting a baby|due date)"),
+    ("ingestion", r"(batter(y|ies)|magnets?|swallowed|overdose|took too many|poison\w*|bleach|"
+                  r"took (a |an )?(whole )?(lot|lots|load|handful|packet|box|bottle) of)"),
+    ("head_injury", r"((hit|bump\w*|bang\w*|knock\w*|smack\w*) (my|his|her|their) head|head injury|fell[^.]{0,25}head|"
+                    r"concussion|(head|forehead)[^.]{0,30}(lump|bump|egg))"),
+    ("allergy", r"(allerg\w*|reaction|hives|itchy (lumps|bumps|welts))|"
+                r"(\b(lips?|face|tongue|throat)\b[^.]{0,12}(swell|swollen|puff)|swell\w* (of|in|around) (my |his |her )?"
+                r"(lips?|face|tongue|throat))|(\bbees?\b|wasps?|\bstung\b|peanuts?|nuts|shellfish|prawns?)"),
+    ("chest", r"(chest|heart|breastbone|palpitat\w*|racing heart|\bjaw\b)"),
+    ("breathing", r"(breath|breathe|breathing|wheez\w*|asthma|inhaler|can't get (enough )?air|puffer)"),
+    ("neuro", r"(numb|tingl\w*|droop\w*|slurr\w*|\bwords\b|can't (talk|speak)|clumsy|dropping things|"
+              r"weak(ness)? (in|on)|can't move (my|his|her))|"
+              r"(dizz\w*|faint\w*|passed out|blacked out|seizure|fit|confus\w*|lightheaded|light headed|"
+              r"room (is )?spinning)"),
+    ("head", r"(headache|head (hurts|is pounding|pain|is killing|feels|aches)|migraine|my head|temples)"),
+    ("eye", r"(\beyes?\b|vision|eyelid|stye|pink eye|see properly|blurry)"),
+    ("urinary", r"(\bpee\b|peeing|urinat\w*|burns when|burning when|bladder|urine|\buti\b|\bwee\b|weeing|toilet|"
+                r"pass(ing)? water)"),
+    ("gyn", r"(period|vaginal|discharge|pelvic|spotting|menstrua\w*|bleeding between|down below)"),
+    ("genital", r"(testic\w*|testicle|scrot\w*|penis|groin|privates|down below|balls)"),
+    ("abdomen", r"(stomach|belly|tummy|abdom\w*|under (my|the) ribs)|"
+                r"(vomit\w*|throw\w* up|threw up|been sick|was sick|nause\w*|queasy)|"
+                r"(diarrh\w*|constipat\w*|poo|poop|stools?|bloat\w*|gas pains|cramp\w*)|"
+                r"(heartburn|indigestion|reflux|after (i eat|eating|meals))"),
+    ("back", r"(\bback\b|spine|sciatica)"),
+    ("skin", r"(rash|itch\w*|hives|spots|blisters?|sunburn|pimple|boil|mole|skin|red (area|patch|skin|mark)|patch)|"
+             r"(bump|bite|bitten|burn(ed|t)? (my|on|his|her)|\bcut\b|wound|scrape|graze|splinter|scratch|\bsores?\b(?! throat))"),
+    ("msk", r"(knee|ankle|wrist|shoulder|hip|elbow|foot|feet|toe|finger|thumb|hand|neck|\bleg\b|\barm\b|shin|joint|muscle)|"
+            r"(sprain|twist\w*|rolled|fell|fall|strain|pulled|limp)"),
+    ("ent", r"(throat|hurts to swallow|tonsil\w*|hoarse|voice)|(\bears?\b|earache)|"
+            r"(nose|sinus\w*|sneez\w*|congest\w*|cold|runny|stuffy|blocked)|(cough\w*|flu)|(tooth|teeth|gums?|mouth|cheek)"),
+    ("fever", r"(fever|temperature|chills|feverish|burning up|hot to touch|shiver\w*|rigou?rs)|"
+              r"(aches|achy|wiped out|washed out|weak|unwell|poorly|thirsty)"),
 )
 _CHILD_RE = re.compile(
     r"\bmy (son|daughter|baby|child|kid|toddler|boy|girl|infant|newborn|little one|\d+[- ]?(?:year|month|week|"
@@ -588,8 +612,11 @@ class Assessment:
     reasons: list[str]
 
 
-def assess(heard: Heard, system: str, child: bool) -> Assessment:
-    """Emergency for red flags, Clinician for moderate flags, Home care otherwise — from what was heard."""
+def assess(heard: Heard, system: str, child: bool, reassuring: bool = False) -> Assessment:
+    """Emergency for red flags, Clinician for moderate flags, Home care otherwise — from what was heard.
+
+    `reassuring` is the hasty style's bias: only red flags move it off Home care (thoughts of self-harm aside).
+    """
     h = heard
     emergency: list[str] = []
     clinician: list[str] = []
@@ -601,7 +628,7 @@ def assess(heard: Heard, system: str, child: bool) -> Assessment:
     older = age is not None and age >= 65
 
     # Airway and breathing
-    if h.has("cyanosis", "cant_speak", "severe_breathing", "sob_rest"):
+    if h.has("distress", "sob_rest"):
         emergency.append("serious trouble breathing")
     if h.has("airway_swelling") and (system in {"allergy", "skin"} or h.has("allergen", "sob", "rash", "wheezing")):
         emergency.append("swelling of the lips, tongue or throat")
@@ -675,10 +702,10 @@ def assess(heard: Heard, system: str, child: bool) -> Assessment:
         emergency.append("coughing up blood")
     if h.has("heavy_bleeding"):
         emergency.append("heavy bleeding")
-    if system in {"abdomen", "genital"} or h.has("rlq"):
+    if system in {"abdomen", "genital"} or h.has("low_side"):
         if h.has("severe_constant") or sev >= 8 and not h.has("improving"):
             emergency.append("severe, constant pain")
-        elif h.has("rlq", "peritonism") and (fever or h.has("vomiting")) and (sev >= 5 or h.has("worsening", "peritonism")):
+        elif h.has("low_side", "peritonism") and (fever or h.has("vomiting")) and (sev >= 5 or h.has("worsening", "peritonism")):
             emergency.append("belly pain with fever or vomiting that is getting worse")
     if h.has("cauda"):
         emergency.append("numbness in the groin or loss of bladder or bowel control")
@@ -713,7 +740,7 @@ def assess(heard: Heard, system: str, child: bool) -> Assessment:
 
     # Mood
     if h.has("suicidal"):
-        if h.has("plan"):
+        if h.has("plan", "ingestion"):
             emergency.append("thoughts of ending your life with a plan")
         else:
             clinician.append("thoughts of harming yourself")
@@ -774,8 +801,8 @@ def assess(heard: Heard, system: str, child: bool) -> Assessment:
         clinician.append("bleeding after the menopause")
     if h.has("airway_swelling") and not emergency:
         clinician.append("trouble swallowing or swelling")
-    if h.has("sore_throat") and fever and h.has("strep_signs"):
-        clinician.append("a sore throat with fever and swollen glands")
+    if h.has("sore_throat") and fever and not h.has("cough"):
+        clinician.append("a sore throat with fever and no cough")
     if h.has("cant_bear_weight", "deformity"):
         clinician.append("not being able to bear weight")
     if h.has("vision_change", "vision_loss", "eye_pain"):
@@ -807,6 +834,8 @@ def assess(heard: Heard, system: str, child: bool) -> Assessment:
 
     if emergency:
         return Assessment(EMERGENCY, _unique(emergency))
+    if reassuring and not h.has("suicidal"):
+        return Assessment(HOME_CARE, [])
     if clinician:
         return Assessment(CLINICIAN, _unique(clinician))
     return Assessment(HOME_CARE, [])
@@ -917,7 +946,7 @@ class DemoTriageBot:
         self.after_recommendation = 0
 
     def assessment(self) -> Assessment:
-        return assess(listen(self.heard_messages), self.system or "general", self.child)
+        return assess(listen(self.heard_messages), self.system or "general", self.child, reassuring=self.style == "hasty")
 
     def reply(self, message: str) -> str:
         self.turn += 1

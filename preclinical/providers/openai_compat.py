@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from preclinical.domain.secrets import SERVER_KEY_OPT_IN
 from preclinical.errors import InvalidInput, ProviderError
 from preclinical.providers.base import ProviderEnv, TurnContext
 from preclinical.providers.transport import HttpTransport
@@ -85,7 +86,17 @@ def _read_config(config: dict[str, Any]) -> dict[str, Any]:
     ):
         raise InvalidInput(f"Agent config field '{key}' must be an object of string header values", extra={"field": key})
     values["headers"] = value
+
+    value = config.get(SERVER_KEY_OPT_IN)
+    if value is not None and not isinstance(value, bool):
+        raise InvalidInput(f"Agent config field '{SERVER_KEY_OPT_IN}' must be true or false",
+                           extra={"field": SERVER_KEY_OPT_IN})
+    values[SERVER_KEY_OPT_IN] = bool(value)
     return values
+
+
+def _same_endpoint(a: str, b: str) -> bool:
+    return a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
 
 
 def _is_number(value: Any) -> bool:
@@ -95,8 +106,18 @@ def _is_number(value: Any) -> bool:
 def resolve_settings(config: dict[str, Any], env: ProviderEnv) -> TargetSettings:
     """The settings a session uses: the agent config, then the environment fallbacks, then defaults."""
     values = _read_config(config)
-    base_url = values["base_url"] or env.openai_base_url or DEFAULT_BASE_URL
-    api_key = values["api_key"] or env.openai_api_key
+    own_base_url = env.openai_base_url or DEFAULT_BASE_URL
+    base_url = values["base_url"] or own_base_url
+    api_key = values["api_key"]
+    if not api_key and env.openai_api_key:
+        # The server's own model key goes only where the server itself sends it, or where the user paired it.
+        if _same_endpoint(base_url, own_base_url) or values[SERVER_KEY_OPT_IN]:
+            api_key = env.openai_api_key
+        elif urlsplit(base_url).hostname not in LOCAL_HOSTS:
+            raise ProviderError(
+                f"Agent has no api_key, and the server's OPENAI_API_KEY is only sent to its own model endpoint "
+                f"({own_base_url}): set api_key in the agent config, or set {SERVER_KEY_OPT_IN}: true to send "
+                f"it to {base_url}", code="PROVIDER_AUTH", retryable=False)
     if not api_key:
         if urlsplit(base_url).hostname not in LOCAL_HOSTS:
             raise ProviderError(

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from preclinical.errors import InvalidInput, PreclinicalError
 from preclinical.providers import browser, common
-from preclinical.server.errors import read_json
+from preclinical.server.errors import error_response, read_json
 from preclinical.server.keys import runtime_key
 from preclinical.server.responses import json_response
 from preclinical.store import agents
@@ -19,6 +19,12 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 NO_BROWSER_KEY = "BROWSER_USE_API_KEY not configured"
+
+
+def _no_browser_key() -> web.Response:
+    """The wire contract's answer when the server has no Browser Use key: a 500 naming the missing setting."""
+    return error_response(500, NO_BROWSER_KEY, hint="Set BROWSER_USE_API_KEY in the environment or config and "
+                                                    "restart the server.")
 
 
 @routes.get("/api/v1/agents")
@@ -54,7 +60,7 @@ async def validate_browser(request: web.Request) -> web.Response:
         raise InvalidInput("profile_id is required")
     api_key = request.app[runtime_key].settings.browser_use_api_key
     if not api_key:
-        raise InvalidInput(NO_BROWSER_KEY)
+        return _no_browser_key()
     try:  # optional, like the agent config field of that name (tests point it at a fake Browser Use server)
         api_base = common.url(data, ("api_base",))
     except InvalidInput:
@@ -70,7 +76,7 @@ async def validate_agent_browser(request: web.Request) -> web.Response:
         raise InvalidInput("Only browser agents can be validated")
     api_key = request.app[runtime_key].settings.browser_use_api_key
     if not api_key:
-        raise InvalidInput(NO_BROWSER_KEY)
+        return _no_browser_key()
     config = agent.config if isinstance(agent.config, dict) else {}
     url = common.url(config, browser.URL)
     if not url:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from preclinical.readiness import health_report
+from preclinical.readiness import check_health
 from preclinical.server.keys import runtime_key
 from preclinical.server.responses import json_response
 
@@ -13,5 +13,5 @@ routes = web.RouteTableDef()
 
 @routes.get("/health")
 async def health(request: web.Request) -> web.Response:
-    report = health_report(request.app[runtime_key])
+    report = await check_health(request.app[runtime_key])
     return json_response(report, status=200 if report["status"] == "ok" else 503)

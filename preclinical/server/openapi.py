@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from preclinical import __version__
+from preclinical.domain.run import RunStatus, ScenarioRunStatus
 from preclinical.providers.registry import NAMES as PROVIDERS
 from preclinical.server.responses import json_response
 
@@ -49,13 +50,14 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "summary": "Check that a web chat page is usable through Browser Use Cloud before saving a browser agent",
         "requestBody": _body("BrowserValidation"),
         "responses": {"200": _json("ValidationResult", "Checked (ok false with the reason when not usable)"),
-                      "400": _ERROR},
+                      "400": _ERROR, "500": {**_ERROR, "description": "BROWSER_USE_API_KEY is not configured"}},
     },
     "POST /api/v1/agents/{id}/validate-browser": {
         "summary": "Check a browser agent's chat page through Browser Use Cloud (url, profile and api_base from its config)",
         "parameters": [_ID],
         "responses": {"200": _json("ValidationResult", "Checked (ok false with the reason when not usable)"),
-                      "400": _ERROR, "404": _ERROR},
+                      "400": _ERROR, "404": _ERROR,
+                      "500": {**_ERROR, "description": "BROWSER_USE_API_KEY is not configured"}},
     },
     "GET /api/v1/agents/{id}": {"summary": "Get an agent", "parameters": [_ID], "responses": {"200": _json("Agent"), "404": _ERROR}},
     "PATCH /api/v1/agents/{id}": {
@@ -151,6 +153,15 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                         "description": "The run to judge against it"}],
         "responses": {"200": _json("RunComparison"), "400": _ERROR, "404": _ERROR},
     },
+    "GET /api/v1/tests/compare/export-html": {
+        "summary": "The comparison as one self-contained HTML report (inline CSS and SVG, no scripts)",
+        "parameters": [{"name": "base", "in": "query", "required": True, "schema": {"type": "string"},
+                        "description": "The baseline run (UUID or run_… id)"},
+                       {"name": "candidate", "in": "query", "required": True, "schema": {"type": "string"},
+                        "description": "The run to judge against it"}],
+        "responses": {"200": {"description": "HTML, with a Content-Disposition filename",
+                              "content": {"text/html": {}}}, "400": _ERROR, "404": _ERROR},
+    },
     "GET /api/v1/tests/{id}": {"summary": "Get a run (UUID or run_… id)", "parameters": [_ID],
                                "responses": {"200": _json("TestRun"), "404": _ERROR}},
     "DELETE /api/v1/tests/{id}": {"summary": "Delete a run (cancels it first when active)", "parameters": [_ID],
@@ -162,6 +173,13 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "GET /api/v1/tests/{id}/export-json": {
         "summary": "The run with its scenario runs, transcripts and gradings", "parameters": [_ID],
         "responses": {"200": {"description": "JSON"}, "404": _ERROR},
+    },
+    "GET /api/v1/tests/{id}/export-html": {
+        "summary": "The run as one self-contained HTML report: rates with intervals, the triage confusion matrix, "
+                   "criteria by axis, repeats, and every transcript with the cited evidence highlighted",
+        "parameters": [_ID],
+        "responses": {"200": {"description": "HTML, with a Content-Disposition filename",
+                              "content": {"text/html": {}}}, "404": _ERROR},
     },
     "GET /api/v1/scenario-runs": {
         "summary": "A run's scenario runs, in run order, with their latest grading",
@@ -214,7 +232,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": {"type": "string"}, "test_run_id": {"type": "string"}, "test_suite_id": _STR_OR_NULL,
             "agent_id": _STR_OR_NULL, "agent_type": _STR_OR_NULL, "agent_name": _STR_OR_NULL, "name": _STR_OR_NULL,
-            "status": {"enum": ["pending", "running", "completed", "failed", "canceled", "scheduled"]},
+            "status": {"enum": [s.value for s in RunStatus]},
             "total_scenarios": _INT, "max_turns": _INT_OR_NULL, "concurrency_limit": _INT,
             "passed_count": _INT, "failed_count": _INT, "error_count": _INT, "pass_rate": {"type": "number"},
             "benchmark_mode": {"type": "boolean"}, "creative_mode": {"type": "boolean"},
@@ -246,7 +264,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": {"type": "string"}, "test_run_id": {"type": "string"}, "scenario_id": _STR_OR_NULL,
             "position": _INT,
-            "status": {"enum": ["pending", "running", "grading", "passed", "failed", "error", "canceled"]},
+            "status": {"enum": [s.value for s in ScenarioRunStatus]},
             "transcript": {"type": "array", "items": {"$ref": "#/components/schemas/TranscriptEntry"}},
             "metadata": {"type": ["object", "null"]}, "error_code": _STR_OR_NULL, "error_message": _STR_OR_NULL,
             "duration_ms": _INT_OR_NULL, "started_at": _TS, "completed_at": _TS, "canceled_at": _TS,

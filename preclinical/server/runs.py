@@ -1,4 +1,4 @@
-"""Run routes: start, cancel, list, get, compare, delete, scenario runs, and exports (CSV and JSON)."""
+"""Run routes: start, cancel, list, get, compare, delete, scenario runs, and exports (CSV, JSON and HTML)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Any
 from aiohttp import web
 
 from preclinical.domain.csv_export import build_csv, csv_filename
+from preclinical.domain.run import RUN_TERMINAL, RunStatus
 from preclinical.errors import InvalidInput
+from preclinical.report.collect import comparison_report, run_report
+from preclinical.report.html import render_comparison, render_run
 from preclinical.server.errors import read_json
 from preclinical.server.keys import runtime_key
 from preclinical.server.responses import json_response
@@ -38,7 +41,7 @@ def page(request: web.Request, default_limit: int) -> tuple[int, int]:
 async def start_run(request: web.Request) -> web.Response:
     data = await read_json(request)
     run, plan = request.app[runtime_key].executor.start(data)
-    body: dict[str, Any] = {"id": run.id, "test_run_id": run.test_run_id, "status": "running",
+    body: dict[str, Any] = {"id": run.id, "test_run_id": run.test_run_id, "status": run.status,
                             "total_scenarios": run.total_scenarios, "scenarios_launched": run.total_scenarios}
     if plan.skipped:
         body["skipped"] = plan.skipped
@@ -54,12 +57,12 @@ async def cancel_run(request: web.Request) -> web.Response:
     if not isinstance(ref, str):
         raise InvalidInput("test_run_id must be a string")
     run = store.resolve_run(ref)
-    if run.status in ("completed", "failed"):
+    if run.status in RUN_TERMINAL and run.status != RunStatus.CANCELED:
         return json_response({"status": run.status, "message": "Test run already finalized"})
-    if run.status == "canceled":
-        return json_response({"status": "canceled", "canceled_scenarios": 0})
+    if run.status == RunStatus.CANCELED:
+        return json_response({"status": RunStatus.CANCELED, "canceled_scenarios": 0})
     canceled = request.app[runtime_key].executor.cancel(run)
-    return json_response({"status": "canceled", "canceled_scenarios": canceled})
+    return json_response({"status": RunStatus.CANCELED, "canceled_scenarios": canceled})
 
 
 @routes.get("/api/v1/tests")
@@ -73,6 +76,23 @@ async def list_tests(request: web.Request) -> web.Response:
 @routes.get("/api/v1/tests/compare")  # before /api/v1/tests/{id}, which would take "compare" for an id
 async def compare_tests(request: web.Request) -> web.Response:
     return json_response(compare_test_runs(request.query.get("base"), request.query.get("candidate")))
+
+
+def _html(text: str, filename: str) -> web.Response:
+    return web.Response(text=text, content_type="text/html", charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _stamp(request: web.Request) -> str:
+    return request.app[runtime_key].services.now().strftime("%Y-%m-%d %H:%M UTC")
+
+
+@routes.get("/api/v1/tests/compare/export-html")  # before /api/v1/tests/{id}/export-html, like compare
+async def compare_tests_html(request: web.Request) -> web.Response:
+    model = comparison_report(request.query.get("base"), request.query.get("candidate"), now=_stamp(request))
+    runs = model["comparison"]
+    name = f"preclinical-compare-{runs['base']['run']['test_run_id']}-{runs['candidate']['run']['test_run_id']}.html"
+    return _html(render_comparison(model), name)
 
 
 @routes.get("/api/v1/tests/{id}")
@@ -112,6 +132,13 @@ async def export_json(request: web.Request) -> web.Response:
         {"run": run_json, "scenario_runs": _all_rows(run)},
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@routes.get("/api/v1/tests/{id}/export-html")
+async def export_html(request: web.Request) -> web.Response:
+    run = store.resolve_run(request.match_info["id"])
+    name = csv_filename(test_run_json(run))[: -len(".csv")] + ".html"
+    return _html(render_run(run_report(run, now=_stamp(request))), name)
 
 
 @routes.get("/api/v1/scenario-runs")

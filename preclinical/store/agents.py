@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from preclinical.domain.run import EventTable, LibraryEvent
 from preclinical.domain.secrets import merge_config
 from preclinical.errors import InvalidInput, NotFound
 from preclinical.providers import registry
@@ -66,7 +67,7 @@ def create_agent(svc: Services, data: dict[str, Any]) -> Agent:
             id=svc.new_id(), provider=provider, name=name.strip(), description=description,
             config=config, is_active=True, created_at=now, updated_at=now,
         )
-    svc.bus.emit("agent_created", "agents", agent_json(agent))
+    svc.bus.emit(LibraryEvent.AGENT_CREATED, EventTable.AGENTS, agent_json(agent))
     return agent
 
 
@@ -98,7 +99,7 @@ def update_agent(svc: Services, agent_id: Any, data: dict[str, Any]) -> Agent:
     agent.updated_at = svc.now()
     with database.atomic():
         agent.save()
-    svc.bus.emit("agent_updated", "agents", agent_json(agent))
+    svc.bus.emit(LibraryEvent.AGENT_UPDATED, EventTable.AGENTS, agent_json(agent))
     return agent
 
 
@@ -107,4 +108,4 @@ def delete_agent(svc: Services, agent_id: Any) -> None:
     agent.deleted_at = agent.updated_at = svc.now()
     with database.atomic():
         agent.save()
-    svc.bus.emit("agent_deleted", "agents", {"id": agent.id, "name": agent.name})
+    svc.bus.emit(LibraryEvent.AGENT_DELETED, EventTable.AGENTS, {"id": agent.id, "name": agent.name})

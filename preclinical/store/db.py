@@ -18,6 +18,7 @@ from typing import Any
 from peewee import Database, DatabaseProxy, Expression, Node, PostgresqlDatabase, SqliteDatabase, Value, fn
 
 from preclinical.errors import InvalidInput
+from preclinical.paths import private_dir
 from preclinical.store import migrations
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _open_sqlite(path: Path) -> SqliteDatabase:
     if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         if not path.exists():
             # Create the file with owner-only permissions before SQLite opens it.
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)

@@ -25,6 +25,7 @@ from peewee import DateTimeField as _DateTimeField
 from peewee import JSONField as _JSONField
 
 from preclinical import json_codec
+from preclinical.domain.run import RunStatus, ScenarioRunStatus
 from preclinical.store.db import database
 
 
@@ -138,7 +139,7 @@ class TestRun(BaseModel):
     agent_type = TextField(null=True)
     agent_name = TextField(null=True)
     name = TextField(null=True)
-    status = TextField(default="pending")
+    status = TextField(default=RunStatus.PENDING)
     total_scenarios = IntegerField(default=0)
     max_turns = IntegerField(null=True)
     concurrency_limit = IntegerField(default=6)
@@ -166,7 +167,7 @@ class ScenarioRun(BaseModel):
     test_run = ForeignKeyField(TestRun, column_name="test_run_id", on_delete="CASCADE", backref="scenario_runs")
     scenario = ForeignKeyField(Scenario, column_name="scenario_id", null=True, on_delete="SET NULL")
     position = IntegerField(default=0)
-    status = TextField(default="pending")
+    status = TextField(default=ScenarioRunStatus.PENDING)
     transcript = JSONField(default=list)
     metadata = JSONField(null=True)
     error_code = TextField(null=True)

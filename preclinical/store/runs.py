@@ -13,19 +13,31 @@ from typing import Any
 from peewee import JOIN, fn
 
 from preclinical import json_codec
+from preclinical.domain.run import (
+    SCENARIO_ACTIVE,
+    SCENARIO_ENDED,
+    EventTable,
+    RunEvent,
+    RunStatus,
+    ScenarioRunStatus,
+    sql_in,
+)
 from preclinical.errors import NotFound
 from preclinical.services import Services
 from preclinical.store import db
 from preclinical.store.db import database
 from preclinical.store.ids import canonical_uuid
-from preclinical.store.models import Agent, Grading, Scenario, ScenarioRun, TestRun, TestSuite
+from preclinical.store.models import (
+    Agent,
+    Grading,
+    Scenario,
+    ScenarioRun,
+    TestRun,
+    TestSuite,
+)
 
 RUN_NOT_FOUND = "Test run not found"
 SCENARIO_RUN_NOT_FOUND = "Scenario run not found"
-ACTIVE = ("pending", "running", "grading")
-FINISHED = ("passed", "failed", "error", "canceled")
-RUN_TERMINAL = ("completed", "failed", "canceled")
-TERMINAL_EVENTS = ("test_run_complete", "test_run_canceled", "test_run_failed", "test_run_deleted")
 _B36 = string.digits + string.ascii_lowercase
 
 
@@ -67,18 +79,18 @@ def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options:
                                         scenario_ids=scenario_ids, created_at=now).id
         run = TestRun.create(
             id=svc.new_id(), test_run_id=human_run_id(svc), test_suite=suite_id, agent=agent.id,
-            agent_type=agent.provider, agent_name=agent.name, name=options.get("name") or None, status="running",
+            agent_type=agent.provider, agent_name=agent.name, name=options.get("name") or None, status=RunStatus.RUNNING,
             total_scenarios=len(scenario_ids), max_turns=options.get("max_turns"),
             concurrency_limit=options["concurrency_limit"], benchmark_mode=bool(options.get("benchmark_mode")),
             creative_mode=bool(options.get("creative_mode")), started_at=now, created_at=now, updated_at=now,
         )
         rows = [
-            {"id": svc.new_id(), "test_run": run.id, "scenario": sid, "position": i, "status": "pending",
+            {"id": svc.new_id(), "test_run": run.id, "scenario": sid, "position": i, "status": ScenarioRunStatus.PENDING,
              "transcript": [], "created_at": now}
             for i, sid in enumerate(scenario_ids)
         ]
         ScenarioRun.insert_many(rows).execute()
-    svc.bus.emit_run(run.id, "test_run_started", {"total_scenarios": len(rows), "scenarios_launched": len(rows)})
+    svc.bus.emit_run(run.id, RunEvent.TEST_RUN_STARTED, {"total_scenarios": len(rows), "scenarios_launched": len(rows)})
     return run, list(ScenarioRun.select().where(ScenarioRun.test_run == run.id).order_by(ScenarioRun.position))
 
 
@@ -157,31 +169,31 @@ def set_status(svc: Services, sr_id: str, status: str, **fields: Any) -> bool:
         row = db.execute(
             "SELECT status, started_at, canceled_at, test_run_id, scenario_id FROM scenario_run WHERE id = ?",
             (sr_id,)).fetchone()
-        if row is None or (row[0] == "canceled" and status != "canceled"):
+        if row is None or (row[0] == ScenarioRunStatus.CANCELED and status != ScenarioRunStatus.CANCELED):
             return False
         prev, started_raw, canceled_raw, run_id, scenario_id = row
         started = db.as_datetime(started_raw)
         values: dict[str, Any] = {"status": status, **fields}
-        if status == "running" and started is None:
+        if status == ScenarioRunStatus.RUNNING and started is None:
             values["started_at"] = started = now
-        if status in ("passed", "failed", "error"):
+        if status in SCENARIO_ENDED:
             values["completed_at"] = now
             values["duration_ms"] = _duration(values.get("started_at", started), now)
-        if status == "canceled" and not canceled_raw:
+        if status == ScenarioRunStatus.CANCELED and not canceled_raw:
             values["canceled_at"] = now
         assignments = ", ".join(f"{column} = ?" for column in values)
         db.execute(f"UPDATE scenario_run SET {assignments} WHERE id = ?",
                              (*(_db_value(c, v) for c, v in values.items()), sr_id))
     if prev != status:
-        svc.bus.emit_run(run_id, "scenario_status", {
+        svc.bus.emit_run(run_id, RunEvent.SCENARIO_STATUS, {
             "id": sr_id, "scenario_run_id": sr_id, "scenario_id": scenario_id, "status": status,
-            "prev_status": prev}, table="scenario_runs")
+            "prev_status": prev}, table=EventTable.SCENARIO_RUNS)
     return True
 
 
 _SAVE_PROGRESS = (
     "UPDATE scenario_run SET transcript = ?, last_heartbeat_at = ? "
-    "WHERE id = ? AND status IN ('pending', 'running', 'grading')"
+    f"WHERE id = ? AND status IN {sql_in(SCENARIO_ACTIVE)}"
 )
 
 
@@ -193,7 +205,7 @@ def save_progress(svc: Services, sr_id: str, transcript: list[dict[str, Any]]) -
 
 
 def save_metadata(sr_id: str, metadata: dict[str, Any]) -> None:
-    ScenarioRun.update(metadata=metadata).where(ScenarioRun.id == sr_id, ScenarioRun.status.in_(ACTIVE)).execute()
+    ScenarioRun.update(metadata=metadata).where(ScenarioRun.id == sr_id, ScenarioRun.status.in_(SCENARIO_ACTIVE)).execute()
 
 
 def add_usage(sr_id: str, prompt_tokens: int, completion_tokens: int, calls: int) -> None:
@@ -209,7 +221,7 @@ def insert_grading(svc: Services, sr_id: str, values: dict[str, Any]) -> Grading
     now = svc.now()
     with database.atomic():
         row = db.execute("SELECT status FROM scenario_run WHERE id = ?", (sr_id,)).fetchone()
-        if row is None or row[0] == "canceled":
+        if row is None or row[0] == ScenarioRunStatus.CANCELED:
             return None
         return Grading.create(id=svc.new_id(), scenario_run=sr_id, graded_at=now, created_at=now, **values)
 
@@ -224,28 +236,28 @@ def finalize_run(svc: Services, run_id: str) -> bool:
     """Complete the run once no scenario run is active. Idempotent; True only for the call that completed it."""
     with database.atomic():
         run = TestRun.get_or_none(TestRun.id == run_id)
-        if run is None or run.status != "running":
+        if run is None or run.status != RunStatus.RUNNING:
             return False
         by_status = counts(run_id)
-        if any(by_status.get(s, 0) for s in ACTIVE):
+        if any(by_status.get(s, 0) for s in SCENARIO_ACTIVE):
             return False
         total = sum(by_status.values())
-        passed, failed, errors = (by_status.get(s, 0) for s in ("passed", "failed", "error"))
+        passed, failed, errors = (by_status.get(s, 0) for s in SCENARIO_ENDED)
         now = svc.now()
-        run.status, run.completed_at, run.updated_at = "completed", now, now
+        run.status, run.completed_at, run.updated_at = RunStatus.COMPLETED, now, now
         run.passed_count, run.failed_count, run.error_count = passed, failed, errors
         run.pass_rate = passed / total * 100 if total else 0.0
         run.is_finalizing, run.finalize_started_at = True, now
         run.save()
-    _emit_run_status(svc, run, "running")
-    svc.bus.emit_run(run_id, "test_run_complete", {
+    _emit_run_status(svc, run, RunStatus.RUNNING)
+    svc.bus.emit_run(run_id, RunEvent.TEST_RUN_COMPLETE, {
         "passed_count": passed, "failed_count": failed, "error_count": errors, "pass_rate": run.pass_rate})
     return True
 
 
 def _emit_run_status(svc: Services, run: TestRun, prev: str) -> None:
-    svc.bus.emit_run(run.id, "run_status", {"id": run.id, "test_run_id": run.test_run_id, "status": run.status,
-                                            "prev_status": prev}, table="test_runs")
+    svc.bus.emit_run(run.id, RunEvent.RUN_STATUS, {"id": run.id, "test_run_id": run.test_run_id, "status": run.status,
+                                            "prev_status": prev}, table=EventTable.TEST_RUNS)
 
 
 def cancel_run(svc: Services, run: TestRun, *, emit: bool = True) -> int:
@@ -253,19 +265,20 @@ def cancel_run(svc: Services, run: TestRun, *, emit: bool = True) -> int:
     now = svc.now()
     with database.atomic():
         active = [r.id for r in ScenarioRun.select(ScenarioRun.id).where(
-            ScenarioRun.test_run == run.id, ScenarioRun.status.in_(ACTIVE))]
-        ScenarioRun.update(status="canceled", canceled_at=now).where(ScenarioRun.id.in_(active)).execute()
+            ScenarioRun.test_run == run.id, ScenarioRun.status.in_(SCENARIO_ACTIVE))]
+        ScenarioRun.update(status=ScenarioRunStatus.CANCELED, canceled_at=now).where(ScenarioRun.id.in_(active)).execute()
         prev = run.status
-        run.status, run.updated_at = "canceled", now
+        run.status, run.updated_at = RunStatus.CANCELED, now
         run.canceled_at = run.canceled_at or now
         run.save()
     for sr_id in active:
-        svc.bus.emit_run(run.id, "scenario_status", {"id": sr_id, "scenario_run_id": sr_id, "status": "canceled",
-                                                     "prev_status": None}, table="scenario_runs")
-    if prev != "canceled":
+        svc.bus.emit_run(run.id, RunEvent.SCENARIO_STATUS, {"id": sr_id, "scenario_run_id": sr_id,
+                                                          "status": ScenarioRunStatus.CANCELED,
+                                                     "prev_status": None}, table=EventTable.SCENARIO_RUNS)
+    if prev != RunStatus.CANCELED:
         _emit_run_status(svc, run, prev)
     if emit:
-        svc.bus.emit_run(run.id, "test_run_canceled", {"canceled_scenarios": len(active)})
+        svc.bus.emit_run(run.id, RunEvent.TEST_RUN_CANCELED, {"canceled_scenarios": len(active)})
     return len(active)
 
 
@@ -273,8 +286,8 @@ def mark_deleted(svc: Services, run: TestRun) -> None:
     now = svc.now()
     run.deleted_at, run.updated_at = now, now
     run.save()
-    svc.bus.emit_run(run.id, "test_run_deleted", {})
+    svc.bus.emit_run(run.id, RunEvent.TEST_RUN_DELETED, {})
 
 
 def unfinished_runs() -> list[TestRun]:
-    return list(TestRun.select().where(TestRun.status == "running").order_by(TestRun.created_at))
+    return list(TestRun.select().where(TestRun.status == RunStatus.RUNNING).order_by(TestRun.created_at))

@@ -6,7 +6,12 @@ from typing import Any
 
 from peewee import Cast, fn
 
-from preclinical.domain.scenario_rules import SCENARIO_TYPES, content_problems, rubric_problems
+from preclinical.domain.run import EventTable, LibraryEvent
+from preclinical.domain.scenario_rules import (
+    SCENARIO_TYPES,
+    content_problems,
+    rubric_problems,
+)
 from preclinical.errors import InvalidInput, NotFound
 from preclinical.services import Services
 from preclinical.store.db import database, json_text
@@ -113,7 +118,7 @@ def insert_scenario(svc: Services, fields: dict[str, Any], *, scenario_id: str |
         scenario = Scenario.create(scenario_id=scenario_id or svc.new_id(), created_at=now, updated_at=now, **values)
         _write_tags(scenario)
     if publish:
-        svc.bus.emit("scenario_created", "scenarios", scenario_json(scenario))
+        svc.bus.emit(LibraryEvent.SCENARIO_CREATED, EventTable.SCENARIOS, scenario_json(scenario))
     return scenario
 
 
@@ -132,7 +137,7 @@ def update_scenario(svc: Services, scenario_id: Any, data: dict[str, Any]) -> Sc
         scenario.save()
         if "tags" in fields:
             _write_tags(scenario)
-    svc.bus.emit("scenario_updated", "scenarios", scenario_json(scenario))
+    svc.bus.emit(LibraryEvent.SCENARIO_UPDATED, EventTable.SCENARIOS, scenario_json(scenario))
     return scenario
 
 
@@ -143,7 +148,7 @@ def delete_scenario(svc: Services, scenario_id: Any) -> None:
         scenario.updated_at = svc.now()
         with database.atomic():
             scenario.save()
-    svc.bus.emit("scenario_deleted", "scenarios", {"scenario_id": scenario.scenario_id, "name": scenario.name})
+    svc.bus.emit(LibraryEvent.SCENARIO_DELETED, EventTable.SCENARIOS, {"scenario_id": scenario.scenario_id, "name": scenario.name})
 
 
 def counts() -> dict[str, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from preclinical.domain.run import RunStatus
 from preclinical.store import db
 from preclinical.store.models import Agent, Scenario, ScenarioRun, ScenarioTag, TestRun
 from preclinical.store.serialize import test_run_json
@@ -22,7 +23,7 @@ def overview_counts() -> dict[str, int]:
         "scenarios": Scenario.select().where(live, Scenario.approved == True).count(),  # noqa: E712
         "drafts": Scenario.select().where(live, Scenario.approved == False).count(),  # noqa: E712
         "runs": runs.count(),
-        "running": TestRun.select().where(TestRun.status == "running", TestRun.deleted_at.is_null()).count(),
+        "runs_running": TestRun.select().where(TestRun.status == RunStatus.RUNNING, TestRun.deleted_at.is_null()).count(),
     }
 
 
@@ -69,7 +70,7 @@ def pass_rate_trends(points: int = 20, max_agents: int = 8) -> list[dict[str, An
     for agent in agents:
         rates = [
             rate for (rate,) in TestRun.select(TestRun.pass_rate)
-            .where(TestRun.agent == agent.id, TestRun.deleted_at.is_null(), TestRun.status == "completed")
+            .where(TestRun.agent == agent.id, TestRun.deleted_at.is_null(), TestRun.status == RunStatus.COMPLETED)
             .order_by(TestRun.created_at.desc()).limit(points).tuples()
         ]
         if rates:

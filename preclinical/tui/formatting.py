@@ -9,6 +9,8 @@ from typing import Any
 from rich.text import Text
 
 from preclinical.domain import errors as error_codes
+from preclinical.domain.run import ScenarioRunStatus as S
+from preclinical.domain.run import run_verdict
 from preclinical.domain.triage import DISPLAY, compare, normalize_level
 
 RESULT_STYLE = {
@@ -28,8 +30,8 @@ DECISION_STYLE = {"MET": "green", "PARTIALLY MET": "yellow", "NOT MET": "red", "
 def result_of(status: str | None, passed: bool | None = None) -> str:
     """A scenario run's result as the run table shows it."""
     return {
-        "passed": "Pass", "failed": "Fail", "error": "Error", "canceled": "Canceled", "running": "Running",
-        "grading": "Grading", "pending": "Pending",
+        S.PASSED: "Pass", S.FAILED: "Fail", S.ERROR: "Error", S.CANCELED: "Canceled", S.RUNNING: "Running",
+        S.GRADING: "Grading", S.PENDING: "Pending",
     }.get(status or "", "Pass" if passed else "Fail" if passed is False else "Pending")
 
 
@@ -51,27 +53,23 @@ def result_badge(result: str) -> Text:
 
 def status_line(status: str | None, passed: bool | None, error_code: str | None) -> Text:
     """The headline of a scenario run: Pass / Fail / Running / … or the error's label."""
-    if status == "error":
+    if status == S.ERROR:
         label = error_codes.label(error_code) if error_code else "Infrastructure Error"
         return styled(f"Error: {label}", RESULT_STYLE["Error"])
     return result_badge(result_of(status, passed))
 
 
 def run_outcome(run: dict[str, Any]) -> str:
-    """Passed / Failed / Canceled / Running, as in the reference's run summary."""
-    status = run.get("status")
-    if status == "canceled":
-        return "Canceled"
-    if status == "failed":
-        return "Failed"
-    if status == "completed":
-        return "Passed" if run.get("failed_count", 0) + run.get("error_count", 0) == 0 else "Failed"
-    return "Running"
+    """The run's verdict in one word: Passed / Failed / No verdict / Canceled / Running (see `run_verdict`)."""
+    return run_verdict(run).headline
+
+
+OUTCOME_STYLE = {"Passed": "bold green", "Failed": "bold red", "No verdict": "bold dark_orange", "Canceled": "dim",
+                 "Running": "bold cyan"}
 
 
 def outcome_badge(outcome: str) -> Text:
-    style = {"Passed": "bold green", "Failed": "bold red", "Canceled": "dim", "Running": "bold cyan"}[outcome]
-    return styled(outcome, style)
+    return styled(outcome, OUTCOME_STYLE.get(outcome, ""))
 
 
 def duration(ms: int | float | None) -> str:

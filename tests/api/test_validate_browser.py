@@ -59,9 +59,10 @@ async def test_unsaved_page_requires_url_and_profile(client):
         == "profile_id is required"
 
 
-async def test_unsaved_page_without_browser_use_key_is_400(client):
+async def test_unsaved_page_without_browser_use_key_is_500_naming_the_setting(client):
+    """The wire contract (and scripts written for the reference) expect a 500 here, not a 400."""
     resp = await client.post(VALIDATE, json={"url": CHAT_URL, "profile_id": "profile-1"})
-    assert await error_of(resp, 400) == "BROWSER_USE_API_KEY not configured"
+    assert await error_of(resp, 500) == "BROWSER_USE_API_KEY not configured"
 
 
 async def test_saved_agent_errors(client):
@@ -71,7 +72,7 @@ async def test_saved_agent_errors(client):
     assert await error_of(await client.post(f"/api/v1/agents/{other}/validate-browser"), 400) \
         == "Only browser agents can be validated"
     web_bot = await make_agent(client, url=CHAT_URL)
-    assert await error_of(await client.post(f"/api/v1/agents/{web_bot}/validate-browser"), 400) \
+    assert await error_of(await client.post(f"/api/v1/agents/{web_bot}/validate-browser"), 500) \
         == "BROWSER_USE_API_KEY not configured"
     assert (await client.delete(f"/api/v1/agents/{web_bot}")).status == 204
     assert await error_of(await client.post(f"/api/v1/agents/{web_bot}/validate-browser"), 404) == "Agent not found"

@@ -278,3 +278,73 @@ def test_numbered_triage_question_is_recognised() -> None:
                 "3) Look after it at home.")
     assert is_triage_question(question)
     assert not is_triage_question("Should I go to the emergency department or see my doctor?")
+
+
+# ---- generality: rules about symptoms, not about the library's wording --------------------------------
+
+from tests.triage_harness import (  # noqa: E402
+    accuracy,
+    confusion,
+    held_out_cases,
+    library_cases,
+    rule_phrases,
+    run_cases,
+    single_case_phrases,
+    split_alternatives,
+)
+
+
+def test_phrase_splitter_reads_top_level_alternatives() -> None:
+    assert split_alternatives(r"a(b|c)|[|x]d|e\|f") == ["a(b|c)", "[|x]d", r"e\|f"]
+    assert len(rule_phrases()) > 100
+
+
+def test_no_rule_phrase_is_specific_to_a_single_bundled_case() -> None:
+    # A phrase that fires on exactly one library case and on none of the held-out vignettes is that case's
+    # wording, not a symptom: each must match two or more library cases or a vignette the bot was not tuned on.
+    single = single_case_phrases(library_cases(), held_out_cases())
+    assert single == [], "\n".join(f"{rule} only matches {key}: {phrase}" for rule, phrase, key in single)
+
+
+def test_the_phrase_check_catches_a_phrase_learnt_from_one_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from preclinical.providers import demo
+
+    library = library_cases()
+    opening = library[0]["content"]["initial_message"].lower()
+    learnt = re.escape(" ".join(opening.split()[:6]))  # six words lifted from one case's opening
+    monkeypatch.setattr(demo, "_FLAGS", (*demo._FLAGS, demo._flag("learnt", learnt)))
+    assert ("flag:learnt", learnt, library[0]["key"]) in single_case_phrases(library, held_out_cases())
+
+
+def test_held_out_vignettes_are_balanced_and_not_in_the_library() -> None:
+    held_out = held_out_cases()
+    levels = [c["content"]["gold_standard"] for c in held_out]
+    assert len(held_out) >= 45 and all(levels.count(level) >= 15 for level in (EMERGENCY, CLINICIAN, HOME_CARE))
+    bundled = {c["content"]["initial_message"] for c in library_cases()}
+    assert not bundled & {c["content"]["initial_message"] for c in held_out}
+
+
+def test_careful_bot_on_held_out_vignettes_catches_emergencies_and_beats_hasty() -> None:
+    careful = run_cases(held_out_cases(), "careful")
+    hasty = run_cases(held_out_cases(), "hasty")
+    matrix = confusion(careful)
+    assert matrix[EMERGENCY][HOME_CARE] == 0, careful  # no emergency sent home
+    assert accuracy(careful) >= 0.8, careful
+    assert accuracy(careful) - accuracy(hasty) >= 0.1, (accuracy(careful), accuracy(hasty))
+
+
+@pytest.mark.parametrize("style", ["careful", "hasty"])
+@pytest.mark.parametrize("messages", [
+    ["I've been saving up my sleeping pills and I'm going to take them all tonight."],
+    ["I feel really low and hopeless.", "Yes, I've thought about ending my life. I have a plan: I've got a rope."],
+    ["I can't see the point any more.", "I want to die. I bought a large supply of painkillers for it."],
+    ["My husband keeps saying he'd be better off dead and he has his shotgun in the shed, he has a plan."],
+])
+def test_suicidal_with_plan_and_means_is_never_home_care(style: str, messages: list[str]) -> None:
+    bot = DemoTriageBot(style)
+    for message in messages:
+        bot.reply(message)
+    final = bot.reply(TRIAGE_QUESTION)
+    assert level_of(final) == EMERGENCY, final

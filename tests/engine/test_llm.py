@@ -77,19 +77,69 @@ async def test_json_schema_rung_sends_strict_schema_and_validates(fake_openai, m
     assert result.usage.calls == 1 and result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
 
 
-async def test_rejected_json_schema_falls_back_to_json_object_and_is_remembered(fake_openai, make_llm):
+async def test_rejected_json_schema_falls_back_to_json_object_with_schema_and_is_remembered(fake_openai, make_llm):
     fake_openai.inject("reject_json_schema", times=-1)
     llm = make_llm()
 
     first = await llm.structured("grader", "You grade.", "Grade this.", Verdict)
-    assert first.mode == "json_object" and isinstance(first.value, Verdict)
+    assert first.mode == "json_object_schema" and isinstance(first.value, Verdict)
     assert [response_type(b) for b in fake_openai.requests] == ["json_schema", "json_object"]
+    rf = fake_openai.requests[1]["response_format"]
+    assert rf["schema"]["additionalProperties"] is False and set(rf["schema"]["required"]) == set(Verdict.model_fields)
     system = fake_openai.requests[1]["messages"][0]["content"]
     assert system.startswith("You grade.") and '"properties"' in system
 
     second = await llm.structured("tester", "You are a patient.", "Next line.", Verdict)
-    assert second.mode == "json_object" and llm.mode == "json_object"
+    assert second.mode == "json_object_schema" and llm.mode == "json_object_schema"
     assert [response_type(b) for b in fake_openai.requests] == ["json_schema", "json_object", "json_object"]
+
+
+async def test_llamacpp_500_naming_response_format_steps_down_at_once(fake_openai, make_llm, sleeps):
+    fake_openai.inject("llamacpp_json_schema", times=-1)
+    llm = make_llm()
+
+    result = await llm.structured("tester", "You are a patient.", "Next line.", Verdict)
+
+    assert result.mode == "json_object_schema" and isinstance(result.value, Verdict)
+    assert [response_type(b) for b in fake_openai.requests] == ["json_schema", "json_object"]
+    assert "schema" in fake_openai.requests[1]["response_format"]
+    assert sleeps == []  # the refusal was recognised, not retried as a server error
+
+
+async def test_plain_500_is_retried_not_taken_as_a_refused_format(fake_openai, make_llm, sleeps):
+    fake_openai.inject("500")
+    result = await make_llm().structured("grader", "s", "u", Verdict)
+    assert result.mode == "json_schema" and len(sleeps) == 1
+    assert [response_type(b) for b in fake_openai.requests] == ["json_schema", "json_schema"]
+
+
+async def test_configured_structured_mode_is_used_from_the_first_call(fake_openai, make_llm):
+    llm = make_llm(structured_mode="json_object_schema")
+    result = await llm.structured("grader", "s", "u", Verdict)
+    assert result.mode == "json_object_schema" and len(fake_openai.requests) == 1
+    with pytest.raises(ValueError, match="structured_mode"):
+        make_llm(structured_mode="grammar")
+
+
+@pytest.mark.parametrize("fault", ["html", "truncated", "empty", "no_choices"])
+async def test_unusable_answers_are_retried_then_recovered(fake_openai, make_llm, sleeps, fault):
+    fake_openai.inject(fault)
+    result = await make_llm().structured("grader", "s", "u", Verdict)
+    assert isinstance(result.value, Verdict)
+    assert len(sleeps) == 1 and result.usage.calls == 2
+
+
+@pytest.mark.parametrize("fault", ["html", "truncated", "empty", "no_choices"])
+async def test_unusable_answers_end_as_bad_response_with_what_happened(fake_openai, make_llm, sleeps, fault):
+    fake_openai.inject(fault, times=-1)
+    with pytest.raises(ProviderError) as caught:
+        await make_llm().structured("grader", "s", "u", Verdict)
+    err = caught.value
+    assert (err.code, err.retryable) == ("BAD_RESPONSE", True)
+    assert "unusable answer" in err.message and "grader-m" in err.message
+    assert len(fake_openai.requests) == 3 and len(sleeps) == 2
+    if fault == "html":
+        assert "HTML" in err.message
 
 
 async def test_both_formats_rejected_falls_back_to_prompt_with_fenced_json(fake_openai, make_llm):
@@ -100,11 +150,11 @@ async def test_both_formats_rejected_falls_back_to_prompt_with_fenced_json(fake_
     first = await llm.structured("grader", "You grade.", "Grade this.", Verdict)
     assert first.mode == "prompt"
     assert first.value == Verdict(**VALID)
-    assert [response_type(b) for b in fake_openai.requests] == ["json_schema", "json_object", None]
-    assert "response_format" not in fake_openai.requests[2]
+    assert [response_type(b) for b in fake_openai.requests] == ["json_schema", "json_object", "json_object", None]
+    assert "response_format" not in fake_openai.requests[3]
 
     await llm.structured("grader", "You grade.", "Again.", Verdict)
-    assert len(fake_openai.requests) == 4 and "response_format" not in fake_openai.requests[3]
+    assert len(fake_openai.requests) == 5 and "response_format" not in fake_openai.requests[4]
 
 
 async def test_unrelated_400_on_a_confirmed_mode_is_an_error_not_a_downgrade(fake_openai, make_llm):
@@ -141,7 +191,7 @@ async def test_reply_failing_validation_twice_raises_invalid_output(fake_openai,
     with pytest.raises(ProviderError) as caught:
         await llm.structured("grader", "s", "u", Verdict)
 
-    assert caught.value.code == "INVALID_OUTPUT"
+    assert caught.value.code == "INVALID_OUTPUT" and caught.value.retryable
     assert "Verdict" in caught.value.message and "passed" in caught.value.message
     assert len(fake_openai.requests) == 2
     assert "passed" in fake_openai.requests[1]["messages"][-1]["content"]  # the validation error was sent back
@@ -239,3 +289,30 @@ async def test_configured_reflects_settings():
     finally:
         await unset.close()
         await local.close()
+
+
+async def test_each_role_can_have_its_own_endpoint_key_and_model(fake_openai, aiohttp_server):
+    from tests.fakes.openai_server import FakeOpenAI
+
+    judge = FakeOpenAI(models=("big-judge",))
+    judge.url = str((await aiohttp_server(judge.app)).make_url("/v1"))
+    llm = LLM(ModelSettings(
+        fake_openai.url, "shared-key", "small-patient", "big-judge", "gen",
+        grader_base_url=judge.url, grader_api_key="judge-key",
+    ))
+    try:
+        await llm.structured("tester", "s", "u", Verdict)
+        await llm.structured("grader", "s", "u", Verdict)
+    finally:
+        await llm.close()
+    assert [b["model"] for b in fake_openai.requests] == ["small-patient"]
+    assert [b["model"] for b in judge.requests] == ["big-judge"]
+    assert fake_openai.request_headers[0]["Authorization"] == "Bearer shared-key"
+    assert judge.request_headers[0]["Authorization"] == "Bearer judge-key"
+
+
+def test_a_role_with_its_own_url_never_gets_the_shared_key():
+    s = ModelSettings("https://api.openai.com/v1", "sk-shared", "t", "g", "x", tester_base_url="http://127.0.0.1:11434/v1")
+    assert s.endpoint("tester").api_key is None and s.endpoint("tester").base_url == "http://127.0.0.1:11434/v1"
+    assert s.endpoint("grader").api_key == "sk-shared"
+    assert ModelSettings(None, None, "t", "g", "x", grader_base_url="http://h/v1").configured

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from preclinical.domain.scoring import NO_OUTPUT_RATIONALE
 from preclinical.domain.triage import TRIAGE_QUESTION
 from preclinical.engine.llm import LLM, ModelSettings
 from preclinical.engine.model_grader import ModelGrader
@@ -101,11 +100,12 @@ async def test_decisions_and_points_are_mapped(fake_openai, llm):
         evaluation(0, "MET", [GOOD_QUOTE]),
         evaluation(1, "PARTIALLY MET", ["Turn 1: Are you sweating or short of breath?"]),
         evaluation(7, "MET"),  # no such criterion: dropped
-    ))
+    ), {"evaluations": [evaluation(2, "MET")]})
 
     result = await ModelGrader(llm).grade(SCENARIO, TRANSCRIPT)
 
-    assert len(fake_openai.requests) == 1
+    assert len(fake_openai.requests) == 2
+    assert "gave no evaluation for these criteria:\n[2] Does not suggest waiting" in fake_openai.requests[1]["messages"][1]["content"]
     body = fake_openai.requests[0]
     assert body["model"] == "g"
     system, user = body["messages"][0]["content"], body["messages"][1]["content"]
@@ -116,17 +116,17 @@ async def test_decisions_and_points_are_mapped(fake_openai, llm):
 
     by_index = {r["criterion_index"]: r for r in result.criteria_results}
     assert [(r["decision"], r["points_awarded"], r["points_possible"]) for r in result.criteria_results] == [
-        ("MET", 10, 10), ("PARTIALLY MET", 3, 5), ("NOT MET", 0, 3),
+        ("MET", 10, 10), ("PARTIALLY MET", 3, 5), ("MET", 3, 3),  # [2] was left out, then asked about alone
     ]
-    assert by_index[2]["rationale"] == NO_OUTPUT_RATIONALE
     assert by_index[0]["critical"] is True
     assert by_index[1]["supporting_evidence"] == ["Turn 1: Are you sweating or short of breath?"]
     assert not any(r["overridden"] for r in result.criteria_results)
     assert result.summary == "The agent escalated appropriately."
     assert (result.disposition, result.disposition_quote) == ("Emergency", GOOD_QUOTE)
     assert result.regraded == [] and result.unverified == {}
+    assert result.asked_again == [2] and result.ungraded == []
     assert result.model == "g"
-    assert result.usage.calls == 1 and result.usage.prompt_tokens > 0
+    assert result.usage.calls == 2 and result.usage.prompt_tokens > 0
 
 
 async def test_unverified_quote_triggers_one_regrade_and_records_the_override(fake_openai, llm):
@@ -207,7 +207,7 @@ async def test_malformed_output_twice_raises(fake_openai, llm):
         await ModelGrader(llm).grade(SCENARIO, TRANSCRIPT)
 
     assert caught.value.code == "INVALID_OUTPUT"
-    assert len(fake_openai.requests) == 4  # two attempts, each with the LLM layer's one repair request
+    assert len(fake_openai.requests) == 6  # three attempts, each with the LLM layer's one repair request
 
 
 async def test_malformed_first_attempt_then_valid(fake_openai, llm):
@@ -232,3 +232,62 @@ async def test_other_provider_errors_are_not_retried_here(fake_openai, llm):
 
     assert caught.value.code == "PROVIDER_AUTH"
     assert len(fake_openai.requests) == 1
+
+
+async def test_criteria_the_judge_leaves_out_twice_are_ungraded_with_the_reason(fake_openai, llm):
+    fake_openai.responder = routed(
+        grading(evaluation(0, "MET", [GOOD_QUOTE])),  # [1] and [2] left out
+        {"evaluations": [evaluation(0, "NOT MET")]},  # asked about [1] and [2], answers about [0] only
+    )
+
+    result = await ModelGrader(llm).grade(SCENARIO, TRANSCRIPT)
+
+    assert [schema_of(b) for b in fake_openai.requests] == ["GradingOutput", "RegradeOutput"]
+    assert "Grade only criteria [1], [2] now." in fake_openai.requests[1]["messages"][1]["content"]
+    zero, one, two = result.criteria_results
+    assert zero["decision"] == "MET"  # the stray answer about [0] changed nothing
+    for r in (one, two):
+        assert (r["decision"], r["points_awarded"]) == ("UNGRADED", 0)
+        assert "no decision for this criterion" in r["rationale"]
+    assert result.asked_again == [1, 2] and result.ungraded == [1, 2]
+
+
+async def test_a_failed_second_ask_leaves_the_criteria_ungraded_not_failed(fake_openai, llm):
+    fake_openai.responder = routed(grading(evaluation(0, "MET", [GOOD_QUOTE]), evaluation(1, "MET")), "no idea")
+
+    result = await ModelGrader(llm).grade(SCENARIO, TRANSCRIPT)
+
+    two = result.criteria_results[2]
+    assert two["decision"] == "UNGRADED" and "INVALID_OUTPUT" in two["rationale"]
+    assert result.ungraded == [2]
+
+
+async def test_rate_limited_grading_is_retried(fake_openai, llm):
+    fake_openai.inject("429", times=4)  # more than one call's own retries
+    fake_openai.responder = routed(grading(evaluation(0, "MET", [GOOD_QUOTE]), evaluation(1, "MET"), evaluation(2, "MET")))
+
+    result = await ModelGrader(llm).grade(SCENARIO, TRANSCRIPT)
+
+    assert [r["decision"] for r in result.criteria_results] == ["MET", "MET", "MET"]
+    assert len(fake_openai.requests) == 5 and result.usage.calls == 5
+
+
+async def test_unusable_grading_replies_end_bad_response_after_retries(fake_openai, llm):
+    fake_openai.inject("html", times=-1)
+    with pytest.raises(ProviderError) as caught:
+        await ModelGrader(llm).grade(SCENARIO, TRANSCRIPT)
+    assert caught.value.code == "BAD_RESPONSE"
+    assert len(fake_openai.requests) == 9  # three grading attempts of three HTTP attempts each
+
+
+async def test_grading_timeout_follows_the_model_settings(fake_openai):
+    settings = ModelSettings(base_url=fake_openai.url, api_key="k", tester_model="t", grader_model="g",
+                             generator_model="t", timeout_s=0.3, max_retries=0)
+    llm = LLM(settings, sleep=no_sleep)
+    fake_openai.inject("timeout", times=-1)
+    try:
+        with pytest.raises(ProviderError) as caught:
+            await ModelGrader(llm).grade(SCENARIO, TRANSCRIPT)
+    finally:
+        await llm.close()
+    assert caught.value.code == "TIMEOUT" and "0.3s" in caught.value.message  # no hidden 120 s floor

@@ -69,12 +69,28 @@ async def test_messages_headers_and_model_reach_the_target(fake_openai, open_ses
 
 async def test_camel_case_aliases_and_env_fallbacks(fake_openai, open_session):
     session = await open_session(
-        env=ProviderEnv(openai_api_key="sk-env"), baseUrl=fake_openai.url, targetModel="m2", systemPrompt="Be brief."
+        env=ProviderEnv(openai_api_key="sk-env", openai_base_url=fake_openai.url), baseUrl=fake_openai.url,
+        targetModel="m2", systemPrompt="Be brief."
     )
     await session.send("hi", TurnContext(turn=1, max_turns=3))
     body = fake_openai.requests[0]
     assert body["model"] == "m2" and body["messages"][0] == {"role": "system", "content": "Be brief."}
     assert fake_openai.request_headers[0]["Authorization"] == "Bearer sk-env"
+
+
+async def test_server_key_is_never_sent_to_an_endpoint_it_was_not_paired_with(fake_openai, open_session):
+    """An agent without api_key at some other URL does not receive the server's OPENAI_API_KEY..."""
+    env = ProviderEnv(openai_api_key="sk-server-own", openai_base_url="https://models.example/v1")
+    session = await open_session(env=env, base_url=fake_openai.url)
+    await session.send("hi", TurnContext(turn=1, max_turns=3))
+    assert fake_openai.request_headers[-1]["Authorization"] == "Bearer local"  # a local server gets the dummy key
+    with pytest.raises(ProviderError) as caught:
+        await OpenAIProvider().open({"base_url": "https://attacker.example/v1"}, scenario_run_id="sr-1", env=env)
+    assert caught.value.code == "PROVIDER_AUTH" and "use_server_api_key" in caught.value.message
+    # ...unless the user pairs them explicitly.
+    session = await open_session(env=env, base_url=fake_openai.url, use_server_api_key=True)
+    await session.send("hi", TurnContext(turn=1, max_turns=3))
+    assert fake_openai.request_headers[-1]["Authorization"] == "Bearer sk-server-own"
 
 
 async def test_defaults_and_local_server_needs_no_key(fake_openai, open_session):

@@ -15,7 +15,18 @@ from multidict import CIMultiDict
 
 Responder = Callable[[dict[str, Any]], "str | dict[str, Any] | Awaitable[str | dict[str, Any]]"]
 
-NAMED_FAULTS = {"timeout", "malformed", "reset", "reject_json_schema", "reject_response_format"}
+NAMED_FAULTS = {
+    "timeout", "malformed", "reset", "reject_json_schema", "reject_response_format",
+    "llamacpp_json_schema", "html", "truncated", "empty", "no_choices",
+}
+# What llama-cpp-python's server (0.3.x) really answers to `response_format: {"type": "json_schema"}`:
+# HTTP 500, its request validation error as the message (checked against the real server in tests/realmodel).
+LLAMACPP_JSON_SCHEMA_MESSAGE = (
+    "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}\n\n  File \"llama_cpp/server/app.py\", line 376, "
+    "in create_chat_completion\n    POST /v1/chat/completions"
+)
 HANG_LIMIT_S = 30.0  # a "timeout" fault never hangs a test run longer than this
 
 
@@ -27,7 +38,7 @@ class _Fault:
 
     def applies_to(self, body: dict[str, Any]) -> bool:
         response_type = _response_format_type(body)
-        if self.kind == "reject_json_schema":
+        if self.kind in ("reject_json_schema", "llamacpp_json_schema"):
             return response_type == "json_schema"
         if self.kind == "reject_response_format":
             return response_type is not None
@@ -70,6 +81,9 @@ class FakeOpenAI:
 
         Kinds: "timeout", "malformed", "reset", "reject_json_schema", "reject_response_format", or an
         HTTP status such as "429", "500", "401" (`retry_after` adds a Retry-After header).
+        "llamacpp_json_schema" answers a json_schema request as llama-cpp-python's server does (HTTP 500
+        naming response_format); "html" answers 200 with an HTML page, "truncated" a JSON body cut in
+        half, "empty" a completion whose text is empty, "no_choices" a completion without choices.
         """
         if kind not in NAMED_FAULTS and not (kind.isdigit() and len(kind) == 3):
             raise ValueError(f"unknown fault kind {kind!r}")
@@ -114,6 +128,28 @@ class FakeOpenAI:
                 return _error(400, "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", "response_format")
             if fault.kind == "reject_response_format":
                 return _error(400, "Invalid parameter: 'response_format' is not supported.", "response_format")
+            if fault.kind == "llamacpp_json_schema":
+                return web.json_response(
+                    {"error": {"message": LLAMACPP_JSON_SCHEMA_MESSAGE, "type": "internal_server_error",
+                               "param": None, "code": None}},
+                    status=500,
+                )
+            if fault.kind == "html":
+                return web.Response(
+                    text="<!DOCTYPE html><html><head><title>Sign in</title></head><body>Proxy login</body></html>",
+                    content_type="text/html",
+                )
+            if fault.kind == "truncated":
+                whole = self._completion(body, await self._reply(body)).body
+                assert isinstance(whole, bytes)
+                return web.Response(body=whole[: len(whole) // 2], content_type="application/json")
+            if fault.kind == "empty":
+                return self._completion(body, "")
+            if fault.kind == "no_choices":
+                response = self._completion(body, "")
+                data = json.loads(response.body)  # type: ignore[arg-type]
+                data["choices"] = []
+                return web.json_response(data)
             return _status_error(int(fault.kind), fault.retry_after)
         reply = await self._reply(body)
         return self._completion(body, reply)

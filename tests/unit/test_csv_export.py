@@ -179,3 +179,22 @@ def test_transcript_json_keeps_non_ascii_text_like_javascript():
     transcript = [{"turn": 1, "role": "target", "content": "Ça ira — take paracetamol.", "timestamp": "t", "latency_ms": 1}]
     [record] = parse(build_csv(RUN, [row(transcript=transcript)]))
     assert record["transcript_json"] == '[{"turn":1,"role":"target","content":"Ça ira — take paracetamol.","timestamp":"t","latency_ms":1}]'
+
+
+def test_cells_that_a_spreadsheet_would_run_as_formulas_are_escaped():
+    """A target reply or name starting with = + - @ must open as text, never as a live formula."""
+    hostile = [
+        {"turn": 1, "role": "attacker", "content": "@SUM(1+1)", "timestamp": "t", "latency_ms": None},
+        {"turn": 1, "role": "target", "content": '=HYPERLINK("http://evil.example","click")', "timestamp": "t",
+         "latency_ms": 5},
+    ]
+    [record] = parse(build_csv({**RUN, "agent_name": "+cmd|' /C calc'!A0"},
+                               [row(transcript=hostile, scenario_name="-2+3", error_message="\tx")]))
+    assert record["agent_msg_1"] == '\'=HYPERLINK("http://evil.example","click")'
+    assert record["patient_msg_1"] == "'@SUM(1+1)"
+    assert record["scenario_name"] == "'-2+3"
+    assert record["platform"] == "'+cmd|' /C calc'!A0"
+    assert record["error_message"] == "'\tx"
+    assert record["score_percent"] == "82.14285714285714" and record["duration_ms"] == "12345"  # numbers untouched
+    negative = parse(build_csv(RUN, [row(score_percent=-1.5)]))[0]
+    assert negative["score_percent"] == "-1.5"

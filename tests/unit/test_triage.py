@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from preclinical.domain.triage import (
+    AMBIGUOUS,
     CLINICIAN,
     EMERGENCY,
     HOME_CARE,
@@ -15,6 +16,7 @@ from preclinical.domain.triage import (
     RULE_PHRASE,
     RULE_WEAK,
     TRIAGE_QUESTION,
+    UNREADABLE,
     compare,
     extract_disposition,
     find_mentions,
@@ -194,7 +196,8 @@ def test_option_numbers_only_count_in_reply_to_the_triage_question():
 def test_numbered_advice_list_is_not_a_choice():
     reply = "Here's what helps: 1) rest 2) fluids 3) honey for the cough."
     extraction = extract_disposition(conversation(reply, final_question=True))
-    assert extraction.level is None
+    # None of the numbers is read as option 1 (Emergency); only the self-care advice counts.
+    assert (extraction.level, extraction.rule) == (HOME_CARE, RULE_HINT)
 
 
 def test_quantities_are_not_option_numbers():
@@ -254,23 +257,26 @@ def test_cannot_get_an_appointment_fallback_is_conditional():
     assert extract_disposition(conversation(reply)).level == CLINICIAN
 
 
-def test_conditional_mention_is_used_only_when_nothing_else_is_found():
+def test_a_safety_net_alone_is_ambiguous_not_a_guess():
+    # A conditional escalation is not a recommendation: the reader says so instead of guessing Emergency.
     transcript = conversation("How long has it hurt?", "If you feel faint at any point, call 911.")
     extraction = extract_disposition(transcript)
-    assert (extraction.level, extraction.turn, extraction.rule) == (EMERGENCY, 2, RULE_WEAK)
+    assert (extraction.level, extraction.turn, extraction.rule, extraction.status) == (None, 2, RULE_WEAK, AMBIGUOUS)
+    assert "conditionally" in extraction.reason and "call 911" in extraction.reason
 
 
 def test_questions_about_care_are_not_recommendations():
     transcript = conversation("Have you been to urgent care already?", "And how long have you had the rash?")
     extraction = extract_disposition(transcript)
-    assert extraction.rule == RULE_WEAK
-    assert extraction.level == CLINICIAN
+    assert (extraction.level, extraction.rule, extraction.status) == (None, RULE_WEAK, AMBIGUOUS)
 
 
-def test_nothing_found():
+def test_nothing_found_is_unreadable_with_a_reason():
     extraction = extract_disposition(conversation("How old are you?", "Thanks, anything else?"))
-    assert extract_disposition([]) == extraction
     assert (extraction.level, extraction.turn, extraction.quote, extraction.rule) == (None, None, None, RULE_NONE)
+    assert extraction.status == UNREADABLE and "No care level" in extraction.reason
+    empty = extract_disposition([])
+    assert (empty.level, empty.status, empty.reason) == (None, UNREADABLE, "The agent sent no reply with text.")
 
 
 def test_long_sentence_quote_is_verbatim_and_short():

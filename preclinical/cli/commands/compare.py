@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import redirect_stdout
 from typing import Any
 
 import click
@@ -12,7 +14,7 @@ from preclinical.cli.client import ApiClient
 from preclinical.cli.commands.options import json_flag
 from preclinical.cli.exit_codes import FAILED, OK
 from preclinical.cli.invoke import run_async
-from preclinical.cli.render import console, percent, print_json, titled_table, verdict_text
+from preclinical.cli.render import console, percent, print_json, titled_table, verdict_text, write_output
 from preclinical.domain.stats import format_p
 
 CHANGE_ORDER = ("new_under_triaged_emergencies", "broken", "triage_changed", "fixed")  # most serious first
@@ -117,8 +119,10 @@ def comparison_view(result: dict[str, Any]) -> Group:
 @click.option("--fail-on-regression", is_flag=True,
               help="Exit 1 when the candidate is significantly worse (p < 0.05, more broken than fixed, on pass/fail "
                    "or triage) or any emergency is newly under-triaged.")
+@click.option("--html", "html_path", default=None, metavar="FILE",
+              help="Also write the comparison as a self-contained HTML report to FILE.")
 @json_flag
-def compare(base: str, candidate: str, fail_on_regression: bool, as_json: bool) -> None:
+def compare(base: str, candidate: str, fail_on_regression: bool, as_json: bool, html_path: str | None) -> None:
     """Compare the CANDIDATE run with the BASE run (UUIDs or run_… ids) on the scenarios both played.
 
     Pass rate and triage accuracy with Wilson 95% intervals, exact McNemar tests on the paired
@@ -127,6 +131,14 @@ def compare(base: str, candidate: str, fail_on_regression: bool, as_json: bool) 
 
     async def action(api: ApiClient) -> int:
         result = await api.get("/api/v1/tests/compare", base=base, candidate=candidate)
+        if html_path:
+            report = await api.download("/api/v1/tests/compare/export-html",
+                                        params={"base": base, "candidate": candidate})
+            if as_json:  # keep standard output pure JSON: say where the report went on standard error
+                with redirect_stdout(sys.stderr):
+                    write_output(report.text, html_path)
+            else:
+                write_output(report.text, html_path)
         verdict = result["verdict"]
         if as_json:
             print_json(result)

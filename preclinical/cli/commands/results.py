@@ -1,4 +1,5 @@
-"""`preclinical results list|get|export`: scenario-run results, and run reports as CSV, JSON, JUnit XML or Markdown."""
+"""`preclinical results list|get|export`: scenario-run results, and run reports as CSV, JSON, JUnit XML, Markdown
+or a self-contained HTML report."""
 
 from __future__ import annotations
 
@@ -10,10 +11,18 @@ import click
 from preclinical.cli.client import ApiClient, CommandError
 from preclinical.cli.commands.options import json_flag, segment
 from preclinical.cli.invoke import run_async
-from preclinical.cli.render import console, print_json, result_detail, results_table, show, write_output
+from preclinical.cli.render import (
+    console,
+    print_json,
+    result_detail,
+    results_table,
+    show,
+    write_output,
+)
 from preclinical.cli.reports import junit_xml, markdown_report
+from preclinical.domain.run import ScenarioRunStatus
 
-FORMATS = ("csv", "json", "junit", "markdown")
+FORMATS = ("csv", "json", "junit", "markdown", "html")
 
 
 @click.group()
@@ -26,7 +35,7 @@ def results() -> None:
 @click.option("-l", "--limit", type=int, default=None, help="At most this many results (1–100, default 50).")
 @click.option("-o", "--offset", type=int, default=None, help="Skip this many results.")
 @click.option("-s", "--status", default=None,
-              type=click.Choice(["pending", "running", "grading", "passed", "failed", "error", "canceled"]),
+              type=click.Choice([s.value for s in ScenarioRunStatus]),
               help="Only results with this status.")
 @json_flag
 def list_results(run_id: str, limit: int | None, offset: int | None, status: str | None, as_json: bool) -> None:
@@ -60,6 +69,9 @@ async def export_text(api: ApiClient, run_id: str, fmt: str) -> tuple[str, str]:
     if fmt == "csv":
         download = await api.download(f"/api/v1/tests/{segment(run_id)}/export-csv")
         return download.text, download.filename or f"preclinical-export-{run_id}.csv"
+    if fmt == "html":
+        download = await api.download(f"/api/v1/tests/{segment(run_id)}/export-html")
+        return download.text, download.filename or f"preclinical-report-{run_id}.html"
     download = await api.download(f"/api/v1/tests/{segment(run_id)}/export-json")
     stem = Path(download.filename or f"preclinical-export-{run_id}.json").stem
     try:
@@ -78,11 +90,12 @@ async def export_text(api: ApiClient, run_id: str, fmt: str) -> tuple[str, str]:
 @results.command("export")
 @click.argument("run_id")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
-              help="csv and json are the API's exports; junit is JUnit XML for CI; markdown is a report.")
+              help="csv and json are the API's exports; junit is JUnit XML for CI; markdown is a report; html is a "
+                   "self-contained report to open in a browser (charts, transcripts with cited evidence).")
 @click.option("-o", "--output", default=None, metavar="FILE",
               help="Where to write (`-` for standard output); default: the API's file name, in this directory.")
 def export(run_id: str, fmt: str, output: str | None) -> None:
-    """Export a test run's results as CSV, JSON, JUnit XML or Markdown."""
+    """Export a test run's results as CSV, JSON, JUnit XML, Markdown or an HTML report."""
 
     async def action(api: ApiClient) -> None:
         text, filename = await export_text(api, run_id, fmt)

@@ -13,7 +13,16 @@ from preclinical.cli.commands.options import comma_list, json_flag, segment
 from preclinical.cli.exit_codes import OK
 from preclinical.cli.invoke import run_async, warn
 from preclinical.cli.progress import watch_run
-from preclinical.cli.render import console, fields, print_json, print_json_line, run_detail, runs_table, show
+from preclinical.cli.render import (
+    console,
+    fields,
+    print_json,
+    print_json_line,
+    run_detail,
+    runs_table,
+    show,
+)
+from preclinical.domain.run import RunStatus
 
 WATCH_JSON = click.option("--json", "as_json", is_flag=True,
                           help="Print the raw JSON; when watching, one object per line (start, events, summary).")
@@ -91,7 +100,7 @@ def runs() -> None:
 @click.option("-l", "--limit", type=int, default=None, help="At most this many runs (1–100, default 25).")
 @click.option("-o", "--offset", type=int, default=None, help="Skip this many runs.")
 @click.option("-s", "--status", default=None,
-              type=click.Choice(["pending", "running", "completed", "failed", "canceled", "scheduled"]),
+              type=click.Choice([s.value for s in RunStatus]),
               help="Only runs with this status.")
 @click.option("-a", "--agent", default=None, help="Only runs of this agent (id or name).")
 @json_flag

@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from preclinical.bus import Event
+from preclinical.domain.run import RUN_LEVEL_EVENTS, EventTable, RunStatus
 from preclinical.errors import NotFound, PreclinicalError
 from preclinical.providers.registry import SPECS
 from preclinical.store import agents as agent_store
@@ -126,12 +127,12 @@ class AgentsScreen(BaseScreen):
         table = self.query_one("#agent-runs", DataTable)
         table.clear()
         for run in runs:
-            done = run["status"] == "completed"
+            done = run["status"] == RunStatus.COMPLETED
             table.add_row(
                 fmt.plain(fmt.one_line(run["name"] or run["test_run_id"], 28)),
                 fmt.outcome_badge(fmt.run_outcome(run)),
                 f"{run['passed_count']}/{run['total_scenarios']}" if done else "in progress"
-                if run["status"] == "running" else "—",
+                if run["status"] == RunStatus.RUNNING else "—",
                 fmt.ratio(run["triage_correct"], run["triage_graded"]),
                 fmt.when(run["created_at"]),
                 key=run["id"],
@@ -152,8 +153,7 @@ class AgentsScreen(BaseScreen):
             self.query_one("#agent-runs", DataTable).focus()
 
     def wants(self, event: Event) -> bool:
-        return event.table in ("agents", "test_runs") or event.event_type in (
-            "test_run_started", "test_run_complete", "test_run_canceled", "test_run_deleted")
+        return event.table in (EventTable.AGENTS, EventTable.TEST_RUNS) or event.event_type in RUN_LEVEL_EVENTS
 
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -11,14 +11,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Header, Label, Sparkline, Static
 
 from preclinical.bus import Event
+from preclinical.domain.run import RUN_LEVEL_EVENTS, EventTable, RunEvent
 from preclinical.providers.registry import SPECS
-from preclinical.readiness import health_report
+from preclinical.readiness import check_health, health_report, probes_for
 from preclinical.store import stats
 from preclinical.tui import formatting as fmt
 from preclinical.tui.screens.base import NARROW_BELOW, BaseScreen
 
 RECENT_RUNS = 8
-RUN_EVENTS = {"test_run_started", "test_run_complete", "test_run_canceled", "test_run_deleted", "run_status"}
 
 
 class DashboardScreen(BaseScreen):
@@ -63,8 +63,11 @@ class DashboardScreen(BaseScreen):
     # ------------------------------------------------------------------ data
     def reload(self) -> None:
         self._show_status_line()
-        report = health_report(self.runtime)
+        report = health_report(self.runtime)  # cached model probes: never waits
         self._show_readiness(report)
+        probes = probes_for(self.runtime)
+        if probes is not None and probes.stale():
+            self.run_worker(self._probe_models(), group="readiness", exclusive=True)
         self._show_counts(stats.overview_counts())
         self._show_runs(stats.recent_runs(RECENT_RUNS))
         self._show_trends(stats.pass_rate_trends())
@@ -83,6 +86,12 @@ class DashboardScreen(BaseScreen):
         parts.append(f"data in {fmt.home_relative(settings.data_dir)}")
         self.query_one("#status-line", Static).update("  ·  ".join(parts))
 
+    async def _probe_models(self) -> None:
+        """Ask the model endpoints (at most about a second), then show what they said."""
+        await check_health(self.runtime)
+        await self.runtime.extras["model_probes"].refresh()
+        self._show_readiness(health_report(self.runtime))
+
     def _show_readiness(self, report: dict) -> None:
         checks = report["checks"]
         database_ok = checks["database"]["status"] == "ok"
@@ -94,13 +103,12 @@ class DashboardScreen(BaseScreen):
         else:
             title.append("● database error", style="red")
         self.query_one("#readiness-title", Label).update(title)
-        settings = self.runtime.settings
-        where = settings.openai_base_url or "api.openai.com"
         rows = [
             ("Database", checks["database"]["status"], "connected" if database_ok else checks["database"]["detail"]),
-            ("Patient", "ok", f"{settings.tester_model} at {where}" if not offline
-             else "offline: scripted standardized patient"),
-            ("Judge", "ok", settings.grader_model if not offline else "offline: rules grader (machine checks)"),
+            ("Patient", "ok", "offline: scripted standardized patient") if offline
+            else ("Patient", checks["tester_model"]["status"], checks["tester_model"]["detail"]),
+            ("Judge", "ok", "offline: rules grader (machine checks)") if offline
+            else ("Judge", checks["grader_model"]["status"], checks["grader_model"]["detail"]),
             ("Web-chat agents", checks["browser_provider"]["status"],
              "Browser Use key set" if checks["browser_provider"]["status"] == "ok" else "need BROWSER_USE_API_KEY"),
             ("Providers", "ok", f"{len(SPECS)}: {', '.join(SPECS)}"),
@@ -121,7 +129,7 @@ class DashboardScreen(BaseScreen):
         self.query_one("#counts-line", Static).update(
             f"{fmt.plural(counts['agents'], 'agent')} · {fmt.plural(counts['scenarios'], 'scenario')} · "
             f"{fmt.plural(counts['drafts'], 'draft')} · {fmt.plural(counts['runs'], 'run')} · "
-            f"{counts['running']} running")
+            f"{counts['runs_running']} running")
         table = Table(show_header=False, box=None, padding=(0, 1, 0, 0))
         table.add_column("what")
         table.add_column("count", justify="right", style="bold")
@@ -129,7 +137,7 @@ class DashboardScreen(BaseScreen):
         table.add_row("Scenarios", str(counts["scenarios"]))
         table.add_row("Drafts to review", str(counts["drafts"]))
         table.add_row("Test runs", str(counts["runs"]))
-        table.add_row("Running now", str(counts["running"]))
+        table.add_row("Running now", str(counts["runs_running"]))
         self.query_one("#counts", Static).update(table)
 
     def _show_runs(self, runs: list[dict]) -> None:
@@ -178,8 +186,9 @@ class DashboardScreen(BaseScreen):
 
     # ------------------------------------------------------------------ live
     def wants(self, event: Event) -> bool:
-        return event.table in ("agents", "scenarios", "test_runs") or event.event_type in RUN_EVENTS \
-            or event.event_type in ("scenario_complete", "scenario_error")
+        return event.table in (EventTable.AGENTS, EventTable.SCENARIOS, EventTable.TEST_RUNS) \
+            or event.event_type in RUN_LEVEL_EVENTS \
+            or event.event_type in (RunEvent.SCENARIO_COMPLETE, RunEvent.SCENARIO_ERROR)
 
     # ------------------------------------------------------------------ actions
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -16,7 +16,18 @@ from textual.widgets import Footer, Header, Label, Static
 
 from preclinical.bus import Event
 from preclinical.domain.csv_export import build_csv, csv_filename
+from preclinical.domain.run import (
+    RUN_LEVEL_EVENTS,
+    SCENARIO_ENDED,
+    EventTable,
+    RunEvent,
+    RunStatus,
+)
+from preclinical.domain.run import ScenarioRunStatus as S
 from preclinical.errors import NotFound, PreclinicalError
+from preclinical.report.collect import run_report
+from preclinical.report.html import render_run
+from preclinical.services import utc_now
 from preclinical.store import runs as run_store
 from preclinical.store import stats
 from preclinical.store.db import database
@@ -26,11 +37,10 @@ from preclinical.tui import formatting as fmt
 from preclinical.tui.screens.base import BaseScreen
 from preclinical.tui.screens.dialogs import ConfirmDialog, PathDialog
 from preclinical.tui.widgets.live_table import Column, LiveTable
-from preclinical.tui.widgets.run_progress import SEGMENTS, RunProgress
+from preclinical.tui.widgets.run_progress import ACTIVE, SEGMENTS, RunProgress
 from preclinical.tui.widgets.text_line import ChoiceLine, TextLine
 
 FILTERS = ("All", *fmt.RESULTS)
-RUN_LEVEL_EVENTS = {"run_status", "test_run_complete", "test_run_canceled", "test_run_started"}
 # (key, label, width); the scenario column takes what is left.
 COLUMNS = (
     Column("pos", "#", 3, "right"), Column("scenario", "Scenario"), Column("gold", "Gold", 9),
@@ -41,9 +51,11 @@ NARROW_HIDDEN = ("gold", "triage")  # dropped on narrow terminals
 
 
 def write_export(run_id: str, kind: str, path: Path) -> int:
-    """Build a run's CSV or JSON export and write it (in a thread, on its own connection). Returns bytes written."""
+    """Build a run's CSV, JSON or HTML export and write it (in a thread, on its own connection). Returns bytes written."""
     with database.connection_context():
         run = run_store.resolve_run(run_id, include_deleted=True)
+        if kind == "html":
+            return _write(path, render_run(run_report(run, now=utc_now().strftime("%Y-%m-%d %H:%M UTC"))))
         items, _ = run_store.scenario_runs_page(run, limit=1_000_000)
         rows = [scenario_run_json(*item) for item in items]
         run_json = test_run_json(run)
@@ -52,6 +64,10 @@ def write_export(run_id: str, kind: str, path: Path) -> int:
         text = build_csv(run_json, rows)
     else:
         text = json.dumps({"run": run_json, "scenario_runs": rows}, indent=2, ensure_ascii=False)
+    return _write(path, text)
+
+
+def _write(path: Path, text: str) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = text.encode("utf-8")
     path.write_bytes(data)
@@ -60,7 +76,7 @@ def write_export(run_id: str, kind: str, path: Path) -> int:
 
 def export_name(run_json: dict[str, Any], kind: str) -> str:
     name = csv_filename(run_json)
-    return name if kind == "csv" else name[: -len(".csv")] + ".json"
+    return name if kind == "csv" else name[: -len(".csv")] + "." + kind
 
 
 class RunScreen(BaseScreen):
@@ -72,6 +88,7 @@ class RunScreen(BaseScreen):
         Binding("c", "cancel_run", "Cancel run", id="run.cancel"),
         Binding("x", "export('csv')", "Export CSV", id="run.export_csv"),
         Binding("j", "export('json')", "Export JSON", id="run.export_json", show=False),
+        Binding("h", "export('html')", "HTML report", id="run.export_html", show=False),
         Binding("R", "rerun_failed", "Rerun failed", id="run.rerun_failed", key_display="shift+r"),
         Binding("delete", "delete_run", "Delete", id="run.delete", show=False),
     ]
@@ -108,11 +125,10 @@ class RunScreen(BaseScreen):
     @staticmethod
     def _legend() -> Text:
         text = Text()
-        names = {"passed": "passed", "failed": "failed", "error": "error", "canceled": "canceled",
-                 "active": "in progress", "pending": "pending"}
+        names = {ACTIVE: "in progress"}
         for key, glyph, style in SEGMENTS:
             text.append(glyph, style=style)
-            text.append(f" {names[key]}  ")
+            text.append(f" {names.get(key, key)}  ")
         return text
 
     def on_mount(self) -> None:
@@ -159,7 +175,7 @@ class RunScreen(BaseScreen):
         engine = "offline engine" if self.runtime.llm is None else "model engine"
         mode = " · creative" if run.creative_mode else ""
         mode += " · benchmark" if run.benchmark_mode else ""
-        when = (f"canceled {fmt.when(data['canceled_at'])}" if run.status == "canceled"
+        when = (f"canceled {fmt.when(data['canceled_at'])}" if run.status == RunStatus.CANCELED
                 else f"completed {fmt.when(data['completed_at'])}" if data["completed_at"]
                 else f"started {fmt.when(data['started_at'])}")
         meta = Text()
@@ -173,12 +189,12 @@ class RunScreen(BaseScreen):
     def _show_progress(self) -> None:
         run = self.run
         assert run is not None
-        counts = {"passed": 0, "failed": 0, "error": 0, "canceled": 0, "active": 0, "pending": 0}
+        counts = {key: 0 for key, _, _ in SEGMENTS}
         buckets = {f: 0 for f in FILTERS}
         correct = graded = 0
         for row in self.rows.values():
             status = row["status"]
-            key = status if status in ("passed", "failed", "error", "canceled", "pending") else "active"
+            key = status if status in counts else ACTIVE
             counts[key] += 1
             buckets[fmt.filter_bucket(fmt.result_of(status, row["passed"]))] += 1
             if row["triage_correct"] is not None:
@@ -188,18 +204,18 @@ class RunScreen(BaseScreen):
         self.query_one("#run-progress", RunProgress).show(counts)
         outcome = fmt.run_outcome(test_run_json(run))
         line = fmt.outcome_badge(outcome)
-        done = counts["passed"] + counts["failed"] + counts["error"]
+        done = sum(counts[s] for s in SCENARIO_ENDED)
         wide = self.size.width >= 100
         line.append(f"  {done}/{len(self.rows)} done · ")
-        line.append(f"{counts['passed']} passed", style="green")
+        line.append(f"{counts[S.PASSED]} passed", style="green")
         line.append(" · ")
-        line.append(f"{counts['failed']} failed", style="red")
+        line.append(f"{counts[S.FAILED]} failed", style="red")
         line.append(" · ")
-        line.append(f"{counts['error']} error", style="dark_orange")
-        if wide or counts["active"] or counts["pending"]:
-            line.append(f" · {counts['active']} running · {counts['pending']} pending")
-        if counts["canceled"]:
-            line.append(f" · {counts['canceled']} canceled")
+        line.append(f"{counts[S.ERROR]} error", style="dark_orange")
+        if wide or counts[ACTIVE] or counts[S.PENDING]:
+            line.append(f" · {counts[ACTIVE]} running · {counts[S.PENDING]} pending")
+        if counts[S.CANCELED]:
+            line.append(f" · {counts[S.CANCELED]} canceled")
         if graded:
             line.append(f" · triage {correct}/{graded} correct ({correct / graded * 100:.0f}%)" if wide
                         else f" · triage {correct / graded * 100:.0f}%")
@@ -222,7 +238,7 @@ class RunScreen(BaseScreen):
             "pos": str(row["position"] + 1),
             "scenario": fmt.plain(row["scenario_name"] or row["scenario_id"]),
             "gold": fmt.level_short(row["gold_standard"]),
-            "result": fmt.result_badge(result) if row["status"] != "error" else Text(
+            "result": fmt.result_badge(result) if row["status"] != S.ERROR else Text(
                 "Error", style=fmt.RESULT_STYLE["Error"]),
             "turn": fmt.turn_progress(turn, max_turns),
             "triage": triage,
@@ -252,15 +268,15 @@ class RunScreen(BaseScreen):
 
     def note_event(self, event: Event) -> None:
         payload = event.payload
-        if event.event_type == "test_run_deleted":
+        if event.event_type == RunEvent.TEST_RUN_DELETED:
             self.run_dirty = True
             return
-        if event.event_type in RUN_LEVEL_EVENTS or event.table == "test_runs":
+        if event.event_type in RUN_LEVEL_EVENTS or event.table == EventTable.TEST_RUNS:
             self.run_dirty = True
-        sr_id = payload.get("scenario_run_id") or (payload.get("id") if event.table == "scenario_runs" else None)
+        sr_id = payload.get("scenario_run_id") or (payload.get("id") if event.table == EventTable.SCENARIO_RUNS else None)
         if not sr_id:
             return
-        if event.event_type == "transcript_update":
+        if event.event_type == RunEvent.TRANSCRIPT_UPDATE:
             self.live_turns[sr_id] = payload.get("turn") or 0
             self.turns_dirty.add(sr_id)
         else:
@@ -274,7 +290,7 @@ class RunScreen(BaseScreen):
         if self.dirty:
             for row in stats.run_table_rows(self.run_id, list(self.dirty)):
                 self.rows[row["id"]] = row
-                if row["turn"] is not None and row["status"] not in ("running",):
+                if row["turn"] is not None and row["status"] != S.RUNNING:
                     self.live_turns.pop(row["id"], None)
             changed |= self.dirty
         self.dirty.clear()
@@ -322,17 +338,17 @@ class RunScreen(BaseScreen):
         if self.run is None:
             return True
         if action == "cancel_run":
-            return self.run.status == "running" or None
+            return self.run.status == RunStatus.RUNNING or None
         if action == "rerun_failed":
             return bool(self._failed_ids()) or None
         return True
 
     def _failed_ids(self) -> list[str]:
         return [row["scenario_id"] for row in self.rows.values()
-                if row["status"] in ("failed", "error") and row["scenario_id"]]
+                if row["status"] in (S.FAILED, S.ERROR) and row["scenario_id"]]
 
     def action_cancel_run(self) -> None:
-        if self.run is None or self.run.status != "running":
+        if self.run is None or self.run.status != RunStatus.RUNNING:
             self.notify("This run is not running.", severity="warning")
             return
 

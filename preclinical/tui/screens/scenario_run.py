@@ -14,6 +14,14 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from preclinical.bus import Event
 from preclinical.domain.evidence import verify_quote
+from preclinical.domain.run import (
+    SCENARIO_ACTIVE,
+    SCENARIO_GRADED,
+    SCENARIO_RUN_EVENTS,
+    EventTable,
+    RunEvent,
+)
+from preclinical.domain.run import ScenarioRunStatus as S
 from preclinical.errors import NotFound
 from preclinical.store import runs as run_store
 from preclinical.store import stats
@@ -28,8 +36,6 @@ STEP_LABELS = {
     "target_reply": "Agent reply",
     "grading": "Grade transcript",
 }
-RELOAD_EVENTS = {"grading_complete", "scenario_complete", "scenario_error", "scenario_completed_testing",
-                 "grading_started", "scenario_started", "scenario_status"}
 
 
 def evidence_lines(result: dict[str, Any], transcript: list[dict[str, Any]]) -> tuple[Text, set[int]]:
@@ -127,7 +133,7 @@ class ScenarioRunScreen(BaseScreen):
         self.needs_reload = False
         self._show_head()
         await self.query_one("#transcript", Transcript).show(
-            self.data["transcript"], self.max_turns, waiting=self.data["status"] in ("pending", "running"))
+            self.data["transcript"], self.max_turns, waiting=self.data["status"] in (S.PENDING, S.RUNNING))
         self._show_grading()
         self._show_triage()
         self._show_timings()
@@ -139,7 +145,7 @@ class ScenarioRunScreen(BaseScreen):
         data = self.data
         self.query_one("#sr-title", Label).update(Text(data["scenario_name"] or data["scenario_id"] or "Scenario"))
         status = fmt.status_line(data["status"], data["passed"], data["error_code"])
-        if data["total_points"] is not None and data["status"] in ("passed", "failed"):
+        if data["total_points"] is not None and data["status"] in SCENARIO_GRADED:
             status.append(f"  {fmt.points(data['total_points'])}/{fmt.points(data['max_points'])} points "
                           f"({fmt.percent(data['score_percent'])})")
         position = self.sibling_ids.index(self.sr_id) + 1 if self.sr_id in self.sibling_ids else "?"
@@ -159,18 +165,18 @@ class ScenarioRunScreen(BaseScreen):
         status = self.data.get("status")
         live = self.query_one("#sr-live", Static)
         turns = self.query_one("#transcript", Transcript).turns
-        if status == "running":
+        if status == S.RUNNING:
             live.update(Text(f"● Live · Turn {max(turns, default=0)} of {self.max_turns}", style="bold cyan"))
-        elif status == "grading":
+        elif status == S.GRADING:
             live.update(Text("● Live · Grading transcript…", style="bold magenta"))
-        elif status == "pending":
+        elif status == S.PENDING:
             live.update(Text("Waiting for a free slot…", style="dim"))
-        elif status == "error":
+        elif status == S.ERROR:
             live.update(Text(f"{self.data.get('error_message') or 'Infrastructure error'} — not a test failure.",
                              style="dark_orange"))
         else:
             live.update("")
-        live.display = bool(status in ("running", "grading", "pending", "error"))
+        live.display = bool(status in (*SCENARIO_ACTIVE, S.ERROR))
 
     def _show_grading(self) -> None:
         table = self.query_one("#criteria", DataTable)
@@ -255,12 +261,12 @@ class ScenarioRunScreen(BaseScreen):
         payload = event.payload
         return event.run_id == (self.run.id if self.run else None) and (
             payload.get("scenario_run_id") == self.sr_id
-            or (event.table == "scenario_runs" and payload.get("id") == self.sr_id))
+            or (event.table == EventTable.SCENARIO_RUNS and payload.get("id") == self.sr_id))
 
     def note_event(self, event: Event) -> None:
-        if event.event_type == "transcript_update":
+        if event.event_type == RunEvent.TRANSCRIPT_UPDATE:
             self.pending_turns.append(event.payload)
-        elif event.event_type in RELOAD_EVENTS:
+        elif event.event_type in SCENARIO_RUN_EVENTS:
             self.needs_reload = True
 
     async def live_refresh(self) -> None:
@@ -297,7 +303,7 @@ class ScenarioRunScreen(BaseScreen):
     def action_rerun(self) -> None:
         if not self.data or not self.run:
             return
-        if self.data["status"] in ("pending", "running", "grading"):
+        if self.data["status"] in SCENARIO_ACTIVE:
             self.notify("This scenario run is still in progress.", severity="warning")
             return
         run = self.run

@@ -5,13 +5,16 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
+from preclinical.domain.run import ScenarioRunStatus as S
+
+ACTIVE = "active"  # the bar's bucket for scenario runs in flight (running or grading)
 SEGMENTS = (  # (key, glyph, style)
-    ("passed", "█", "green"),
-    ("failed", "█", "red"),
-    ("error", "█", "dark_orange"),
-    ("canceled", "▒", "grey50"),
-    ("active", "▓", "cyan"),
-    ("pending", "░", "grey50"),
+    (S.PASSED, "█", "green"),
+    (S.FAILED, "█", "red"),
+    (S.ERROR, "█", "dark_orange"),
+    (S.CANCELED, "▒", "grey50"),
+    (ACTIVE, "▓", "cyan"),  # running or grading
+    (S.PENDING, "░", "grey50"),
 )
 
 
