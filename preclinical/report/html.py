@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from preclinical.domain.evidence import quoted_spans, verify_quote
+from preclinical.domain.run import ScenarioRunStatus
 from preclinical.domain.stats import NO_LEVEL, format_p
 from preclinical.domain.triage import DISPLAY, LEVELS, RANK, compare, normalize_level
 from preclinical.report.svg import (
@@ -142,7 +143,7 @@ def _level(value: Any) -> str:
 
 
 def _verdict_pill(row: dict[str, Any]) -> str:
-    if row.get("status") == "error":
+    if row.get("status") == ScenarioRunStatus.ERROR:
         return '<span class="pill err">error</span>'
     if row.get("passed") is None:
         return f'<span class="pill na">{esc(row.get("status") or "no verdict")}</span>'

@@ -77,9 +77,8 @@ def browser_guard(bound_host: str | None, *, check_host: bool) -> Any:
             name, port = _split_host(host_header)
             sockname = request.transport.get_extra_info("sockname") if request.transport else None
             local_port = sockname[1] if isinstance(sockname, tuple) and len(sockname) >= 2 else None
-            if port is None:
-                port = 80
-            if name not in names or (local_port is not None and port != local_port):
+            # A port, when given, must be ours; without one the name alone decides (rebinding needs a foreign name).
+            if name not in names or (port is not None and local_port is not None and port != local_port):
                 return error_response(421, f"Host {host_header!r} is not this server: use http://127.0.0.1 or "
                                            "http://localhost with the port the server listens on")
         origin = request.headers.get("Origin")

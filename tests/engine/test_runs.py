@@ -153,7 +153,7 @@ async def test_start_run_validation(client):
         assert resp.status == status, body
         assert words in (await resp.json())["error"], body
     assert (await (await client.get("/api/v1/tests")).json())["total"] == 0
-    assert (await client.post("/start-run", data="{oops")).status == 400
+    assert (await client.post("/start-run", data="{oops", headers={"Content-Type": "application/json"})).status == 400
 
 
 async def test_unknown_ids_are_reported_not_silently_dropped(client, runtime):
