@@ -21,6 +21,7 @@ from preclinical.domain.run import (
     RUN_ACTIVE,
     SCENARIO_ACTIVE,
     RunEvent,
+    RunStatus,
     ScenarioRunStatus,
 )
 from preclinical.domain.scenario_rules import runnable_problems
@@ -32,6 +33,7 @@ from preclinical.errors import InvalidInput, NotFound, ProviderError
 from preclinical.providers import registry
 from preclinical.providers.base import ProviderEnv
 from preclinical.services import Services
+from preclinical.store import leases
 from preclinical.store import runs as store
 from preclinical.store.ids import canonical_uuid
 from preclinical.store.models import (
@@ -96,6 +98,14 @@ class Executor:
         self.sleep = sleep
         self.global_slots = asyncio.Semaphore(max(1, settings.global_concurrency))
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        # One owner per scenario run (store/leases.py): this process's id, and what it holds now.
+        self.owner = leases.new_owner()
+        self.lease_s = leases.LEASE_S
+        self._held: dict[str, asyncio.Task[Any] | None] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
+        # Where units of work go: None runs them here, in a task group per run; engine/dispatch.py sets a
+        # queue that worker processes claim from (PostgreSQL).
+        self.dispatcher: Any = None
         self.env = ProviderEnv(openai_api_key=settings.openai_api_key, openai_base_url=settings.openai_base_url,
                                browser_use_api_key=settings.browser_use_api_key,
                                request_timeout_s=settings.target_timeout_s)
@@ -181,8 +191,15 @@ class Executor:
         plan = self.plan(body)
         run, _ = store.create_run(self.svc, agent=plan.agent, scenario_ids=plan.scenario_ids, options=plan.options,
                                   suite_id=plan.suite_id)
-        self.launch(run.id)
+        self.dispatch(run.id)
         return run, plan
+
+    def dispatch(self, run_id: str) -> None:
+        """Hand a run's scenario runs to the dispatcher: a queue for workers, or locally this process's task group."""
+        if self.dispatcher is not None:
+            self.dispatcher.submit(run_id)
+        else:
+            self.launch(run_id)
 
     def launch(self, run_id: str) -> None:
         if run_id not in self.tasks:
@@ -212,20 +229,17 @@ class Executor:
     # ------------------------------------------------------------------ recovery / shutdown
     def recover(self) -> dict[str, int]:
         """At start-up: resume every unfinished run; close scenario runs that were interrupted too often."""
+        if self.dispatcher is not None:  # workers resume what a dead owner left (engine/dispatch.py)
+            return self.dispatcher.recover()
         resumed = closed = 0
         for run in store.unfinished_runs():
             for sr in ScenarioRun.select().where(ScenarioRun.test_run == run.id, ScenarioRun.status == ScenarioRunStatus.RUNNING):
-                if sr.attempts >= RESUME_LIMIT:
-                    store.set_status(self.svc, sr.id, ScenarioRunStatus.ERROR, error_code=codes.INTERRUPTED,
-                                     error_message="Interrupted by a restart too many times; not resumed again.")
-                    self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_ERROR, {"scenario_run_id": sr.id, "scenario_id": sr.scenario_id,
-                                                                     "error": "Interrupted by a restart"})
-                    closed += 1
-                else:
-                    metadata = dict(sr.metadata or {})
-                    metadata.setdefault("interrupted_attempts", []).append(sr.transcript or [])
-                    store.set_status(self.svc, sr.id, ScenarioRunStatus.PENDING, transcript=[], metadata=metadata)
+                if leases.held_by_other(self.svc, sr.owner, sr.lease_expires_at, self.owner):
+                    continue  # a live process is running it: never take it over
+                if self.resume_interrupted(run.id, sr):
                     resumed += 1
+                else:
+                    closed += 1
             if store.finalize_run(self.svc, run.id):
                 continue
             self.launch(run.id)
@@ -233,8 +247,71 @@ class Executor:
             log.info("recovered unfinished work: %d scenario runs resumed, %d closed", resumed, closed)
         return {"resumed": resumed, "closed": closed}
 
+    def resume_interrupted(self, run_id: str, sr: ScenarioRun) -> bool:
+        """A scenario run whose owner died mid-conversation: start it again (True), or close it if that happened too often."""
+        if sr.attempts >= RESUME_LIMIT:
+            store.set_status(self.svc, sr.id, ScenarioRunStatus.ERROR, error_code=codes.INTERRUPTED,
+                             error_message="Interrupted by a restart too many times; not resumed again.")
+            self.svc.bus.emit_run(run_id, RunEvent.SCENARIO_ERROR, {"scenario_run_id": sr.id, "scenario_id": sr.scenario_id,
+                                                                    "error": "Interrupted by a restart"})
+            return False
+        metadata = dict(sr.metadata or {})
+        metadata.setdefault("interrupted_attempts", []).append(sr.transcript or [])
+        store.set_status(self.svc, sr.id, ScenarioRunStatus.PENDING, transcript=[], metadata=metadata)
+        return True
+
+    async def run_unit(self, sr_id: str) -> bool:
+        """Run one scenario run handed over by a queue, then finalise its run if it was the last.
+
+        Returns False when a live owner holds it (the caller tries again later); True when it is done
+        with it (run here, or already ended).
+        """
+        sr = ScenarioRun.get_or_none(ScenarioRun.id == sr_id)
+        run = TestRun.get_or_none(TestRun.id == sr.test_run_id) if sr is not None else None
+        if sr is None or run is None:
+            return True
+        if sr.status in SCENARIO_ACTIVE and run.status == RunStatus.RUNNING:
+            if not leases.claim(self.svc, sr_id, self.owner, self.lease_s):
+                return not ScenarioRun.select().where(ScenarioRun.id == sr_id,
+                                                      ScenarioRun.status.in_(SCENARIO_ACTIVE)).exists()
+            if sr.status == ScenarioRunStatus.RUNNING and sr.owner not in (None, self.owner):
+                self.resume_interrupted(run.id, ScenarioRun.get_by_id(sr_id))  # its owner died mid-conversation
+            await self._guarded(run, sr_id, asyncio.Semaphore(1))
+        store.finalize_run(self.svc, run.id)
+        return True
+
+    # ------------------------------------------------------------------ leases
+    def _claim(self, sr_id: str) -> bool:
+        if not leases.claim(self.svc, sr_id, self.owner, self.lease_s):
+            return False
+        self._held[sr_id] = asyncio.current_task()
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.get_running_loop().create_task(self._renew_leases(), name="lease heartbeat")
+        return True
+
+    async def _renew_leases(self) -> None:
+        """Renew this process's leases while it holds any; stop work another process canceled."""
+        while self._held:
+            await asyncio.sleep(self.lease_s / 3)
+            held = list(self._held)
+            try:
+                still = leases.renew(self.svc, self.owner, held, self.lease_s)
+            except Exception:  # the store is unreachable for a moment: try again at the next beat
+                log.exception("could not renew leases")
+                continue
+            gone = [i for i in held if i not in still]
+            if gone:
+                canceled = {r.id for r in ScenarioRun.select(ScenarioRun.id).where(
+                    ScenarioRun.id.in_(gone), ScenarioRun.status == ScenarioRunStatus.CANCELED)}
+                for sr_id in canceled:
+                    task = self._held.pop(sr_id, None)
+                    if task is not None and task is not asyncio.current_task():
+                        task.cancel()
+
     async def shutdown(self) -> None:
         """Stop in-flight work now; rows stay as they are and are resumed at the next start."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
         tasks = list(self.tasks.values())
         for task in tasks:
             task.cancel()
@@ -255,12 +332,17 @@ class Executor:
 
     async def _guarded(self, run: TestRun, sr_id: str, slots: asyncio.Semaphore) -> None:
         async with slots, self.global_slots:
+            if not self._claim(sr_id):
+                return  # another live process runs it
             try:
                 await self._scenario(run, sr_id)
             except asyncio.CancelledError:
+                leases.release(sr_id, self.owner)  # stopping: whoever starts next may resume it at once
                 raise
             except Exception as exc:  # every failure ends the scenario run with a code, never the run task
                 self._fail(run, sr_id, exc)
+            finally:
+                self._held.pop(sr_id, None)
 
     def _fail(self, run: TestRun, sr_id: str, exc: Exception) -> None:
         if isinstance(exc, ProviderError):

@@ -159,6 +159,12 @@ ALTER TABLE grading ADD COLUMN engine TEXT NOT NULL DEFAULT 'model';
 ALTER TABLE grading ADD COLUMN model TEXT
 """
 
+# Version 3 (team scale): who runs a scenario run, and until when its lease holds (see leases.py).
+V3 = """
+ALTER TABLE scenario_run ADD COLUMN owner TEXT;
+ALTER TABLE scenario_run ADD COLUMN lease_expires_at DATETIME
+"""
+
 Step = Callable[[Database], None]
 
 _PG_TYPES = [
@@ -190,7 +196,7 @@ def _script(sql: str) -> Step:
 
 
 # Index i holds the step that takes a database from version i to i + 1.
-STEPS: list[Step] = [_script(V1), _script(V2)]
+STEPS: list[Step] = [_script(V1), _script(V2), _script(V3)]
 
 LATEST = len(STEPS)
 

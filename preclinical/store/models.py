@@ -182,6 +182,8 @@ class ScenarioRun(BaseModel):
     prompt_tokens = IntegerField(default=0)
     completion_tokens = IntegerField(default=0)
     model_calls = IntegerField(default=0)
+    owner = TextField(null=True)  # the process running it (leases.py)
+    lease_expires_at = DateTimeField(null=True)
 
     class Meta:
         table_name = "scenario_run"

@@ -233,9 +233,14 @@ def counts(run_id: str) -> dict[str, int]:
 
 
 def finalize_run(svc: Services, run_id: str) -> bool:
-    """Complete the run once no scenario run is active. Idempotent; True only for the call that completed it."""
+    """Complete the run once no scenario run is active. Idempotent; True only for the call that completed it.
+
+    On PostgreSQL several workers may end a run's last scenario runs at once: the run's row is locked
+    while it is checked, so exactly one of them completes it.
+    """
     with database.atomic():
-        run = TestRun.get_or_none(TestRun.id == run_id)
+        query = TestRun.select().where(TestRun.id == run_id)
+        run = (query.for_update() if db.is_postgres() else query).first()
         if run is None or run.status != RunStatus.RUNNING:
             return False
         by_status = counts(run_id)
