@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Callable
@@ -17,6 +18,7 @@ from preclinical.engine.llm import LLM, ModelSettings
 from preclinical.services import Services, utc_now
 from preclinical.store import db as store_db
 from preclinical.store.events import make_appender
+from preclinical.store.relay import new_origin, relaying
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +66,18 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     """Open the database (migrating it), seed the bundled library on first start, and close cleanly."""
     store_db.open_database(settings.database_target)
-    bus = EventBus(make_appender(now))
+    origin = new_origin()
+    bus = EventBus(make_appender(now, origin))
     services = Services(bus=bus, now=now, rng=rng or random.Random())
     runtime = Runtime(settings=settings, services=services, started_at=now())
     if llm is None and settings.model_configured:
         llm = LLM(model_settings(settings))
     runtime.extras["llm"] = llm
     runtime.extras["executor"] = executor = Executor(settings, services, llm)
+    stack = contextlib.AsyncExitStack()
     try:
+        if store_db.is_postgres():  # follow runs that other processes execute (store/relay.py)
+            runtime.extras["relay"] = await stack.enter_async_context(relaying(str(settings.database_url), bus, origin))
         if seed:
             from preclinical.library import seed as seed_library
 
@@ -86,6 +92,7 @@ async def open_runtime(
         if probes is not None:
             await probes.close()
         await executor.shutdown()
+        await stack.aclose()
         if llm is not None:
             await llm.close()
         store_db.close_database()
