@@ -63,8 +63,13 @@ async def open_runtime(
     seed: bool = True,
     recover: bool = True,
     llm: LLM | None = None,
+    follow_others: bool = True,
 ) -> AsyncIterator[Runtime]:
-    """Open the database (migrating it), seed the bundled library on first start, and close cleanly."""
+    """Open the database (migrating it), seed the bundled library on first start, and close cleanly.
+
+    On PostgreSQL the bus also publishes the run events other processes append (`follow_others`;
+    a worker, which nobody watches, leaves it off).
+    """
     store_db.open_database(settings.database_target)
     origin = new_origin()
     bus = EventBus(make_appender(now, origin))
@@ -76,7 +81,7 @@ async def open_runtime(
     runtime.extras["executor"] = executor = Executor(settings, services, llm)
     stack = contextlib.AsyncExitStack()
     try:
-        if store_db.is_postgres():  # follow runs that other processes execute (store/relay.py)
+        if follow_others and store_db.is_postgres():  # follow runs that other processes execute (store/relay.py)
             runtime.extras["relay"] = await stack.enter_async_context(relaying(str(settings.database_url), bus, origin))
         if seed:
             from preclinical.library import seed as seed_library

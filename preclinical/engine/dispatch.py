@@ -197,7 +197,7 @@ async def run_worker(settings: Any, *, concurrency: int, lease_s: float | None =
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    async with open_runtime(settings, seed=False, recover=False) as rt, \
+    async with open_runtime(settings, seed=False, recover=False, follow_others=False) as rt, \
             serve_queue(rt.executor, settings.database_url, worker=True, concurrency=concurrency, lease_s=lease_s):
         log.info("worker %s: up to %d scenario runs at once", rt.executor.owner, concurrency)
         await stop.wait()
