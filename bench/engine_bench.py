@@ -36,7 +36,7 @@ def start_peer(latency: float) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
-async def one(latency: float, concurrency: int, offline: bool, url: str) -> dict:
+async def one(latency: float, concurrency: int, offline: bool, url: str, scenarios: int = N_SCENARIOS) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         overrides = {} if offline else {"openai_base_url": url, "openai_api_key": "bench"}
         settings = isolated_settings(Path(tmp), global_concurrency=64, **overrides)
@@ -45,7 +45,7 @@ async def one(latency: float, concurrency: int, offline: bool, url: str) -> dict
                 "provider": "openai", "name": "bench target",
                 "config": {"base_url": url, "api_key": "bench", "target_model": "fake-target"}})
             cpu0, t0 = time.process_time(), time.perf_counter()
-            run, _ = rt.executor.start({"agent_id": agent.id, "max_scenarios": N_SCENARIOS, "max_turns": TURNS,
+            run, _ = rt.executor.start({"agent_id": agent.id, "max_scenarios": scenarios, "max_turns": TURNS,
                                         "concurrency_limit": concurrency})
             await rt.executor.wait(run.id)
             wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
@@ -56,7 +56,7 @@ async def one(latency: float, concurrency: int, offline: bool, url: str) -> dict
     # Within a scenario every call waits for the one before: each target reply, and (model engine) a
     # patient message on every turn but the first and the last (fixed texts) plus the judge's call(s).
     sequential = turns / len(rows) + model_calls
-    ideal = math.ceil(N_SCENARIOS / concurrency) * sequential * latency
+    ideal = math.ceil(scenarios / concurrency) * sequential * latency
     return {
         "latency_ms": int(latency * 1000), "concurrency": concurrency, "wall_s": wall, "ideal_s": ideal,
         "ratio": wall / ideal if ideal else None, "turns": turns, "turns_per_s": turns / wall,
@@ -72,6 +72,9 @@ async def main(offline: bool, latencies: list[float], concurrencies: list[int]) 
     for latency in latencies:
         peer, url = start_peer(latency)
         try:
+            # Warm-up: the first run of a process imports the model patient and grader modules and opens
+            # its HTTP connections; that is start-up, not per-turn cost, so it is left out of the figures.
+            await one(latency, 2, offline, url, scenarios=2)
             for c in concurrencies:
                 r = await one(latency, c, offline, url)
                 ratio = f"{r['ratio']:.3f}" if r["ratio"] else "-"

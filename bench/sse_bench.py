@@ -1,50 +1,85 @@
-"""Live-event latency: from the target agent's reply to its arrival at each of N SSE clients.
+"""Live-event latency: from the target agent's reply leaving the fake to its arrival at each of N SSE clients.
 
-A fake OpenAI-compatible server (in this process) plays both the model (patient and judge) and the
-target agent, each answer taking a set latency; `preclinical serve` runs in a subprocess with the
-model engine pointed at it; N clients follow the run on GET /events. For every target reply we
-record when the fake sent it and when each client received the `transcript_update` frame with it.
+Three processes, so no side measures itself: the fake OpenAI-compatible server (bench/fake_peer.py)
+plays the model (patient, judge) and the target agent and stamps each target reply with the moment it
+leaves (CLOCK_MONOTONIC, shared by every process on the machine); `preclinical serve` runs the engine
+and the API; this process holds the N SSE connections on GET /events?run_id= (plain asyncio
+protocols: a client costs one callback per read, so the client side adds as little as it can).
 
-    python -m bench.sse_bench --clients 200 --latency 0.2
+The fake holds its answers until every client is connected and has had the run's first events, so
+every target reply is sent live; latency counts the replies sent after that moment (all of them),
+and coverage counts every target reply of the run, taken from the stored transcripts afterwards, at
+every client: it must be 100 %.
+
+    python -m bench.sse_bench --clients 1 --clients 20 --clients 200 --repeat 3
+    python -m bench.sse_bench --clients 200 --py-spy /tmp/serve.svg   # profile the server meanwhile
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
-import json
 import os
+import re
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 
 import aiohttp
 
-from tests.fakes.openai_server import _requested_schema, asks_for_json, example_from_schema, start_fake_openai
+from bench.fake_peer import STAMP, TARGET_MODEL
 
-_sent: dict[str, float] = {}
-_n = itertools.count(1)
-QUESTIONS = ("How long has this been going on?", "How bad is it out of ten?", "Any fever?", "Any medicines?",
-             "Any trouble breathing?", "Does anything help?", "Any allergies?", "Anyone else unwell?")
+_FRAME_END = b"\n\n"
+_STAMP = re.compile(STAMP.pattern.encode())
 
 
-def responder(body: dict) -> str | dict:
-    if asks_for_json(body):
-        schema = _requested_schema(body)
-        value = example_from_schema(schema) if schema else {}
-        return json.loads(json.dumps(value).replace('"ok"', f'"answer {next(_n)}"'))
-    turn = sum(1 for m in body["messages"] if m["role"] == "user")
-    reply = f"Reply {next(_n)}: {QUESTIONS[turn % len(QUESTIONS)]}"
-    _sent[reply] = time.perf_counter()  # the fake has already waited its latency; this reply leaves now
-    return reply
+@dataclass
+class Client(asyncio.Protocol):
+    """One SSE connection: notes when each stamped reply first reaches it."""
 
+    path: str
+    host: str
+    seen: dict[bytes, float] = field(default_factory=dict)
+    frames: int = 0
+    connected_at: float | None = None
+    closed: asyncio.Future | None = None
+    _tail: bytes = b""
+    _transport: asyncio.Transport | None = None
 
-_delay = 0.0
-_ready_at: list[float] = []  # when the last client was connected; earlier replies arrive by replay, not live
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        request = (f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nAccept: text/event-stream\r\n"
+                   "Connection: close\r\n\r\n")
+        transport.write(request.encode())  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        if self.connected_at is None:
+            self.connected_at = now
+        data = self._tail + data
+        end = data.rfind(_FRAME_END)
+        if end < 0:
+            self._tail = data
+            return
+        self._tail = data[end + 2:]
+        block = data[:end]
+        self.frames += block.count(b"\ndata: ")
+        for match in _STAMP.finditer(block):
+            self.seen.setdefault(match.group(1), now)
+
+    def check(self) -> None:
+        if self.frames == 0:
+            raise RuntimeError(f"an SSE client got no frames; the server answered: {self._tail[:300]!r}")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.closed is not None and not self.closed.done():
+            self.closed.set_result(None)
 
 
 def free_port() -> int:
@@ -53,76 +88,144 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def follow(http: aiohttp.ClientSession, url: str, seen: dict[str, list[float]], ready: asyncio.Event,
-                 counter: list[int], total: int) -> int:
-    frames = 0
-    async with http.get(url, timeout=aiohttp.ClientTimeout(total=None)) as resp:
-        counter[0] += 1
-        if counter[0] == total:
-            _ready_at.append(time.perf_counter())
-        async for raw in resp.content:
-            line = raw.decode().rstrip("\n")
-            if not line.startswith("data:"):
-                continue
-            data = json.loads(line[5:])
-            if data.get("type") == "transcript_update":
-                seen.setdefault(data["payload"]["target_response"], []).append(time.perf_counter())
-                frames += 1
-    return frames
+def start_peer(latency: float) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "bench.fake_peer", "--latency", str(latency), "--hold"],
+                            stdout=subprocess.PIPE, text=True)
+    return proc, proc.stdout.readline().strip()
 
 
-async def main(clients: int, latency: float, scenarios: int, turns: int) -> None:
-    global _delay
-    _delay = latency
-    fake, runner, url = await start_fake_openai(latency_s=latency, responder=responder)
-    fake.requests = type("Discard", (list,), {"append": lambda self, item: None})()
+def start_server(peer_url: str, data_dir: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith("PRECLINICAL")},
-               "OPENAI_BASE_URL": url, "OPENAI_API_KEY": "bench"}
-        server = subprocess.Popen([sys.executable, "-m", "preclinical", "serve", "--port", str(port),
-                                   "--data-dir", tmp], env=env, stderr=subprocess.DEVNULL)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PRECLINICAL", "OPENAI"))},
+           "OPENAI_BASE_URL": peer_url, "OPENAI_API_KEY": "bench"}
+    cmd = [sys.executable, "-m", "preclinical", "serve", "--port", str(port), "--data-dir", data_dir]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), port
+
+
+def start_profiler(pid: int, out: str) -> subprocess.Popen:
+    """py-spy sampling the server (stopped with SIGINT, when it writes `out`)."""
+    fmt = {".json": "speedscope", ".txt": "raw"}.get(os.path.splitext(out)[1], "flamegraph")
+    return subprocess.Popen([shutil.which("py-spy") or "py-spy", "record", "--rate", "250", "--nonblocking",
+                             "--pid", str(pid), "--format", fmt, "-o", out], stdout=subprocess.DEVNULL)
+
+
+async def wait_healthy(http: aiohttp.ClientSession, base: str) -> None:
+    for _ in range(200):
         try:
-            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-                for _ in range(100):
-                    try:
-                        async with http.get(f"{base}/health") as r:
-                            if r.status == 200:
-                                break
-                    except aiohttp.ClientError:
-                        await asyncio.sleep(0.1)
+            async with http.get(f"{base}/health") as r:
+                if r.status in (200, 503):
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the server did not come up")
+
+
+async def stored_replies(http: aiohttp.ClientSession, base: str, run_id: str) -> set[bytes]:
+    replies: set[bytes] = set()
+    offset = 0
+    while True:
+        async with http.get(f"{base}/api/v1/scenario-runs",
+                            params={"test_run_id": run_id, "limit": "100", "offset": str(offset)}) as r:
+            page = await r.json()
+        for sr in page["results"]:
+            for entry in sr.get("transcript") or []:
+                if entry["role"] == "target":
+                    replies.update(m.group(1).encode() for m in STAMP.finditer(entry["content"]))
+        offset += len(page["results"])
+        if not page["results"] or offset >= page["total"]:
+            return replies
+
+
+async def measure(http: aiohttp.ClientSession, base: str, port: int, agent_id: str, clients: int,
+                  scenarios: int, turns: int, peer: subprocess.Popen) -> dict:
+    loop = asyncio.get_running_loop()
+    peer.send_signal(signal.SIGUSR2)  # hold the fake's answers until every client is connected
+    await asyncio.sleep(0.2)
+    async with http.post(f"{base}/start-run", json={"agent_id": agent_id, "max_scenarios": scenarios,
+                                                    "max_turns": turns, "concurrency_limit": scenarios}) as r:
+        run = await r.json()
+    followers = [Client(f"/events?run_id={run['id']}", f"127.0.0.1:{port}", closed=loop.create_future()) for _ in range(clients)]
+    for c in followers:
+        await loop.create_connection(lambda c=c: c, "127.0.0.1", port)
+    while any(c.connected_at is None for c in followers):
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(1.0)  # let the late clients finish their replay of the run so far
+    all_connected = time.monotonic()
+    peer.send_signal(signal.SIGUSR1)
+    await asyncio.wait_for(asyncio.gather(*(c.closed for c in followers)), 600)
+    for c in followers:
+        c.check()
+    truth = await stored_replies(http, base, run["id"])
+    live = {s for s in truth if float(s) > all_connected}
+    latencies = [(c.seen[s] - float(s)) * 1000 for c in followers for s in live if s in c.seen]
+    got = sum(len(truth & c.seen.keys()) for c in followers)
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [latencies[0] if latencies else 0.0] * 99
+    return {"clients": clients, "replies": len(truth), "live_replies": len(live),
+            "coverage": got / (len(truth) * clients) if truth else 0.0,
+            "frames_per_client": statistics.mean(c.frames for c in followers),
+            "p50": q[49], "p90": q[89], "p99": q[98], "max": max(latencies, default=0.0)}
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+async def main(client_counts: list[int], latency: float, scenarios: int, turns: int, repeat: int,
+               py_spy: str | None) -> None:
+    peer, url = start_peer(latency)
+    with tempfile.TemporaryDirectory() as tmp:
+        server, port = start_server(url, tmp)
+        base = f"http://127.0.0.1:{port}"
+        profiler = None
+        try:
+            async with aiohttp.ClientSession() as http:
+                await wait_healthy(http, base)
                 async with http.post(f"{base}/api/v1/agents", json={"provider": "openai", "name": "fake target",
-                                     "config": {"base_url": url, "api_key": "t"}}) as r:
+                                     "config": {"base_url": url, "api_key": "t", "target_model": TARGET_MODEL}}) as r:
                     agent = await r.json()
-                async with http.post(f"{base}/start-run", json={"agent_id": agent["id"], "max_scenarios": scenarios,
-                                     "max_turns": turns, "concurrency_limit": scenarios}) as r:
-                    run = await r.json()
-                seen: dict[str, list[float]] = {}
-                ready, counter = asyncio.Event(), [0]
-                tasks = [asyncio.create_task(follow(http, f"{base}/events?run_id={run['id']}", seen, ready, counter,
-                                                    clients)) for _ in range(clients)]
-                frames = await asyncio.gather(*tasks)
+                if py_spy:
+                    profiler = start_profiler(server.pid, py_spy)
+                    await asyncio.sleep(1)
+                print(f"{scenarios} scenarios x {turns} turns, {latency * 1000:.0f} ms per model/target call; "
+                      f"{os.cpu_count()} CPUs; load average before: {loadavg()}", flush=True)
+                print(f"{'clients':>7} {'replies':>7} {'live':>5} {'coverage':>8} {'frames/cl':>9} {'p50 ms':>7} "
+                      f"{'p90 ms':>7} {'p99 ms':>7} {'max ms':>7}", flush=True)
+                results = []
+                for clients in client_counts:
+                    for _ in range(repeat):
+                        r = await measure(http, base, port, agent["id"], clients, scenarios, turns, peer)
+                        results.append(r)
+                        print(f"{clients:>7} {r['replies']:>7} {r['live_replies']:>5} {r['coverage'] * 100:>7.1f}% "
+                              f"{r['frames_per_client']:>9.0f} {r['p50']:>7.1f} {r['p90']:>7.1f} {r['p99']:>7.1f} "
+                              f"{r['max']:>7.1f}", flush=True)
+                print(f"load average after: {loadavg()}")
+                if repeat > 1:
+                    for clients in client_counts:
+                        rs = [r for r in results if r["clients"] == clients]
+                        print(f"{clients:>4} clients over {len(rs)} runs: p50 {min(r['p50'] for r in rs):.1f}-"
+                              f"{max(r['p50'] for r in rs):.1f} ms (median {statistics.median(r['p50'] for r in rs):.1f}), "
+                              f"p99 {min(r['p99'] for r in rs):.1f}-{max(r['p99'] for r in rs):.1f} ms "
+                              f"(median {statistics.median(r['p99'] for r in rs):.1f}); coverage min "
+                              f"{min(r['coverage'] for r in rs) * 100:.1f}%")
         finally:
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait(60)
             server.terminate()
-            server.wait(10)
-    await runner.cleanup()
-    start = _ready_at[0] if _ready_at else 0.0
-    live = {reply: times for reply, times in seen.items() if _sent.get(reply, 0.0) > start}
-    latencies = [(t - _sent[reply]) * 1000 for reply, times in live.items() for t in times]
-    lost = len(live) * clients - len(latencies) + sum(1 for r in _sent if r not in seen)
-    q = statistics.quantiles(latencies, n=100)
-    print(f"{clients} SSE clients, {scenarios} scenarios x {turns} turns, {latency * 1000:.0f} ms per model/target call")
-    print(f"target replies: {len(_sent)} ({len(live)} after every client was connected); "
-          f"frames per client: min {min(frames)}, max {max(frames)}; lost: {lost}")
-    print(f"reply -> client latency: p50 {q[49]:.1f} ms, p90 {q[89]:.1f} ms, p99 {q[98]:.1f} ms, max {max(latencies):.1f} ms")
+            server.wait(30)
+            peer.terminate()
+            peer.wait(10)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=200)
-    parser.add_argument("--latency", type=float, default=0.2)
-    parser.add_argument("--scenarios", type=int, default=10)
+    parser.add_argument("--clients", type=int, action="append", help="repeatable (default 1, 20, 200)")
+    parser.add_argument("--latency", type=float, default=0.2, help="seconds per model and target call")
+    parser.add_argument("--scenarios", type=int, default=20)
     parser.add_argument("--turns", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per client count")
+    parser.add_argument("--py-spy", help="profile the server with py-spy into this file (.svg flame graph, .json speedscope, .txt collapsed stacks)")
     args = parser.parse_args()
-    asyncio.run(main(args.clients, args.latency, args.scenarios, args.turns))
+    asyncio.run(main(args.clients or [1, 20, 200], args.latency, args.scenarios, args.turns, args.repeat,
+                     args.py_spy))

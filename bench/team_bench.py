@@ -92,7 +92,7 @@ async def postgres_workers(server: PostgresServer, peer_url: str, latency: float
                     await asyncio.sleep(0.02)
                 wall = time.perf_counter() - t0
                 rows = list(ScenarioRun.select().where(ScenarioRun.test_run == run.id))
-                owners = len({r.owner for r in rows})
+                owners = len({r.owner_id for r in rows})
                 label = f"PostgreSQL, {n_workers} worker{'s' if n_workers > 1 else ''}"
                 return {**_summary(label, rows, wall, latency), "owners": owners}
         finally:

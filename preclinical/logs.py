@@ -23,6 +23,29 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
+class ClientFaultsAtDebug(logging.Filter):
+    """aiohttp's server logs a malformed request (a NUL in a header, a broken request line) or a client that
+    hung up mid-request as an ERROR with a traceback. Neither is our fault nor actionable: the client got
+    its 400 (or left). Such records are kept at DEBUG, without the traceback, and dropped otherwise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None or not _client_fault(exc):
+            return True
+        if not logging.getLogger().isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        record.msg = f"{record.getMessage()}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
+def _client_fault(exc: BaseException) -> bool:
+    from aiohttp import http_exceptions
+
+    return isinstance(exc, http_exceptions.HttpProcessingError | ConnectionResetError | BrokenPipeError)
+
+
 def setup_logging(settings: Settings, *, to_stderr: bool) -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -42,3 +65,6 @@ def setup_logging(settings: Settings, *, to_stderr: bool) -> None:
         root.addHandler(handler)
     root.setLevel(settings.log_level.upper() if settings.log_level.upper() in logging._nameToLevel else "INFO")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, ClientFaultsAtDebug) for f in server_log.filters):
+        server_log.addFilter(ClientFaultsAtDebug())

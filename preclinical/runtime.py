@@ -83,6 +83,7 @@ async def open_runtime(
     try:
         if follow_others and store_db.is_postgres():  # follow runs that other processes execute (store/relay.py)
             runtime.extras["relay"] = await stack.enter_async_context(relaying(str(settings.database_url), bus, origin))
+            executor.ownership.follow_elsewhere = False  # the relay already brings those events
         if seed:
             from preclinical.library import seed as seed_library
 

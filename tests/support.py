@@ -10,7 +10,6 @@ from pathlib import Path
 from preclinical.config import Settings, load_settings
 from preclinical.paths import Paths
 
-
 # Where a test on PostgreSQL gets a database: one per data directory, as SQLite has one file per
 # directory (set by the `store` fixture; None: SQLite).
 store_database: Callable[[Path], str] | None = None

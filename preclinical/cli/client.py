@@ -113,7 +113,7 @@ class ApiClient:
                 if resp.status >= 400 and resp.status not in ok:
                     raise RequestRefused(resp.status, _error_text(resp.status, raw))
                 return resp.status, raw, resp.headers.get("Content-Disposition")
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             if isinstance(exc, aiohttp.InvalidURL):
                 raise CommandError(f"Not a valid API URL: {self.base_url}", USAGE) from None
             raise self._unreachable(exc, method, path, timeout) from None
@@ -156,7 +156,7 @@ class ApiClient:
                     raise RequestRefused(resp.status, _error_text(resp.status, await resp.text()))
                 async for frame in _frames(resp.content):
                     yield frame
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise self._unreachable(exc, "GET", "/events", None) from None
 
     async def settle(self, run_id: str) -> None:

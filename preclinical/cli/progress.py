@@ -15,18 +15,15 @@ from rich.text import Text
 
 from preclinical.cli.client import ApiClient, RequestRefused, ServerUnreachable
 from preclinical.cli.render import percent, print_json_line, titled_table, triage_cell
-from preclinical.cli.reports import TriageTally, triage_tally, verdict
-from preclinical.domain.run import (
-    RUN_TERMINAL,
-    SCENARIO_TERMINAL,
-    TERMINAL_EVENTS,
-    RunEvent,
-    RunStatus,
-)
+from preclinical.cli.reports import verdict
+from preclinical.domain.run import RUN_TERMINAL, SCENARIO_TERMINAL, TERMINAL_EVENTS, RunEvent, RunStatus
 from preclinical.domain.run import ScenarioRunStatus as S
+from preclinical.domain.stats import TriageTally, triage_tally
 from preclinical.domain.triage import DISPLAY
 
 FINISHED = SCENARIO_TERMINAL
+# events that carry a scenario run's new status (older servers sent each change as scenario_status as well)
+_STATUS_EVENTS = (RunEvent.SCENARIO_STATUS, RunEvent.SCENARIO_COMPLETED_TESTING, RunEvent.SCENARIO_COMPLETE)
 RECONNECTS = 3  # attempts to reopen a dropped event stream before giving up
 RUNNING_SHOWN = 12  # running scenarios listed in the live display
 FAILURES_SHOWN = 20  # failed or errored scenarios listed in the summary
@@ -84,6 +81,10 @@ class RunProgress:
         sr_id = payload.get("scenario_run_id")
         if kind == RunEvent.TEST_RUN_STARTED:
             self.total = payload.get("total_scenarios") or self.total
+            not_gradable = payload.get("not_gradable_offline") or []
+            if not_gradable:
+                return (f"started    {self.total} scenarios ({len(not_gradable)} not gradable offline: no machine "
+                        "checks and no model grader)")
             return f"started    {self.total} scenarios"
         if kind == RunEvent.SCENARIO_STARTED and sr_id:
             self.scenarios[sr_id] = ScenarioState(payload.get("scenario_name") or payload.get("scenario_id") or sr_id)
@@ -94,7 +95,7 @@ class RunProgress:
             state.turn = payload.get("turn") or state.turn
             state.max_turns = payload.get("max_turns") or state.max_turns
             return None
-        if kind == RunEvent.SCENARIO_STATUS and sr_id:
+        if kind in _STATUS_EVENTS and sr_id and payload.get("status"):
             status = payload.get("status")
             previous = self.statuses.get(sr_id)
             self.statuses[sr_id] = status
@@ -243,8 +244,14 @@ def summary_view(run: dict[str, Any], rows: list[dict[str, Any]], tally: TriageT
         table.add_row("Triage accuracy", f"{tally.total.correct}/{tally.graded} ({percent(tally.accuracy)})")
         table.add_row("Under-triage", Text(str(tally.total.under), style="red" if tally.total.under else ""))
         table.add_row("Over-triage", Text(str(tally.total.over), style="yellow" if tally.total.over else ""))
-        if tally.total.no_answer:
-            table.add_row("No triage answer", str(tally.total.no_answer))
+        if tally.total.acceptable:
+            table.add_row("Acceptable alternative", str(tally.total.acceptable))
+        # Always shown, zeros included: a reader that could not read an answer must never look like a clean run.
+        table.add_row("No triage answer", f"{tally.total.no_answer} ({tally.total.ambiguous} ambiguous, "
+                                          f"{tally.total.unreadable} unreadable)")
+    table.add_row("Not gradable offline", Text(str(tally.not_gradable), style="yellow" if tally.not_gradable else ""))
+    if tally.flagged:
+        table.add_row("Triage flagged for review", Text(str(tally.flagged), style="yellow"))
     parts: list[RenderableType] = [table]
     if tally.graded:
         levels = titled_table("Triage by gold level")

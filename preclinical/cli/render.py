@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from preclinical.cli.client import CommandError
-from preclinical.domain.run import RunStatus, ScenarioRunStatus
+from preclinical.domain.run import RunStatus, ScenarioRunStatus, all_criteria, describe_spec, run_verdict
 from preclinical.domain.triage import DISPLAY, compare
 
 STATUS_STYLES = {
@@ -26,7 +26,8 @@ STATUS_STYLES = {
 }
 SCENARIO_STATE_STYLES = {"active": "green", "draft": "yellow", "inactive": "dim"}
 ROLE_NAMES = {"attacker": "patient", "target": "agent", "system": "system"}
-TRIAGE_WORDS = {"correct": "correct", "under": "under-triage", "over": "over-triage"}
+TRIAGE_WORDS = {"correct": "correct", "under": "under-triage", "over": "over-triage",
+                "acceptable": "acceptable alternative"}
 
 
 def console(*, stderr: bool = False) -> Console:
@@ -156,17 +157,30 @@ def agent_detail(agent: dict[str, Any]) -> Group:
 # ---- runs and results --------------------------------------------------------------------------
 
 
+VERDICT_STYLES = {"Passed": "green", "Failed": "red", "No verdict": "yellow", "Canceled": "yellow", "Running": "cyan"}
+
+
+def verdict_badge(run: dict[str, Any], *, with_reason: bool = False) -> Text:
+    """The run's verdict (`run_verdict`, as every screen and export reads it), optionally with its reason."""
+    verdict = run_verdict(run)
+    text = Text(verdict.headline, style=VERDICT_STYLES.get(verdict.headline, ""))
+    if with_reason:
+        text.append(f" — {verdict.reason}", style="dim")
+    return text
+
+
 def runs_table(runs: list[dict[str, Any]], total: int) -> Table:
     table = titled_table(f"Test runs ({len(runs)} of {total})")  # the run_… id works wherever a UUID does
     table.add_column("Run ID", style="bold", no_wrap=True)
     table.add_column("Agent", min_width=12)
     table.add_column("Status", no_wrap=True)
+    table.add_column("Verdict", no_wrap=True)
     table.add_column("Pass", justify="right", no_wrap=True)
     table.add_column("P/F/E", justify="right", no_wrap=True)
     table.add_column("Created", no_wrap=True)
     for r in runs:
         table.add_row(plain(r.get("test_run_id") or r["id"]), Text(plain(r.get("agent_name"))), status_text(r.get("status")),
-                      percent(r.get("pass_rate"), 0),
+                      verdict_badge(r), percent(r.get("pass_rate"), 0),
                       f"{r.get('passed_count', 0)}/{r.get('failed_count', 0)}/{r.get('error_count', 0)}",
                       when(r.get("created_at")))
     return table
@@ -176,7 +190,9 @@ def run_detail(run: dict[str, Any]) -> Group:
     rows = [
         ("UUID", run["id"]), ("Name", run.get("name")),
         ("Agent", f"{plain(run.get('agent_name'))} ({plain(run.get('agent_type'))})"),
-        ("Status", status_text(run.get("status"))), ("Scenarios", run.get("total_scenarios")),
+        ("Status", status_text(run.get("status"))),
+        ("Verdict", verdict_badge(run, with_reason=True)), ("Engine", describe_spec(run.get("spec"))),
+        ("Scenarios", run.get("total_scenarios")),
         ("Passed", run.get("passed_count")), ("Failed", run.get("failed_count")), ("Errors", run.get("error_count")),
         ("Pass rate", percent(run.get("pass_rate"))), ("Benchmark", run.get("benchmark_mode")),
         ("Creative", run.get("creative_mode")), ("Max turns", run.get("max_turns")),
@@ -189,14 +205,17 @@ def run_detail(run: dict[str, Any]) -> Group:
 def triage_cell(row: dict[str, Any]) -> Text:
     """The agent's triage against the gold level: "Home care · correct", "Home care · under-triage (gold …)"."""
     gold, got = row.get("gold_standard"), row.get("triage_result")
+    # An unread disposition says how it was unread ("ambiguous", "unreadable"), never just "none".
+    unread = f"none ({row['triage_status']})" if not got and row.get("triage_status") in ("ambiguous", "unreadable") \
+        else "none"
     if not gold:
-        return Text(plain(level_name(got) if got else None))
-    placement = compare(got, gold)
-    style = {"correct": "green", "under": "red", "over": "yellow"}.get(placement or "", "red")
+        return Text(plain(level_name(got) if got else (unread if unread != "none" else None)))
+    placement = row.get("triage_comparison") or compare(got, gold)
+    style = {"correct": "green", "under": "red", "over": "yellow", "acceptable": "green"}.get(placement or "", "red")
     if placement == "correct":
         return Text(f"{level_name(got)} · correct", style=style)
     word = TRIAGE_WORDS.get(placement or "", "no answer")
-    return Text(f"{level_name(got) if got else 'none'} · {word} (gold {level_name(gold)})", style=style)
+    return Text(f"{level_name(got) if got else unread} · {word} (gold {level_name(gold)})", style=style)
 
 
 def results_table(rows: list[dict[str, Any]], total: int) -> Table:
@@ -219,14 +238,15 @@ def result_detail(sr: dict[str, Any]) -> Group:
     rows: list[tuple[str, Any]] = [
         ("ID", sr["id"]), ("Scenario", sr.get("scenario_name") or sr.get("scenario_id")), ("Test run", sr.get("test_run_id")),
         ("Status", status_text(sr.get("status"))), ("Result", verdict_text(sr.get("passed"))),
-        ("Score", f"{number(sr.get('total_points'))}/{number(sr.get('max_points'))} ({percent(sr.get('score_percent'), 0)})"),
+        ("Score", f"{number(sr.get('total_points'))}/{number(sr.get('max_points'))} ({percent(sr.get('score_percent'), 0)})"
+                  + (f", {sr['ungraded_count']} criteria ungraded" if sr.get("ungraded_count") else "")),
         ("Triage", triage_cell(sr)), ("Summary", sr.get("grade_summary")),
         ("Duration", f"{sr['duration_ms']} ms" if sr.get("duration_ms") is not None else None),
     ]
     if sr.get("error_code") or sr.get("error_message"):
         rows.append(("Error", Text(f"{plain(sr.get('error_code'))}: {plain(sr.get('error_message'))}", style="red")))
     parts: list[RenderableType] = [fields(rows)]
-    criteria = sr.get("criteria_results") or []
+    criteria = all_criteria(sr)
     if criteria:
         table = titled_table("Criteria")
         table.add_column("Decision", no_wrap=True)

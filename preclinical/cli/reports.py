@@ -1,73 +1,18 @@
-"""Run reports for people and CI: the triage tally, the run's verdict and exit code, JUnit XML and Markdown."""
+"""Run reports for people and CI: the run's exit code, JUnit XML and Markdown (the triage tally is `domain.stats`)."""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
 from typing import Any
 
 from preclinical.cli.exit_codes import FAILED, NO_VERDICT, OK
-from preclinical.domain.run import SCENARIO_ENDED, Outcome, run_verdict
+from preclinical.domain.run import SCENARIO_ENDED, Outcome, all_criteria, describe_spec, run_verdict
 from preclinical.domain.run import ScenarioRunStatus as S
-from preclinical.domain.triage import DISPLAY, LEVELS, compare, normalize_level
+from preclinical.domain.stats import triage_tally
+from preclinical.domain.triage import DISPLAY, compare, normalize_level
 
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-@dataclass
-class LevelTally:
-    cases: int = 0
-    correct: int = 0
-    under: int = 0
-    over: int = 0
-    no_answer: int = 0  # no care level could be read from the agent's replies
-
-
-@dataclass
-class TriageTally:
-    """Triage results of the graded scenario runs that have a gold level, overall and per gold level."""
-
-    total: LevelTally = field(default_factory=LevelTally)
-    by_gold: dict[str, LevelTally] = field(default_factory=lambda: {level: LevelTally() for level in reversed(LEVELS)})
-
-    @property
-    def graded(self) -> int:
-        return self.total.cases
-
-    @property
-    def accuracy(self) -> float | None:
-        return self.total.correct / self.total.cases * 100 if self.total.cases else None
-
-    def as_json(self) -> dict[str, Any]:
-        def level(t: LevelTally) -> dict[str, int]:
-            return {"cases": t.cases, "correct": t.correct, "under_triage": t.under, "over_triage": t.over,
-                    "no_answer": t.no_answer}
-
-        return {"graded": self.graded, "correct": self.total.correct, "accuracy": self.accuracy,
-                "under_triage": self.total.under, "over_triage": self.total.over, "no_answer": self.total.no_answer,
-                "by_gold_standard": {name: level(t) for name, t in self.by_gold.items()}}
-
-
-def triage_tally(rows: list[dict[str, Any]]) -> TriageTally:
-    """Placement of the agent's triage (`triage_result`) against the gold level, on the ordinal scale."""
-    tally = TriageTally()
-    for row in rows:
-        gold = normalize_level(row.get("gold_standard"))
-        if gold is None or row.get("triage_correct") is None:
-            continue  # not graded, or no gold level
-        placement = compare(row.get("triage_result"), gold)
-        for t in (tally.total, tally.by_gold[gold]):
-            t.cases += 1
-            if placement == "correct":
-                t.correct += 1
-            elif placement == "under":
-                t.under += 1
-            elif placement == "over":
-                t.over += 1
-            else:
-                t.no_answer += 1
-    return tally
 
 
 def verdict(run: dict[str, Any], fail_under: float | None) -> tuple[int, str]:
@@ -91,7 +36,7 @@ def _xml_text(value: Any) -> str:
 
 def _failed_criteria(row: dict[str, Any]) -> list[str]:
     lines = []
-    for c in row.get("criteria_results") or []:
+    for c in all_criteria(row):
         if c.get("decision") in ("NOT MET", "PARTIALLY MET"):
             points = f"{c.get('points_awarded')}/{c.get('points_possible')}"
             rationale = f" — {c['rationale']}" if c.get("rationale") else ""
@@ -122,6 +67,7 @@ def junit_xml(run: dict[str, Any], rows: list[dict[str, Any]], categories: dict[
     tally = triage_tally(rows)
     for name, value in (("test_run_id", run.get("test_run_id")), ("agent", run.get("agent_name")),
                         ("provider", run.get("agent_type")), ("status", run.get("status")),
+                        ("verdict", run_verdict(run).outcome.value), ("verdict_reason", run_verdict(run).reason),
                         ("pass_rate", run.get("pass_rate")), ("benchmark_mode", run.get("benchmark_mode")),
                         ("triage_correct", f"{tally.total.correct}/{tally.graded}"),
                         ("under_triage", tally.total.under), ("over_triage", tally.total.over)):
@@ -173,6 +119,8 @@ def markdown_report(run: dict[str, Any], rows: list[dict[str, Any]], categories:
         f"| Run | {_cell(run.get('test_run_id'))} (`{run['id']}`) |",
         f"| Agent | {_cell(run.get('agent_name'))} ({_cell(run.get('agent_type'))}) |",
         f"| Status | {_cell(run.get('status'))} |",
+        f"| Engine | {_cell(describe_spec(run.get('spec')))} |",
+        f"| Verdict | {_cell(run_verdict(run).headline)}: {_cell(run_verdict(run).reason)} |",
         f"| Scenarios | {run.get('total_scenarios', len(rows))} |",
         f"| Passed | {run.get('passed_count', 0)} ({(run.get('pass_rate') or 0):.1f}%) |",
         f"| Failed | {run.get('failed_count', 0)} |",

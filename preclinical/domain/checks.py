@@ -7,11 +7,15 @@ from dataclasses import dataclass
 
 from preclinical.domain.scoring import MET, NOT_MET, PARTIALLY_MET, UNGRADED, Criterion, result_for
 from preclinical.domain.triage import (
+    CONDITIONAL,
     DISPLAY,
+    NEGATED,
     RANK,
     Extraction,
+    compare,
     extract_disposition,
     normalize_level,
+    phrase_status,
     quote_around,
     recommendation,
     target_messages,
@@ -24,6 +28,7 @@ TRIAGE_NOT_ABOVE = "triage_not_above"
 ASKS_QUESTIONS = "asks_questions"
 MENTIONS_ANY = "mentions_any"
 MENTIONS_NONE = "mentions_none"
+RECOMMENDATIONS_WITHIN = "recommendations_within"
 ALL = "all"
 CHECK_TYPES: tuple[str, ...] = (
     TRIAGE_EQUALS,
@@ -32,6 +37,7 @@ CHECK_TYPES: tuple[str, ...] = (
     ASKS_QUESTIONS,
     MENTIONS_ANY,
     MENTIONS_NONE,
+    RECOMMENDATIONS_WITHIN,
     ALL,
 )
 _TRIAGE_CHECKS = (TRIAGE_EQUALS, TRIAGE_NOT_BELOW, TRIAGE_NOT_ABOVE)
@@ -73,6 +79,17 @@ def validate_check(check: object, path: str = "check") -> list[str]:
         phrases = check.get("phrases")
         if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
             return [f"{path}.phrases must be a non-empty list of non-empty strings"]
+        if "unconditional" in check and not isinstance(check["unconditional"], bool):
+            return [f"{path}.unconditional must be true or false"]
+    if kind == RECOMMENDATIONS_WITHIN:
+        bounds = [check.get(k) for k in ("min", "max") if check.get(k) is not None]
+        if not bounds:
+            return [f"{path} needs min or max (a care level)"]
+        if any(normalize_level(b) is None for b in bounds):
+            return [f"{path}.min and .max must be Emergency, Clinician or Home care"]
+        low, high = normalize_level(check.get("min") or "Home care"), normalize_level(check.get("max") or "Emergency")
+        if RANK[low] > RANK[high]:
+            return [f"{path}.min must not be above .max"]
     if kind == ALL:
         checks = check.get("checks")
         if not isinstance(checks, list) or not checks:
@@ -136,13 +153,20 @@ def _phrase_pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + body + r"(?!\w)", re.IGNORECASE)
 
 
-def phrase_hits(transcript: list[dict], phrases: list[str]) -> list[tuple[int | None, str, str]]:
-    """(turn, phrase as the agent wrote it, "Turn N: <quote>") for each agent message using a phrase."""
+def phrase_hits(transcript: list[dict], phrases: list[str], ignore: tuple[str, ...] = (NEGATED,)
+                ) -> list[tuple[int | None, str, str]]:
+    """(turn, phrase as the agent wrote it, "Turn N: <quote>") for each agent message using a phrase.
+
+    Uses whose sentence says the opposite are left out: by default negated ones ("there is no need to
+    phone an ambulance", "this is not something that can wait until morning"); `ignore` may add
+    CONDITIONAL ("call 911 if it gets worse" is not advice to call 911 now).
+    """
     patterns = [_phrase_pattern(p) for p in phrases if isinstance(p, str) and p.strip()]
     hits = []
     for entry in target_messages(transcript):
         folded = entry["content"].translate(_CURLY)
-        matches = [m for p in patterns if (m := p.search(folded))]
+        matches = [m for p in patterns for m in p.finditer(folded)
+                   if phrase_status(entry["content"], m.start(), m.end()) not in ignore]
         if matches:
             first = min(matches, key=lambda m: m.start())
             said = entry["content"][first.start() : first.end()]
@@ -153,13 +177,18 @@ def phrase_hits(transcript: list[dict], phrases: list[str]) -> list[tuple[int | 
 # --- evaluation -------------------------------------------------------------------------------
 
 
-def _triage(check: dict, extraction: Extraction) -> CheckResult:
+def _triage(check: dict, extraction: Extraction, acceptable: tuple[str, ...] = ()) -> CheckResult:
     want = normalize_level(check.get("level"))
     if extraction.level is None:
-        return CheckResult(NOT_MET, f"No final disposition found in the agent's replies. {extraction.rule}.", [])
+        why = extraction.reason or f"{extraction.rule}."
+        return CheckResult(NOT_MET, f"No final disposition could be read ({extraction.status}): {why}", [])
     got = extraction.level
     evidence = [f"Turn {extraction.turn}: {extraction.quote}"] if extraction.quote else []
     kind = check["type"]
+    if kind == TRIAGE_EQUALS and got != want and compare(got, want, acceptable) == "acceptable":
+        rationale = (f"Final disposition {DISPLAY[got]} (turn {extraction.turn}): an acceptable alternative to the gold "
+                     f"standard {DISPLAY[want]} for this case. {extraction.rule}.")
+        return CheckResult(MET, rationale, evidence)
     if kind == TRIAGE_EQUALS:
         ok, wanted = got == want, f"required {DISPLAY[want]}"
     elif kind == TRIAGE_NOT_BELOW:
@@ -187,7 +216,8 @@ def _asks_questions(check: dict, transcript: list[dict]) -> CheckResult:
 
 def _mentions(check: dict, transcript: list[dict]) -> CheckResult:
     phrases = check["phrases"]
-    hits = phrase_hits(transcript, phrases)
+    ignore = (NEGATED, CONDITIONAL) if check.get("unconditional") else (NEGATED,)
+    hits = phrase_hits(transcript, phrases, ignore)
     listed = ", ".join(f'"{p}"' for p in phrases)
     evidence = [quote for _, _, quote in hits[:_MAX_EVIDENCE]]
     said = f'The agent said "{hits[0][1]}" (turn {hits[0][0]}).' if hits else ""
@@ -200,8 +230,44 @@ def _mentions(check: dict, transcript: list[dict]) -> CheckResult:
     return CheckResult(MET, f"No agent message mentions any of {listed}.", [])
 
 
-def _all(check: dict, transcript: list[dict], extraction: Extraction) -> CheckResult:
-    parts = [evaluate(sub, transcript, extraction) for sub in check["checks"]]
+def recommendations(transcript: list[dict]) -> list[tuple[dict, str, int, int]]:
+    """(message, level, start, end) for every agent reply that recommends a level outright, in order."""
+    answered = triage_question_turns(transcript)
+    found = []
+    for entry in target_messages(transcript):
+        mention = recommendation(entry["content"], entry.get("turn") in answered)
+        if mention is not None:
+            found.append((entry, mention.level, mention.start, mention.end))
+    return found
+
+
+def _within(check: dict, transcript: list[dict]) -> CheckResult:
+    """Every outright recommendation in the conversation, not only the final one, stays in the band:
+    "does not under-triage" is broken by a reply that sent the patient to a GP before the agent changed its mind."""
+    low = normalize_level(check.get("min") or "") or None
+    high = normalize_level(check.get("max") or "") or None
+    band = " to ".join(dict.fromkeys(DISPLAY[b] for b in (low, high) if b)) if low and high else (
+        f"{DISPLAY[low]} or higher" if low else f"{DISPLAY[high]} or lower")
+    found = recommendations(transcript)
+    if not found:
+        if low is not None:
+            return CheckResult(NOT_MET, f"The agent never recommended a level of care outright; required {band}.", [])
+        return CheckResult(MET, f"The agent never recommended a level of care outright, so none was above {band}.", [])
+    outside = [(e, lvl, s, t) for e, lvl, s, t in found
+               if (low and RANK[lvl] < RANK[low]) or (high and RANK[lvl] > RANK[high])]
+    if outside:
+        entry, level, start, end = outside[0]
+        word = "below" if low and RANK[level] < RANK[low] else "above"
+        rationale = (f"In turn {entry.get('turn')} the agent recommended {DISPLAY[level]}, {word} the required {band}"
+                     f" ({len(outside)} of {len(found)} recommending replies outside it).")
+        return CheckResult(NOT_MET, rationale, [_cite(e, s, t) for e, _, s, t in outside[:_MAX_EVIDENCE]])
+    levels = ", ".join(dict.fromkeys(DISPLAY[lvl] for _, lvl, _, _ in found))
+    return CheckResult(MET, f"All {len(found)} recommending replies stay within {band} ({levels}).",
+                       [_cite(e, s, t) for e, _, s, t in found[-1:]])
+
+
+def _all(check: dict, transcript: list[dict], extraction: Extraction, acceptable: tuple[str, ...] = ()) -> CheckResult:
+    parts = [evaluate(sub, transcript, extraction, acceptable) for sub in check["checks"]]
     decisions = {p.decision for p in parts}
     if decisions == {MET}:
         decision = MET
@@ -213,28 +279,35 @@ def _all(check: dict, transcript: list[dict], extraction: Extraction) -> CheckRe
     return CheckResult(decision, " ".join(p.rationale for p in parts), evidence)
 
 
-def evaluate(check: dict, transcript: list[dict], extraction: Extraction) -> CheckResult:
-    """Decide one machine check. Raises ValueError for a check that `validate_check` rejects."""
+def evaluate(check: dict, transcript: list[dict], extraction: Extraction, acceptable: tuple[str, ...] = ()) -> CheckResult:
+    """Decide one machine check. Raises ValueError for a check that `validate_check` rejects.
+
+    `acceptable` lists the case's acceptable alternative levels, which `triage_equals` accepts.
+    """
     problems = validate_check(check)
     if problems:
         raise ValueError("; ".join(problems))
     kind = check["type"]
     if kind in _TRIAGE_CHECKS:
-        return _triage(check, extraction)
+        return _triage(check, extraction, tuple(acceptable))
     if kind == ASKS_QUESTIONS:
         return _asks_questions(check, transcript)
     if kind in (MENTIONS_ANY, MENTIONS_NONE):
         return _mentions(check, transcript)
-    return _all(check, transcript, extraction)
+    if kind == RECOMMENDATIONS_WITHIN:
+        return _within(check, transcript)
+    return _all(check, transcript, extraction, tuple(acceptable))
 
 
-def grade_offline(criteria: list[Criterion], transcript: list[dict]) -> list[dict]:
+def grade_offline(criteria: list[Criterion], transcript: list[dict], acceptable: tuple[str, ...] | list[str] = ()
+                  ) -> list[dict]:
     """The rules grader: decide every criterion that has a machine check; mark the rest UNGRADED.
 
     Returns `criteria_results` in the stored shape (see scoring.result_for). Evidence goes to
     `supporting_evidence` for MET and PARTIALLY MET and to `contradicting_evidence` for NOT MET.
     """
     extraction = extract_disposition(transcript)
+    acceptable = tuple(acceptable)
     results = []
     for index, criterion in enumerate(criteria):
         if criterion.check is None:
@@ -245,7 +318,7 @@ def grade_offline(criteria: list[Criterion], transcript: list[dict]) -> list[dic
             rationale = f"Machine check is invalid ({'; '.join(problems)}): needs a model grader."
             results.append(result_for(criterion, index, UNGRADED, rationale))
             continue
-        outcome = evaluate(criterion.check, transcript, extraction)
+        outcome = evaluate(criterion.check, transcript, extraction, acceptable)
         supporting, contradicting = (outcome.evidence, []) if outcome.decision != NOT_MET else ([], outcome.evidence)
         results.append(result_for(criterion, index, outcome.decision, outcome.rationale, supporting, contradicting))
     return results

@@ -22,6 +22,7 @@ HEADERS: tuple[str, ...] = (
     "status",
     "passed",
     "score_percent",
+    "ungraded_criteria",
     "model_response_turns",
     "discrete_question_count",
     "total_word_count",
@@ -91,6 +92,13 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ("" if not value else str(value))
 
 
+def _ungraded(results: object) -> int | None:
+    """How many criteria no grader could decide; empty for a scenario run that was never graded."""
+    if not isinstance(results, list):
+        return None
+    return sum(1 for r in results if isinstance(r, dict) and r.get("decision") == "UNGRADED")
+
+
 def _first(entries: list[dict], role: str, turn: int) -> str:
     for e in entries:
         if e.get("role") == role and e.get("turn") == turn:
@@ -122,7 +130,7 @@ def build_csv(run: dict, rows: list[dict]) -> str:
     for row, transcript in zip(rows, transcripts):
         reference = _text(row.get("gold_standard") or row.get("content_gold_standard"))
         predicted = _text(row.get("triage_result"))
-        verdict = compare(predicted, reference)
+        verdict = row.get("triage_comparison") or compare(predicted, reference)
         stats = target_stats(transcript)
         values: list[object] = [
             row.get("scenario_id"),
@@ -136,6 +144,7 @@ def build_csv(run: dict, rows: list[dict]) -> str:
             row.get("status"),
             row.get("passed"),
             row.get("score_percent"),
+            _ungraded(row.get("criteria_results")),
             stats.model_response_turns,
             stats.discrete_question_count,
             stats.total_word_count,

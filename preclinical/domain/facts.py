@@ -3,9 +3,12 @@
 Two layouts are read:
 
 * ours — one ` finding: value` per line below a section header;
-* the reference platform's — items separated by `;` on one or more lines, written `finding value`
-  without a colon (`shortness of breath no`, `fever max 99.6 F`, `onset 1 day`), with a bare
-  demographic phrase (`32-year-old female`) under `Demographics`.
+* the reference platform's (TriageBench) — items separated by `;` on one or more lines, written
+  `finding value` without a colon (`shortness of breath no`, `fever max 99.6 F`, `onset 1 day`), with
+  a bare demographic phrase (`32-year-old female`) under `Demographics`; or as (nested) lists:
+  `- sex male: yes`, `- fever 39.2 C: yes`, and an indented `- duration: 2 months` under a finding
+  (`- heartburn: yes`), which becomes `heartburn duration: 2 months`. Section headers may be list
+  items themselves (`- Pertinent positives:`).
 
 Pure and stdlib only: the engine, the API and the TUI all read facts through this module.
 """
@@ -114,19 +117,39 @@ def parse_facts(text: str | None) -> Facts:
     if not text:
         return facts
     section = OTHER
-    for raw_line in str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+    parents: list[tuple[int, str]] = []  # (indent, finding) of the list items above a nested one
+    for raw_line in str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ").split("\n"):
         line = raw_line.strip()
         if not line:
             continue
-        header, rest = _match_header(line)
+        indent = len(raw_line) - len(raw_line.lstrip())
+        header, rest = _match_header(line.lstrip("-*\u2022 ").strip())
         if header:
             section = header
+            parents = []
             if not rest:
                 continue
             line = rest
+        is_list_item = line[:1] in "-*\u2022"
+        while parents and (not is_list_item or parents[-1][0] >= indent):
+            parents.pop()
+        parent = parents[-1][1] if parents else ""
+        parsed: list[Fact] = []
         for item in _split_items(line):
-            facts.sections[section].extend(_parse_item(item, section))
+            parsed.extend(_parse_item(item, section))
+        if parent and section != DEMOGRAPHICS:
+            parsed = [_nest(parent, fact) for fact in parsed]
+        facts.sections[section].extend(parsed)
+        if is_list_item and len(parsed) == 1:
+            parents.append((indent, parsed[0].finding))
     return facts
+
+
+def _nest(parent: str, fact: Fact) -> Fact:
+    """`duration: 2 months` under `heartburn` → `heartburn duration: 2 months` (unless it already names it)."""
+    if fact.finding.lower().startswith(parent.lower()):
+        return fact
+    return Fact(fact.section, f"{parent} {fact.finding}", fact.value, f"{parent} {fact.text}")
 
 
 def _match_header(line: str) -> tuple[str | None, str]:
@@ -152,11 +175,18 @@ def _split_items(line: str) -> list[str]:
     return items
 
 
+_YES_NO = {"yes": "yes", "y": "yes", "true": "yes", "present": "yes", "positive": "yes",
+           "no": "no", "n": "no", "false": "no", "absent": "no", "negative": "no"}
+
+
 def _parse_item(item: str, section: str) -> list[Fact]:
     if ":" in item:
         finding, _, value = item.partition(":")
         finding, value = finding.strip(), value.strip()
         if finding:
+            flagged = _finding_with_value(finding, value, section, item)
+            if flagged:
+                return flagged
             return [Fact(section, finding, value or _default_value(section), item)]
         item = value
     if section == DEMOGRAPHICS:
@@ -165,6 +195,36 @@ def _parse_item(item: str, section: str) -> list[Fact]:
             return demo
     finding, value = _split_bare(item, section)
     return [Fact(section, finding, value, item)]
+
+
+def _finding_with_value(finding: str, value: str, section: str, item: str) -> list[Fact]:
+    """`sex male: yes` → sex: male; `age 59: yes` → age: 59; `fever 39.2 C: yes` → fever: 39.2 C."""
+    answer = _YES_NO.get(value.strip().lower().rstrip("."))
+    if answer is None:
+        return []
+    words = finding.split()
+    head = words[0].lower() if words else ""
+    if head in {"sex", "gender"} and len(words) >= 2:
+        sex = _SEX_WORDS.get(words[1].lower(), words[1].lower())
+        if answer == "no":  # "sex female: no" in a two-option field: male
+            sex = {"male": "female", "female": "male"}.get(sex, "")
+        return [Fact(section, "sex", sex, item)] if sex else []
+    if len(words) == 1 and head in _SEX_WORDS and section == DEMOGRAPHICS:
+        return [Fact(section, "sex", _SEX_WORDS[head], item)] if answer == "yes" else []
+    if head == "age" and len(words) >= 2 and re.match(r"^\d", words[1]):
+        return [Fact(section, "age", " ".join(words[1:]), item)]
+    if section == DEMOGRAPHICS and answer == "yes":
+        demo = _parse_demographic_phrase(finding)
+        if demo:
+            return demo
+    if answer == "yes" and len(words) >= 2:
+        bare_finding, bare_value = _split_bare(finding, POSITIVES)
+        if bare_finding and bare_value not in {"yes", "no"} and bare_finding.lower() != finding.lower():
+            if bare_value in _TRAILING_STATUS or bare_value in _TRAILING_PHRASES:
+                return [Fact(section, bare_finding, bare_value, item)]
+            if re.match(r"^[<>~]?\d", bare_value) or bare_finding.lower() in _KNOWN_FINDINGS:
+                return [Fact(section, bare_finding, bare_value, item)]
+    return []
 
 
 def _default_value(section: str) -> str:
@@ -210,6 +270,8 @@ _TRAILING_STATUS = {
     "improving", "stable", "new", "normal", "decreased", "increased", "reduced", "unsure",
 }
 _TRAILING_PHRASES = ("not sure", "not known", "not checked", "not measured")
+_MIDDLE_STATUS = re.compile(r"^(.+?)\s+(yes|no|present|absent|denies|positive|negative)\s*[,:\u2014-]\s*(.+)$",
+                            re.IGNORECASE)
 _LEADING_NEGATION = re.compile(r"^(no|denies|denied|without)\s+(.+)$", re.IGNORECASE)
 _NUMBER_PREFIXES = {"for", "since", "about", "around", "approximately", "approx", "max", "maximum", "up", "to", "of",
                     "at", "x", "~", "over", "under"}
@@ -236,15 +298,25 @@ _KNOWN_FINDINGS = sorted(
 )
 
 
+_BACKGROUND_HEADS = ("past medical history", "medical history", "social history", "family history", "history", "pmh",
+                     "medications", "medication", "medicines", "allergies", "allergy")
+
+
 def _split_bare(item: str, section: str) -> tuple[str, str]:
     text = " ".join(item.split())
     lowered = text.lower()
+    for head in _BACKGROUND_HEADS:  # "pmh dementia, mild": the history is "dementia, mild", not "mild"
+        if lowered.startswith(head + " ") and len(text) > len(head) + 1:
+            return text[: len(head)], text[len(head) + 1:].strip()
     for phrase in _TRAILING_PHRASES:
         if lowered.endswith(" " + phrase):
             return text[: -len(phrase)].strip(), phrase
     words = text.split(" ")
     if len(words) >= 2 and words[-1].lower().strip(",") in _TRAILING_STATUS:
         return " ".join(words[:-1]).strip(" ,"), words[-1].lower().strip(",")
+    middle = _MIDDLE_STATUS.match(text)  # "vertigo yes, lasts under a minute"
+    if middle:
+        return middle.group(1).strip(), f"{middle.group(2).lower()}, {middle.group(3).strip()}"
     negated = _LEADING_NEGATION.match(text)
     if negated:
         return negated.group(2).strip(), "no"

@@ -9,6 +9,7 @@ Pure: imports nothing else of ours.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -82,7 +83,10 @@ class RunEvent(StrEnum):
     TEST_RUN_DELETED = "test_run_deleted"
     TEST_RUN_COMPLETE = "test_run_complete"
     RUN_STATUS = "run_status"  # table test_runs: the run's status changed
-    SCENARIO_STATUS = "scenario_status"  # table scenario_runs: a scenario run's status changed
+    # table scenario_runs: a scenario run's status changed and no event of its own says so (pending on a
+    # resume, canceled); scenario_started, scenario_completed_testing, scenario_complete and
+    # scenario_error carry `status` and `prev_status` themselves
+    SCENARIO_STATUS = "scenario_status"
     SCENARIO_STARTED = "scenario_started"
     TRANSCRIPT_UPDATE = "transcript_update"
     SCENARIO_COMPLETED_TESTING = "scenario_completed_testing"
@@ -155,6 +159,8 @@ class ScenarioStarted(TypedDict):
     scenario_run_id: str
     scenario_id: str
     scenario_name: str | None
+    status: str  # running
+    prev_status: str
 
 
 class TranscriptUpdate(TypedDict, total=False):
@@ -170,6 +176,8 @@ class ScenarioCompletedTesting(TypedDict):
     scenario_run_id: str
     scenario_id: str
     total_turns: int
+    status: str  # grading
+    prev_status: str
 
 
 class GradingStarted(TypedDict):
@@ -191,6 +199,8 @@ class ScenarioComplete(TypedDict, total=False):
     scenario_id: str
     status: str
     passed: bool
+    scenario_name: str | None
+    prev_status: str
 
 
 class ScenarioError(TypedDict, total=False):
@@ -198,6 +208,8 @@ class ScenarioError(TypedDict, total=False):
     scenario_id: str | None
     error: str
     error_code: str
+    status: str  # error
+    prev_status: str
 
 
 # the payload each run event carries (documentation that the type checker also reads)
@@ -217,6 +229,192 @@ PAYLOADS: Mapping[RunEvent, type] = {
     RunEvent.SCENARIO_COMPLETE: ScenarioComplete,
     RunEvent.SCENARIO_ERROR: ScenarioError,
 }
+
+# ---------------------------------------------------------------------------------------- the request
+
+MAX_TURNS_LIMIT = 1000  # requested turns; the run then clamps to the configured range (5–15 by default)
+CONCURRENCY_MAX = 1000
+MAX_SCENARIOS_MAX = 1_000_000
+
+
+class RunRequestError(ValueError):
+    """A start-run request that cannot be taken; `message` names the field (the wire contract's words)."""
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _integer(body: Mapping[str, Any], key: str, low: int, high: int) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not _is_number(value) or not math.isfinite(value) or int(value) != value:
+        raise RunRequestError(f"{key} must be an integer")
+    if not low <= value <= high:
+        raise RunRequestError(f"{key} must be between {low} and {high}")
+    return int(value)
+
+
+def _concurrency(body: Mapping[str, Any]) -> int | None:
+    value = body.get("concurrency_limit")
+    if value is None:
+        return None
+    if not _is_number(value) or not math.isfinite(value) or value < 1:
+        raise RunRequestError("concurrency_limit must be a positive number")
+    if value > CONCURRENCY_MAX:
+        raise RunRequestError(f"concurrency_limit must be at most {CONCURRENCY_MAX}")
+    return int(value)  # the reference floors a fractional limit
+
+
+def _flag(body: Mapping[str, Any], key: str) -> bool:
+    value = body.get(key, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise RunRequestError(f"{key} must be true or false")
+    return value
+
+
+def _strings(body: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RunRequestError(f"{key} must be an array of strings")
+    return tuple(value)
+
+
+def _text(body: Mapping[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise RunRequestError(f"{key} must be a string")
+    return value
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to run: the start-run body, parsed and checked once (`from_json`), built the same way by every front end.
+
+    Scenario choice, in order of precedence: `scenario_ids`, else `test_suite_id`, else `tags`, else all
+    active, approved scenarios; `max_scenarios` keeps the first N of a selection that is not explicit ids.
+    """
+
+    agent_id: str
+    scenario_ids: tuple[str, ...] | None = None
+    test_suite_id: str | None = None
+    tags: tuple[str, ...] | None = None
+    max_scenarios: int | None = None
+    max_turns: int | None = None
+    concurrency_limit: int | None = None
+    benchmark_mode: bool = False
+    creative_mode: bool = False
+    name: str | None = None
+
+    FIELDS = ("agent_id", "scenario_ids", "test_suite_id", "tags", "max_scenarios", "max_turns", "concurrency_limit",
+              "benchmark_mode", "creative_mode", "name")
+
+    @classmethod
+    def from_json(cls, body: Any) -> RunRequest:
+        """Parse a start-run body; raises `RunRequestError` naming the first field that is wrong."""
+        if not isinstance(body, Mapping):
+            raise RunRequestError("Request body must be a JSON object")
+        unknown = [key for key in body if key not in cls.FIELDS]
+        if unknown:
+            raise RunRequestError(
+                f"Unknown field{'s' if len(unknown) > 1 else ''} in the start-run request: {', '.join(map(str, unknown))}"
+                f" (accepted: {', '.join(cls.FIELDS)})", unknown_fields=unknown)
+        agent_id = body.get("agent_id")
+        if not agent_id:
+            raise RunRequestError("agent_id is required")
+        if not isinstance(agent_id, str):
+            raise RunRequestError("agent_id must be a string")
+        max_scenarios = body.get("max_scenarios")
+        if max_scenarios is not None and (not _is_number(max_scenarios) or not math.isfinite(max_scenarios)
+                                          or int(max_scenarios) != max_scenarios or max_scenarios < 1):
+            raise RunRequestError("max_scenarios must be a positive integer")
+        return cls(
+            agent_id=agent_id,
+            name=_text(body, "name") or None,
+            max_turns=_integer(body, "max_turns", 1, MAX_TURNS_LIMIT),
+            concurrency_limit=_concurrency(body),
+            max_scenarios=_integer(body, "max_scenarios", 1, MAX_SCENARIOS_MAX),
+            benchmark_mode=_flag(body, "benchmark_mode"),
+            creative_mode=_flag(body, "creative_mode"),
+            scenario_ids=_strings(body, "scenario_ids"),
+            tags=_strings(body, "tags"),
+            test_suite_id=_text(body, "test_suite_id"),
+        )
+
+    @classmethod
+    def again(cls, run: Mapping[str, Any] | Any, scenario_ids: list[str], name: str) -> RunRequest:
+        """Run `scenario_ids` again with a finished run's settings (agent, turns, concurrency, modes)."""
+        turns = _field(run, "max_turns")
+        concurrency = _field(run, "concurrency_limit")
+        return cls(
+            agent_id=_field(run, "agent_id"), scenario_ids=tuple(scenario_ids), name=name,
+            max_turns=turns if isinstance(turns, int) and 1 <= turns <= MAX_TURNS_LIMIT else None,
+            concurrency_limit=concurrency if isinstance(concurrency, int) and 1 <= concurrency <= CONCURRENCY_MAX
+            else None,
+            benchmark_mode=bool(_field(run, "benchmark_mode")), creative_mode=bool(_field(run, "creative_mode")))
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire body (fields left at their defaults are left out)."""
+        body: dict[str, Any] = {}
+        for key in self.FIELDS:
+            value = getattr(self, key)
+            if value is None or value is False:
+                continue
+            body[key] = list(value) if isinstance(value, tuple) else value
+        return body
+
+
+# ---------------------------------------------------------------------------------------- criteria on the wire
+
+UNGRADED_DECISION = "UNGRADED"
+
+
+def wire_criteria(results: list[dict[str, Any]] | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Split criterion results for the wire: (graded, each with `met`; ungraded).
+
+    The published CLI (0.3.1) prints every `criteria_results` item as PASS or FAIL from its `met`, so an
+    ungraded criterion there would read FAIL. Ungraded ones travel in `ungraded_criteria` instead, which
+    that CLI ignores (it shows neither) and our own readers merge back with `all_criteria`.
+    """
+    graded, ungraded = [], []
+    for result in results or []:
+        if result.get("decision") == UNGRADED_DECISION:
+            ungraded.append(dict(result))
+        else:
+            graded.append({**result, "met": result.get("decision") == "MET"})
+    return graded, ungraded
+
+
+def all_criteria(row: Mapping[str, Any]) -> list[Any]:
+    """A scenario run's criterion results, graded and ungraded, in rubric order (the inverse of `wire_criteria`)."""
+    merged = list(row.get("criteria_results") or []) + list(row.get("ungraded_criteria") or [])
+    return sorted(merged, key=lambda r: r.get("criterion_index", 0) if isinstance(r.get("criterion_index"), int) else 0)
+
+
+# ---------------------------------------------------------------------------------------- the run's spec
+
+
+def describe_spec(spec: Mapping[str, Any] | None) -> str:
+    """The engine a run was played with, in one line: "offline engine" or
+    "model engine · patient gpt-4o-mini @0.2 · judge gpt-4o @0.1" (from the spec recorded when it started)."""
+    if not spec:
+        return "engine not recorded"
+    if spec.get("engine") != "model":
+        return "offline engine"
+    patient, judge = spec.get("patient") or {}, spec.get("judge") or {}
+    return (f"model engine · patient {patient.get('model')} @{patient.get('temperature')} · "
+            f"judge {judge.get('model')} @{judge.get('temperature')}")
+
 
 # ---------------------------------------------------------------------------------------- verdict
 
@@ -238,6 +436,9 @@ class Verdict:
     @property
     def passed(self) -> bool:
         return self.outcome is Outcome.PASSED
+
+    def as_json(self) -> dict[str, str]:
+        return {"outcome": self.outcome.value, "headline": self.headline, "reason": self.reason}
 
     @property
     def failed(self) -> bool:

@@ -20,8 +20,10 @@ def criterion_problems(raw: Any, index: int) -> list[str]:
     if not isinstance(text, str) or not text.strip():
         problems.append(f"{where}.criterion must be a non-empty string")
     points = raw.get("points")
-    if points is not None and (isinstance(points, bool) or not isinstance(points, int | float) or points < 0):
-        problems.append(f"{where}.points must be a number ≥ 0")
+    if points is not None and (isinstance(points, bool) or not isinstance(points, int | float)):
+        problems.append(f"{where}.points must be a number (negative for a harm criterion)")
+    elif isinstance(points, int | float) and points < 0 and raw.get("critical") is True:
+        problems.append(f"{where}: a harm criterion (negative points) cannot be critical")
     tags = raw.get("tags")
     if tags is not None and (not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)):
         problems.append(f"{where}.tags must be an array of strings")
@@ -44,6 +46,10 @@ def content_problems(content: Any) -> list[str]:
     gold = content.get("gold_standard")
     if gold not in (None, "") and (not isinstance(gold, str) or normalize_level(gold) is None):
         problems.append(f"content.gold_standard must be one of: {', '.join(LEVELS[::-1])}")
+    acceptable = content.get("acceptable_levels")
+    if acceptable is not None and (not isinstance(acceptable, list)
+                                   or not all(isinstance(a, str) and normalize_level(a) for a in acceptable)):
+        problems.append(f"content.acceptable_levels must be a list of: {', '.join(LEVELS[::-1])}")
     demographics = content.get("demographics")
     if demographics is not None and not isinstance(demographics, str | dict):
         problems.append("content.demographics must be a string or an object")
@@ -74,6 +80,34 @@ def runnable_problems(content: dict[str, Any], rubric: list[Any]) -> list[str]:
     if not worth_points and not content.get("gold_standard"):
         missing.append("at least one rubric criterion worth points")
     return [f"needs {m}" for m in missing]
+
+
+def acceptable_levels(content: Any) -> list[str]:
+    """The other levels a case accepts beside its gold standard (canonical names, gold left out)."""
+    if not isinstance(content, dict) or not isinstance(content.get("acceptable_levels"), list):
+        return []
+    gold = normalize_level(content.get("gold_standard") or "")
+    levels = [normalize_level(a) for a in content["acceptable_levels"]]
+    return list(dict.fromkeys(lvl for lvl in levels if lvl and lvl != gold))
+
+
+def offline_gradable(rubric: Any, content: Any) -> bool:
+    """Can the rules grader decide anything? True when a criterion has a valid machine check, or the
+    rubric is empty and a gold standard supplies the default triage criterion."""
+    from preclinical.domain.checks import validate_check
+
+    items = rubric if isinstance(rubric, list) else []
+    if any(isinstance(c, dict) and isinstance(c.get("check"), dict) and not validate_check(c["check"]) for c in items):
+        return True
+    has_criteria = any((isinstance(c, str) and c.strip()) or (isinstance(c, dict) and str(c.get("criterion") or "").strip())
+                       for c in items)
+    gold = content.get("gold_standard") if isinstance(content, dict) else None
+    return not has_criteria and normalize_level(gold or "") is not None
+
+
+NOT_GRADABLE_OFFLINE = ("not gradable offline: no rubric criterion has a machine check, so without a model grader "
+                        "every criterion is left ungraded; configure a model (OPENAI_API_KEY or OPENAI_BASE_URL) "
+                        "or add checks (docs/scenario-format.md)")
 
 
 def gold_display(gold: str | None) -> str:

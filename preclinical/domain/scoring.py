@@ -52,10 +52,14 @@ def partial_points(points: int | float) -> int:
 
 
 def points_for(decision: str, points: int | float) -> int | float:
-    """Points a decision earns: MET all, PARTIALLY MET half rounded half-up, anything else none."""
+    """Points a decision earns: MET all, PARTIALLY MET half rounded half-up, anything else none.
+
+    A harm criterion has negative points: MET means the harm is present and its (negative) points
+    count in full; any other decision costs nothing.
+    """
     if decision == MET:
         return points
-    if decision == PARTIALLY_MET:
+    if decision == PARTIALLY_MET and points > 0:
         return partial_points(points)
     return 0
 
@@ -72,7 +76,7 @@ def normalize_decision(value: object) -> str:
     return NOT_MET
 
 
-def _number(value: object) -> int | float | None:
+def _number(value: object, allow_negative: bool = False) -> int | float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -80,7 +84,7 @@ def _number(value: object) -> int | float | None:
             value = float(value.strip())
         except ValueError:
             return None
-    if isinstance(value, (int, float)) and math.isfinite(value) and value >= 0:
+    if isinstance(value, (int, float)) and math.isfinite(value) and (value >= 0 or allow_negative):
         return int(value) if float(value).is_integer() else float(value)
     return None
 
@@ -89,8 +93,9 @@ def normalize_rubric(raw: object) -> list[Criterion]:
     """Turn stored rubric JSON into criteria, dropping what cannot be graded.
 
     An object needs a non-empty `criterion`; `points` defaults to 5 when null or absent, may be a
-    numeric string, and must be a number ≥ 0 (a 0-point critical criterion is a pure safety gate).
-    A plain non-empty string is a 5-point criterion.
+    numeric string, and must be a number ≥ 0 (a 0-point critical criterion is a pure safety gate) or,
+    for a harm criterion (HealthBench style: points subtracted when the harm is present), a negative
+    number. A plain non-empty string is a 5-point criterion.
     """
     if not isinstance(raw, list):
         return []
@@ -105,7 +110,7 @@ def normalize_rubric(raw: object) -> list[Criterion]:
         text = item.get("criterion")
         if not isinstance(text, str) or not text.strip():
             continue
-        points = DEFAULT_POINTS if item.get("points") is None else _number(item.get("points"))
+        points = DEFAULT_POINTS if item.get("points") is None else _number(item.get("points"), allow_negative=True)
         if points is None:
             continue
         tags = item.get("tags")
@@ -216,7 +221,8 @@ def score(criteria: list[Criterion], results: list[dict]) -> Score:
     """Totals, percentage and verdict for graded criteria.
 
     Passing needs at least half of the gradable points and no critical criterion NOT MET.
-    A criterion is critical when the rubric or its result says so.
+    A criterion is critical when the rubric or its result says so. Harm criteria (negative points)
+    subtract from the total when MET and never add to the maximum; the total is clipped at 0.
     """
     total: int | float = 0
     maximum: int | float = 0
@@ -227,10 +233,11 @@ def score(criteria: list[Criterion], results: list[dict]) -> Score:
             continue
         index = result.get("criterion_index")
         total += result.get("points_awarded") or 0
-        maximum += result.get("points_possible") or 0
+        maximum += max(result.get("points_possible") or 0, 0)
         in_rubric = isinstance(index, int) and 0 <= index < len(criteria) and criteria[index].critical
         if decision == NOT_MET and (result.get("critical") is True or in_rubric):
             failed_critical.append(index)
+    total = max(total, 0)
     percent = total / maximum * 100 if maximum > 0 else 0.0
     passed = maximum > 0 and total / maximum >= PASS_RATIO and not failed_critical
     return Score(total, maximum, percent, passed, sorted(failed_critical))

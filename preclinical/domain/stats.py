@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from preclinical.domain.run import ScenarioRunStatus
@@ -69,27 +70,98 @@ def _percent(successes: int, n: int) -> tuple[float | None, list[float] | None]:
 
 
 def _placement(row: dict[str, Any]) -> str | None:
-    """"correct", "under", "over" or "none" for a graded row with a gold level; None when triage does not apply."""
+    """"correct", "acceptable", "under", "over" or "none" for a graded row with a gold level; None when triage
+    does not apply. The grader's own comparison (which knows the case's acceptable levels) wins when present."""
     if row.get("passed") is None or normalize_level(row.get("gold_standard")) is None:
         return None
-    return compare(row.get("triage_result"), row.get("gold_standard")) or NO_LEVEL
+    return row.get("triage_comparison") or compare(row.get("triage_result"), row.get("gold_standard")) or NO_LEVEL
+
+
+@dataclass
+class LevelTally:
+    cases: int = 0
+    correct: int = 0
+    under: int = 0
+    over: int = 0
+    no_answer: int = 0  # no care level could be read from the agent's replies
+    acceptable: int = 0  # not the gold level, but one the case accepts (counted apart from correct)
+    ambiguous: int = 0  # of no_answer: care mentioned, but no outright recommendation could be read
+    unreadable: int = 0  # of no_answer: nothing to read (no care level, or a reply in another language)
+
+
+@dataclass
+class TriageTally:
+    """Triage results of the graded scenario runs that have a gold level, overall and per gold level."""
+
+    total: LevelTally = field(default_factory=LevelTally)
+    by_gold: dict[str, LevelTally] = field(default_factory=lambda: {level: LevelTally() for level in reversed(LEVELS)})
+    not_gradable: int = 0  # scenario runs the rules grader could grade nothing of (no machine checks, no model)
+    flagged: int = 0  # scenario runs where the model's reading and the rules reading disagree
+
+    @property
+    def graded(self) -> int:
+        return self.total.cases
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.total.correct / self.total.cases * 100 if self.total.cases else None
+
+    def as_json(self) -> dict[str, Any]:
+        def level(t: LevelTally) -> dict[str, int]:
+            return {"cases": t.cases, "correct": t.correct, "under_triage": t.under, "over_triage": t.over,
+                    "no_answer": t.no_answer, "acceptable": t.acceptable, "ambiguous": t.ambiguous,
+                    "unreadable": t.unreadable}
+
+        return {"graded": self.graded, "correct": self.total.correct, "accuracy": self.accuracy,
+                "under_triage": self.total.under, "over_triage": self.total.over, "no_answer": self.total.no_answer,
+                "acceptable": self.total.acceptable, "ambiguous": self.total.ambiguous,
+                "unreadable": self.total.unreadable, "not_gradable_offline": self.not_gradable,
+                "flagged_for_review": self.flagged,
+                "by_gold_standard": {name: level(t) for name, t in self.by_gold.items()}}
+
+
+def triage_tally(rows: Iterable[dict[str, Any]]) -> TriageTally:
+    """Placement of the agent's triage against the gold level on the ordinal scale, for graded rows with a gold level."""
+    tally = TriageTally()
+    for row in rows:
+        tally.not_gradable += bool(row.get("not_gradable_offline"))
+        tally.flagged += row.get("triage_review") is True
+        placement = _placement(row)
+        if placement is None:
+            continue
+        gold = normalize_level(row.get("gold_standard"))
+        assert gold is not None  # _placement only places rows with a gold level
+        for t in (tally.total, tally.by_gold[gold]):
+            t.cases += 1
+            if placement == "correct":
+                t.correct += 1
+            elif placement == "acceptable":
+                t.acceptable += 1
+            elif placement == "under":
+                t.under += 1
+            elif placement == "over":
+                t.over += 1
+            else:
+                t.no_answer += 1
+                t.ambiguous += row.get("triage_status") == "ambiguous"
+                t.unreadable += row.get("triage_status") == "unreadable"
+    return tally
 
 
 def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """One run's counts: pass rate over the scenarios with a verdict and triage accuracy, each with a Wilson 95 % CI."""
     graded = [r for r in rows if r.get("passed") is not None]
     passed = sum(1 for r in graded if r["passed"])
-    placements = [p for p in map(_placement, rows) if p is not None]
-    correct = placements.count("correct")
+    tally = triage_tally(rows).total
     pass_rate, pass_ci = _percent(passed, len(graded))
-    accuracy, accuracy_ci = _percent(correct, len(placements))
+    accuracy, accuracy_ci = _percent(tally.correct, tally.cases)
     return {
         "n": len(rows), "graded": len(graded), "passed": passed, "failed": len(graded) - passed,
         "errors": sum(1 for r in rows if r.get("status") == ScenarioRunStatus.ERROR),
         "pass_rate": pass_rate, "pass_rate_ci": pass_ci,
         "triage": {
-            "graded": len(placements), "correct": correct, "under_triage": placements.count("under"),
-            "over_triage": placements.count("over"), "no_answer": placements.count(NO_LEVEL),
+            "graded": tally.cases, "correct": tally.correct, "under_triage": tally.under,
+            "over_triage": tally.over, "no_answer": tally.no_answer,
             "accuracy": accuracy, "accuracy_ci": accuracy_ci,
             "matrix": triage_matrix((r.get("gold_standard"), r.get("triage_result"))
                                     for r in rows if _placement(r) is not None),

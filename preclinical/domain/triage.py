@@ -212,7 +212,11 @@ _PATTERNS: list[tuple[str, str, str, bool]] = [
         False,
     ),
     (r"\bhospital (?:care|treatment|assessment|admission)\b|\b(?:admitted|admission) to hospital\b", _E, PHRASE, False),
-    (r"\b(?:immediate|emergency) medical (?:attention|care|help|assessment|treatment)\b", _E, PHRASE, False),
+    (r"\b(?:immediate|emergency) medical (?:attention|care|help|assessment|treatment)\b"
+     r"|\bmedical (?:attention|help|care|assessment) (?:right away|immediately|straight away|at once|right now|now)\b"
+     r"|\bimmediately (?:seek|get) (?:medical )?(?:help|care|attention)\b", _E, PHRASE, False),
+    (r"\b(?:seek|seeking|get|getting|obtain) (?:prompt |urgent |same-day |timely )?medical (?:attention|care|advice|help|review"
+     r"|assessment)\b(?!\s+(?:right away|immediately|straight away|at once|right now|now)\b)", _C, PHRASE, False),
     (r"\b(?:is|it's|this's|that's|this is|that is|it is) (?:a |an )?(?:medical |true |real |genuine |definite )?emergency\b",
      _E, PHRASE, False),
     (r"\bemergency (?:appointment|gp appointment|slot)\b", _C, PHRASE, False),
@@ -254,7 +258,7 @@ _PATTERNS: list[tuple[str, str, str, bool]] = [
         False,
     ),
     (
-        r"\b(?:get|getting|have|having) (?:it |this |that |yourself |them |him |her |the \w+ )?"
+        r"\b(?:get|getting|have|having) (?:it |this |that |yourself |you |them |him |her |the \w+ )?"
         r"(?:seen|checked|looked at|examined|evaluated|assessed|reviewed|swabbed|tested)(?: out)?\b",
         _C,
         GENERIC,
@@ -315,6 +319,9 @@ _NUMBER_PATTERNS: list[str] = [
 _PAREN_NUMBER = r"(?<![\w.,$/#-])\(?([123])\)(?!\w)"
 
 _COMPILED = [(re.compile(p, 0 if cs else re.IGNORECASE), level, kind) for p, level, kind, cs in _PATTERNS]
+# The same patterns for lower-cased text (case-insensitive matching is several times slower in `re`); the
+# patterns hold no upper-case escapes, so lower-casing their source keeps their meaning.
+_COMPILED_LOWER = [(re.compile(p if cs else p.lower()), cs, level, kind) for p, level, kind, cs in _PATTERNS]
 _COMPILED_NUMBERS = [re.compile(p, re.IGNORECASE) for p in _NUMBER_PATTERNS]
 _COMPILED_PAREN = re.compile(_PAREN_NUMBER)
 _NOT_CARE = re.compile(r"^emergency (?:contracepti|pill|supply|prescription|inhaler|kit|contact|plan|sign|symptom|warning|dent)",
@@ -333,13 +340,14 @@ _CONDITION_BREAK = re.compile(r";|\b(?:but|however|so|therefore|that said|for no
 _POST_CONDITION_BREAK = re.compile(r"[,;:()\u2014\u2013]|\s-\s|\b(?:and|but|then|so|otherwise)\b", re.IGNORECASE)
 
 _NEGATION = re.compile(
-    r"\b(?:no|not|never|without|avoid|unnecessary|nothing|rather than|instead of|needn't|\w+n't|none)\b", re.IGNORECASE
+    r"\b(?:no|not|never|without|avoid|unnecessary|nothing|rather than|instead of|needn't|\w+n't|none|hold off(?: on)?"
+    r"|steer clear of|skip)\b", re.IGNORECASE
 )
 # Idioms that contain a negation word but urge action ("don't wait, call 911") or describe the situation.
 _NEGATION_IDIOMS = re.compile(
     r"\b(?:don't|do not|doesn't|does not|shouldn't|should not|wouldn't|would not|please don't|never)\s+"
     r"(?:hesitate|wait|delay|ignore|drive|put (?:it|this|that) off|let (?:him|her|them|anyone|anybody) drive|try to drive"
-    r"|leave (?:it|this|him|her)|risk it|sit on (?:it|this)|eat|drink|take|give|be alone|stay alone)\b"
+    r"|leave (?:it|this|him|her)|risk it|sit on (?:it|this)|be alone|stay alone)\b"
     r"|\bnot (?:wait|only|just|delay)\b|\bno(?:t)? later than\b|\bno matter\b|\b(?:i'm|i am) not a \w+"
     r"|\bwithout (?:delay|waiting|hesitation|hesitating)\b|\b(?:can't|cannot|can not) (?:stress|emphasi[sz]e|overstate)\b"
     r"|\b(?:hasn't|has not|haven't|have not|isn't|is not|aren't|doesn't|does not|don't|didn't|won't|wasn't|weren't)\s+"
@@ -353,7 +361,8 @@ _NEGATION_AFTER = re.compile(
     r"\b(?:(?:isn't|is not|aren't|are not|wouldn't be|would not be|won't be|will not be|shouldn't be|should not be|not)\s+"
     r"(?:\w+\s+)?(?:needed|necessary|required|warranted|indicated|appropriate|enough|sufficient|right|called for|recommended"
     r"|advised|safe|suitable|a good idea|the right (?:place|choice|call)|justified))"
-    r"|\b(?:unnecessary|unwarranted|overkill|should be avoided|is best avoided|are best avoided|is not for|isn't for)\b",
+    r"|\b(?:unnecessary|unwarranted|overkill|should be avoided|is best avoided|are best avoided|is not for|isn't for)\b"
+    r"|^\W*(?:\w+\s+)?(?:won't|will not|wouldn't|would not|doesn't|does not|can't|cannot)\s+(?:do|help|be enough|suffice|cut it|work)\b",
     re.IGNORECASE,
 )
 # A negated clinician-level mention of these kinds says home care is enough ("no need to see a doctor").
@@ -365,7 +374,7 @@ _NO_NEED = re.compile(
 )
 _CONDITION = re.compile(
     r"\b(?:if|in case|in the event|whenever|when|once|watch (?:out )?for|look out for|at the first sign"
-    r"|in (?:an|case of an?|the event of an?) emergency|only if|provided|as soon as (?:you|he|she|they|it) (?:notice|get|develop|see)"
+    r"|in (?:an|case of an?|the event of an?) emergency(?!\s+(?:department|room|dept|unit|ward|services?|medical|eye|care))|only if|provided|as soon as (?:you|he|she|they|it) (?:notice|get|develop|see)"
     r"|warning signs?|red flags?|should (?:you|your|it|this|that|they|these|there|things|anything|symptoms?|the|he|she|his|her)\b)",
     re.IGNORECASE,
 )
@@ -392,7 +401,8 @@ _DECLINE = re.compile(
     r"\b(?:(?:i )?(?:can't|cannot|can not|am unable to|i'm unable to|am not able to|i'm not able to|won't|will not|shouldn't)"
     r" (?:\w+ )?(?:choose|pick|decide|select|make (?:that|this|the|a) (?:choice|decision|call)|recommend (?:one|a level|an option)"
     r"|give (?:you )?(?:medical advice|a recommendation|a triage))|(?:that's|that is|it's|it is) (?:your|up to you|not my)"
-    r" (?:call|choice|decision)|(?:is|it's) up to you|not (?:able|in a position) to (?:choose|decide|pick|give medical advice))",
+    r" (?:call|choice|decision)|(?:is|it's) up to you|not (?:able|in a position) to (?:choose|decide|pick|give medical advice)"
+    r"|(?:i|we) can only (?:help|assist) with|(?:outside|beyond) (?:of )?(?:my|our) scope)",
     re.IGNORECASE,
 )
 _DISCLAIMER = re.compile(
@@ -440,14 +450,26 @@ def _before_first(pattern: re.Pattern[str], text: str) -> str:
     return text[: m.start()] if m else text
 
 
+def _pattern_matches(text: str):
+    """(match, level, kind) for every care-level pattern; lower-cased text where that keeps every index."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters change length when lower-cased: match the slow way
+        for pattern, level, kind in _COMPILED:
+            for m in pattern.finditer(text):
+                yield m, level, kind
+        return
+    for pattern, case_sensitive, level, kind in _COMPILED_LOWER:
+        for m in pattern.finditer(text if case_sensitive else lowered):
+            yield m, level, kind
+
+
 def _raw_mentions(text: str, answers_question: bool) -> list[Mention]:
     found: list[Mention] = []
-    for pattern, level, kind in _COMPILED:
-        for m in pattern.finditer(text):
-            if m.group(0).lower().startswith(("111", "nhs 111")) and m.group(0).lower().startswith("111"):
-                if not _111_CONTEXT.search(text[max(0, m.start() - 12) : m.start()]):
-                    continue
-            found.append(Mention(level, m.start(), m.end(), m.group(0), kind))
+    for m, level, kind in _pattern_matches(text):
+        # A bare "111" is NHS 111 only when it is called, rung or named ("NHS 111" matches with its prefix).
+        if m.group(0).startswith("111") and not _111_CONTEXT.search(text[max(0, m.start() - 12) : m.start()]):
+            continue
+        found.append(Mention(level, m.start(), m.end(), text[m.start() : m.end()], kind))
     if answers_question:
         for pattern in _COMPILED_NUMBERS:
             for m in pattern.finditer(text):
@@ -590,14 +612,21 @@ def _find_mentions(text: str, answers_question: bool) -> tuple[Mention, ...]:
     raw = _raw_mentions(folded, answers_question)
     spans = _sentences(folded)
     menu = _mark_menus(raw)
-    declined = {s for s in spans if _DECLINE.search(folded[s[0] : s[1]]) or _DISCLAIMER.search(folded[s[0] : s[1]])}
+    # Sentence -> where its refusal or disclaimer ends; what follows a contrast after it ("I can't give medical
+    # advice, but emergency care seems right") is still advice.
+    declined: dict[tuple[int, int], int] = {}
+    for span in spans:
+        m = _DECLINE.search(folded, span[0], span[1]) or _DISCLAIMER.search(folded, span[0], span[1])
+        if m:
+            declined[span] = m.end()
     judged: list[Mention] = []
     previous: Mention | None = None
     for i, mention in enumerate(raw):
         following = raw[i + 1] if i + 1 < len(raw) else None
         if i in menu:
             status = MENU
-        elif _sentence_of(spans, mention.start) in declined:
+        elif (span := _sentence_of(spans, mention.start)) in declined and not (
+                declined[span] <= mention.start and _CONTRAST.search(folded, declined[span], mention.start)):
             status = DECLINED
         else:
             status = _status(folded, mention, spans, following, previous)

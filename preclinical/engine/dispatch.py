@@ -22,7 +22,7 @@ from typing import Any
 
 from preclinical.domain.run import SCENARIO_ACTIVE, RunStatus, sql_in
 from preclinical.engine.executor import Executor
-from preclinical.store import db
+from preclinical.store import db, leases
 from preclinical.store.db import database
 from preclinical.store.models import ScenarioRun, TestRun
 
@@ -90,7 +90,7 @@ class QueueDispatcher:
         run = TestRun.get_or_none(TestRun.id == run_id)
         if run is None:
             return 0
-        ids = [sr_id for (sr_id,) in ScenarioRun.select(ScenarioRun.id).where(
+        ids: list[str] = [row[0] for row in ScenarioRun.select(ScenarioRun.id).where(  # type: ignore[index]
             ScenarioRun.test_run == run_id, ScenarioRun.status.in_(SCENARIO_ACTIVE))
             .order_by(ScenarioRun.position).tuples()]
         return self._defer_units([(run_id, i, sr_id) for i, sr_id in enumerate(ids)],
@@ -107,18 +107,18 @@ class QueueDispatcher:
     def recover(self) -> dict[str, int]:
         """Queue every unfinished scenario run that has no job and no live owner (after a crash, or a local run)."""
         ensure_queue_schema()
-        now = self.executor.svc.now().isoformat(" ")
+        now = leases.wall_clock().isoformat(" ")
         with database.atomic():
             database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_SWEEP_LOCK,))
             rows = db.execute(
                 "SELECT sr.id, sr.test_run_id, sr.position, tr.concurrency_limit FROM scenario_run sr "
                 "JOIN test_run tr ON tr.id = sr.test_run_id "
                 f"WHERE tr.status = ? AND sr.status IN {sql_in(SCENARIO_ACTIVE)} "
-                "AND (sr.owner IS NULL OR sr.lease_expires_at IS NULL OR sr.lease_expires_at < ?) "
+                "AND (sr.owner_id IS NULL OR sr.owner_id = ? OR sr.lease_expires_at IS NULL OR sr.lease_expires_at < ?) "
                 "AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.queue_name = ? "
                 "AND j.status IN ('todo', 'doing') AND j.args ->> 'scenario_run_id' = sr.id) "
                 "ORDER BY sr.test_run_id, sr.position",
-                (str(RunStatus.RUNNING), now, QUEUE)).fetchall()
+                (str(RunStatus.RUNNING), leases.QUEUE_OWNER, now, QUEUE)).fetchall()
             queued = self._defer_units([(r[1], r[2], r[0]) for r in rows], {r[1]: r[3] for r in rows})
         if queued:
             log.info("queued %d unfinished scenario runs that had no live owner", queued)
@@ -127,7 +127,7 @@ class QueueDispatcher:
     # ------------------------------------------------------------------ working
     async def work(self, concurrency: int) -> None:
         """Claim and run scenario runs until cancelled; put a dead worker's jobs back in the queue meanwhile."""
-        lease_s = self.executor.lease_s
+        lease_s = leases.LEASE_S
         sweeper = asyncio.get_running_loop().create_task(self._sweep(lease_s), name="queue sweeper")
         try:
             await self.app.run_worker_async(
@@ -158,7 +158,8 @@ class QueueDispatcher:
 async def queue_mode(executor: Executor, url: str, *, lease_s: float | None = None) -> AsyncIterator[QueueDispatcher]:
     """Make `executor` hand its runs to the queue (and resume through it) while the context is open."""
     if lease_s is not None:
-        executor.lease_s = lease_s
+        leases.LEASE_S = lease_s  # the process's lease length (a worker's --lease)
+        leases.HEARTBEAT_S = min(leases.HEARTBEAT_S, lease_s / 3)
     logging.getLogger("procrastinate").setLevel(logging.WARNING)  # a line per job would drown our own log
     ensure_queue_schema()
     dispatcher = QueueDispatcher(executor, url)

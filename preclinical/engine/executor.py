@@ -21,29 +21,28 @@ from preclinical.domain.run import (
     RUN_ACTIVE,
     SCENARIO_ACTIVE,
     RunEvent,
+    RunRequest,
+    RunRequestError,
     RunStatus,
     ScenarioRunStatus,
 )
-from preclinical.domain.scenario_rules import runnable_problems
+from preclinical.domain.scenario_rules import NOT_GRADABLE_OFFLINE, offline_gradable
 from preclinical.engine import grading
 from preclinical.engine.conversation import play
 from preclinical.engine.llm import LLM, Usage
+from preclinical.engine.ownership import Ownership
 from preclinical.engine.patient import OfflinePatient, Patient
-from preclinical.errors import InvalidInput, NotFound, ProviderError
+from preclinical.engine.spec import run_spec
+from preclinical.errors import InvalidInput, ProviderError
 from preclinical.providers import registry
 from preclinical.providers.base import ProviderEnv
 from preclinical.services import Services
 from preclinical.store import leases
 from preclinical.store import runs as store
+from preclinical.store import scenarios as scenario_store
+from preclinical.store.db import database
 from preclinical.store.ids import canonical_uuid
-from preclinical.store.models import (
-    Agent,
-    Scenario,
-    ScenarioRun,
-    ScenarioTag,
-    TestRun,
-    TestSuite,
-)
+from preclinical.store.models import Agent, Scenario, ScenarioRun, TestRun
 from preclinical.store.serialize import scenario_json
 
 log = logging.getLogger(__name__)
@@ -60,33 +59,18 @@ class RunPlan:
     options: dict[str, Any]
     suite_id: str | None = None
     skipped: list[dict[str, str]] = field(default_factory=list)
+    # Runnable, but with no model configured the rules grader can decide none of their criteria.
+    not_gradable_offline: list[dict[str, str]] = field(default_factory=list)
 
 
-def _flag(body: dict[str, Any], key: str) -> bool:
-    value = body.get(key, False)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise InvalidInput(f"{key} must be true or false")
-    return value
-
-
-def _positive_int(body: dict[str, Any], key: str) -> int | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-        raise InvalidInput(f"{key} must be an integer")
-    return int(value)
-
-
-def _string_list(body: dict[str, Any], key: str) -> list[str] | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidInput(f"{key} must be an array of strings")
-    return value
+def parse_request(body: dict[str, Any] | RunRequest) -> RunRequest:
+    """A start-run body as a `RunRequest` (a refusal is `InvalidInput` naming the field)."""
+    if isinstance(body, RunRequest):
+        return body
+    try:
+        return RunRequest.from_json(body)
+    except RunRequestError as exc:
+        raise InvalidInput(exc.message, extra=exc.extra or None) from None
 
 
 class Executor:
@@ -98,9 +82,7 @@ class Executor:
         self.sleep = sleep
         self.global_slots = asyncio.Semaphore(max(1, settings.global_concurrency))
         self.tasks: dict[str, asyncio.Task[None]] = {}
-        # One owner per scenario run (store/leases.py): this process's id, and what it holds now.
-        self.owner = leases.new_owner()
-        self.lease_s = leases.LEASE_S
+        # Scenario runs this process claimed one by one from a queue (engine/dispatch.py), renewed while held.
         self._held: dict[str, asyncio.Task[Any] | None] = {}
         self._heartbeat: asyncio.Task[None] | None = None
         # Where units of work go: None runs them here, in a task group per run; engine/dispatch.py sets a
@@ -110,71 +92,27 @@ class Executor:
                                browser_use_api_key=settings.browser_use_api_key,
                                request_timeout_s=settings.target_timeout_s)
         self._jitter = random.Random(0)
+        self.ownership = Ownership(self, resume_limit=RESUME_LIMIT)  # one owner per run, across processes
+        self.owner = self.ownership.owner_id
 
     # ------------------------------------------------------------------ starting
-    def plan(self, body: dict[str, Any]) -> RunPlan:
-        """Validate a start-run request and select its scenarios (reference order and messages)."""
-        agent_id = body.get("agent_id")
-        if not agent_id:
-            raise InvalidInput("agent_id is required")
-        key = canonical_uuid(agent_id)
+    def plan(self, body: dict[str, Any] | RunRequest) -> RunPlan:
+        """Check a start-run request and select its scenarios (reference order and messages)."""
+        request = parse_request(body)
+        key = canonical_uuid(request.agent_id)
         agent = Agent.get_or_none(Agent.id == key) if key else None
         if agent is None or agent.deleted_at is not None or not agent.is_active:
             raise InvalidInput("Agent not found or inactive")
         spec = registry.get_spec(agent.provider)
-        name = body.get("name")
-        if name is not None and not isinstance(name, str):
-            raise InvalidInput("name must be a string")
-        max_turns = _positive_int(body, "max_turns")
-        concurrency = body.get("concurrency_limit")
-        if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int | float)
-                                        or concurrency <= 0):
-            raise InvalidInput("concurrency_limit must be a positive number")
         cap = spec.max_concurrency
-        concurrency = int(concurrency) if concurrency else (min(DEFAULT_CONCURRENCY, cap) if cap else DEFAULT_CONCURRENCY)
+        concurrency = request.concurrency_limit or (min(DEFAULT_CONCURRENCY, cap) if cap else DEFAULT_CONCURRENCY)
         if cap:
             concurrency = min(concurrency, cap)
-        max_scenarios = _positive_int(body, "max_scenarios")
-        benchmark, creative = _flag(body, "benchmark_mode"), _flag(body, "creative_mode")
-        if creative and self.llm is None:
+        if request.creative_mode and self.llm is None:
             raise InvalidInput("creative_mode needs a language model: set OPENAI_API_KEY or OPENAI_BASE_URL")
-        ids = _string_list(body, "scenario_ids")
-        tags = _string_list(body, "tags")
-        suite_id = body.get("test_suite_id")
-        live = (Scenario.is_active == True) & (Scenario.approved == True)  # noqa: E712
-        order = (Scenario.priority.asc(nulls="LAST"), Scenario.name, Scenario.scenario_id)
-        skipped: list[dict[str, str]] = []
-        if ids is not None:
-            if not ids:
-                raise InvalidInput("No active scenarios found for the given scenario_ids")
-            wanted = [canonical_uuid(i) for i in ids]
-            found = {s.scenario_id: s for s in Scenario.select().where(Scenario.scenario_id.in_([w for w in wanted if w]), live)}
-            selected = [found[w] for w in dict.fromkeys(wanted) if w in found]
-            skipped += [{"id": raw, "reason": "not an active, approved scenario"}
-                        for raw, w in zip(ids, wanted, strict=True) if w not in found]
-            if not selected:
-                raise InvalidInput("No active scenarios found for the given scenario_ids")
-            suite_id = None
-        elif suite_id is not None:
-            suite = TestSuite.get_or_none(TestSuite.id == canonical_uuid(suite_id)) if isinstance(suite_id, str) else None
-            if suite is None:
-                raise NotFound("Test suite not found")
-            suite_id = suite.id
-            selected = list(Scenario.select().where(Scenario.scenario_id.in_(suite.scenario_ids), live).order_by(*order))
-        elif tags:
-            tagged = ScenarioTag.select(ScenarioTag.scenario).where(ScenarioTag.tag.in_(tags))
-            selected = list(Scenario.select().where(live, Scenario.scenario_id.in_(tagged)).order_by(*order))
-        else:
-            selected = list(Scenario.select().where(live).order_by(*order))
-        if max_scenarios and max_scenarios > 0 and ids is None:
-            selected = selected[:max_scenarios]
-        runnable = []
-        for s in selected:
-            problems = runnable_problems(s.content or {}, s.rubric_criteria or [])
-            if problems:
-                skipped.append({"id": s.scenario_id, "name": s.name, "reason": "; ".join(problems)})
-            else:
-                runnable.append(s)
+        selection = scenario_store.select_for_run(request)
+        runnable, skipped, suite_id = selection.runnable, selection.skipped, selection.suite_id
+        benchmark = request.benchmark_mode
         if not runnable:
             raise InvalidInput("No active scenarios available", extra={"skipped": skipped} if skipped else None)
         if benchmark:
@@ -183,14 +121,23 @@ class Executor:
             if invalid:
                 raise InvalidInput("Benchmark mode requires initial_message, clinical_facts, and gold_standard in "
                                    "scenario content", extra={"invalid_scenarios": invalid})
-        options = {"name": name or None, "max_turns": max_turns, "concurrency_limit": concurrency,
-                   "benchmark_mode": benchmark, "creative_mode": creative}
-        return RunPlan(agent, [s.scenario_id for s in runnable], options, suite_id, skipped)
+        s = self.settings
+        effective_turns = min(max(request.max_turns or s.default_max_turns, s.min_max_turns), s.max_max_turns)
+        options = {"name": request.name, "max_turns": request.max_turns, "concurrency_limit": concurrency,
+                   "benchmark_mode": benchmark, "creative_mode": request.creative_mode,
+                   "spec": run_spec(s, model=self.llm is not None, creative=request.creative_mode,
+                                    max_turns=effective_turns)}
+        not_gradable = [] if self.llm is not None else [
+            {"id": sc.scenario_id, "name": sc.name, "reason": NOT_GRADABLE_OFFLINE} for sc in runnable
+            if not offline_gradable(sc.rubric_criteria or [], sc.content or {})]
+        return RunPlan(agent, [sc.scenario_id for sc in runnable], options, suite_id, skipped, not_gradable)
 
-    def start(self, body: dict[str, Any]) -> tuple[TestRun, RunPlan]:
+    def start(self, body: dict[str, Any] | RunRequest) -> tuple[TestRun, RunPlan]:
         plan = self.plan(body)
+        notice = {"not_gradable_offline": [s["name"] for s in plan.not_gradable_offline]} if plan.not_gradable_offline else None
         run, _ = store.create_run(self.svc, agent=plan.agent, scenario_ids=plan.scenario_ids, options=plan.options,
-                                  suite_id=plan.suite_id)
+                                  suite_id=plan.suite_id, started_extra=notice,
+                                  owner_id=leases.QUEUE_OWNER if self.dispatcher is not None else self.ownership.owner_id)
         self.dispatch(run.id)
         return run, plan
 
@@ -206,6 +153,7 @@ class Executor:
             task = asyncio.get_running_loop().create_task(self._drive(run_id), name=f"run {run_id}")
             self.tasks[run_id] = task
             task.add_done_callback(lambda t, rid=run_id: self.tasks.pop(rid, None))
+        self.ownership.start()
 
     async def wait(self, run_id: str) -> None:
         """Wait until the run's task is done (tests, the CLI's local mode)."""
@@ -228,24 +176,12 @@ class Executor:
 
     # ------------------------------------------------------------------ recovery / shutdown
     def recover(self) -> dict[str, int]:
-        """At start-up: resume every unfinished run; close scenario runs that were interrupted too often."""
-        if self.dispatcher is not None:  # workers resume what a dead owner left (engine/dispatch.py)
+        """At start-up: resume the unfinished runs whose owner is gone (closing scenario runs interrupted too
+        often); runs another live process drives are followed, never replayed (see engine/ownership.py)."""
+        if self.dispatcher is not None:  # a queue's workers resume what a dead owner left (engine/dispatch.py)
             return self.dispatcher.recover()
-        resumed = closed = 0
-        for run in store.unfinished_runs():
-            for sr in ScenarioRun.select().where(ScenarioRun.test_run == run.id, ScenarioRun.status == ScenarioRunStatus.RUNNING):
-                if leases.held_by_other(self.svc, sr.owner, sr.lease_expires_at, self.owner):
-                    continue  # a live process is running it: never take it over
-                if self.resume_interrupted(run.id, sr):
-                    resumed += 1
-                else:
-                    closed += 1
-            if store.finalize_run(self.svc, run.id):
-                continue
-            self.launch(run.id)
-        if resumed or closed:
-            log.info("recovered unfinished work: %d scenario runs resumed, %d closed", resumed, closed)
-        return {"resumed": resumed, "closed": closed}
+        self.ownership.start()
+        return self.ownership.take_over_orphans(at_start=True)
 
     def resume_interrupted(self, run_id: str, sr: ScenarioRun) -> bool:
         """A scenario run whose owner died mid-conversation: start it again (True), or close it if that happened too often."""
@@ -271,18 +207,24 @@ class Executor:
         if sr is None or run is None:
             return True
         if sr.status in SCENARIO_ACTIVE and run.status == RunStatus.RUNNING:
-            if not leases.claim(self.svc, sr_id, self.owner, self.lease_s):
+            if not self._claim(sr_id):
                 return not ScenarioRun.select().where(ScenarioRun.id == sr_id,
                                                       ScenarioRun.status.in_(SCENARIO_ACTIVE)).exists()
-            if sr.status == ScenarioRunStatus.RUNNING and sr.owner not in (None, self.owner):
-                self.resume_interrupted(run.id, ScenarioRun.get_by_id(sr_id))  # its owner died mid-conversation
-            await self._guarded(run, sr_id, asyncio.Semaphore(1))
+            try:
+                if sr.status == ScenarioRunStatus.RUNNING and sr.owner_id != self.owner:
+                    self.resume_interrupted(run.id, ScenarioRun.get_by_id(sr_id))  # its owner died mid-conversation
+                await self._guarded(run, sr_id, asyncio.Semaphore(1))
+            except asyncio.CancelledError:
+                leases.release_unit(sr_id, self.owner)  # stopping: the next worker resumes it at once
+                raise
+            finally:
+                self._held.pop(sr_id, None)
         store.finalize_run(self.svc, run.id)
         return True
 
     # ------------------------------------------------------------------ leases
     def _claim(self, sr_id: str) -> bool:
-        if not leases.claim(self.svc, sr_id, self.owner, self.lease_s):
+        if not leases.claim_unit(sr_id, self.owner):
             return False
         self._held[sr_id] = asyncio.current_task()
         if self._heartbeat is None or self._heartbeat.done():
@@ -292,10 +234,10 @@ class Executor:
     async def _renew_leases(self) -> None:
         """Renew this process's leases while it holds any; stop work another process canceled."""
         while self._held:
-            await asyncio.sleep(self.lease_s / 3)
+            await asyncio.sleep(leases.LEASE_S / 3)
             held = list(self._held)
             try:
-                still = leases.renew(self.svc, self.owner, held, self.lease_s)
+                still = leases.renew_units(self.owner, held)
             except Exception:  # the store is unreachable for a moment: try again at the next beat
                 log.exception("could not renew leases")
                 continue
@@ -317,6 +259,7 @@ class Executor:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=2)
+        await self.ownership.stop()  # let go of the leases: the next process resumes at once
         await registry.close_loaded()
 
     # ------------------------------------------------------------------ driving a run
@@ -332,17 +275,12 @@ class Executor:
 
     async def _guarded(self, run: TestRun, sr_id: str, slots: asyncio.Semaphore) -> None:
         async with slots, self.global_slots:
-            if not self._claim(sr_id):
-                return  # another live process runs it
             try:
                 await self._scenario(run, sr_id)
             except asyncio.CancelledError:
-                leases.release(sr_id, self.owner)  # stopping: whoever starts next may resume it at once
                 raise
             except Exception as exc:  # every failure ends the scenario run with a code, never the run task
                 self._fail(run, sr_id, exc)
-            finally:
-                self._held.pop(sr_id, None)
 
     def _fail(self, run: TestRun, sr_id: str, exc: Exception) -> None:
         if isinstance(exc, ProviderError):
@@ -355,12 +293,17 @@ class Executor:
             if code == codes.UNKNOWN:
                 log.exception("scenario run %s failed", sr_id)
         sr = ScenarioRun.get_or_none(ScenarioRun.id == sr_id)
-        if store.set_status(self.svc, sr_id, ScenarioRunStatus.ERROR, error_code=code, error_message=message):
+        prev = store.set_status(self.svc, sr_id, ScenarioRunStatus.ERROR, announce=False, error_code=code,
+                                error_message=message)
+        if prev:
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_ERROR, {
                 "scenario_run_id": sr_id, "scenario_id": sr.scenario_id if sr else None, "error": message,
-                "error_code": code})
+                "error_code": code, "status": ScenarioRunStatus.ERROR, "prev_status": prev})
 
     def max_turns_for(self, run: TestRun) -> int:
+        """The run's turn limit: as recorded in its spec when it started, else from today's settings."""
+        if isinstance(run.spec, dict) and isinstance(run.spec.get("max_turns"), int):
+            return run.spec["max_turns"]
         s = self.settings
         return min(max(run.max_turns or s.default_max_turns, s.min_max_turns), s.max_max_turns)
 
@@ -406,15 +349,21 @@ class Executor:
             agent = Agent.get_or_none(Agent.id == run.agent_id)
             if agent is None or agent.deleted_at is not None:
                 raise InvalidInput(f"Agent not found: {run.agent_id}")
-            if not store.set_status(self.svc, sr_id, ScenarioRunStatus.RUNNING, attempts=sr.attempts + 1):
+            # The status change rides on the event that follows it (one frame per change, not two).
+            prev = store.set_status(self.svc, sr_id, ScenarioRunStatus.RUNNING, announce=False, attempts=sr.attempts + 1)
+            if not prev:
                 return
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_STARTED, {
-                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "scenario_name": name})
+                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "scenario_name": name,
+                "status": ScenarioRunStatus.RUNNING, "prev_status": prev})
             transcript, metadata, usage = await self._converse(run, sr_id, agent, scenario, metadata)
-            if not store.set_status(self.svc, sr_id, ScenarioRunStatus.GRADING, transcript=transcript, metadata=metadata):
+            prev = store.set_status(self.svc, sr_id, ScenarioRunStatus.GRADING, announce=False, transcript=transcript,
+                                    metadata=metadata)
+            if not prev:
                 return
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_COMPLETED_TESTING, {
-                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "total_turns": metadata["total_turns"]})
+                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "total_turns": metadata["total_turns"],
+                "status": ScenarioRunStatus.GRADING, "prev_status": prev})
         self.svc.bus.emit_run(run.id, RunEvent.GRADING_STARTED, {"scenario_run_id": sr_id, "scenario_id": sr.scenario_id})
         t0 = time.perf_counter()
         outcome = await self._grade(scenario, transcript)
@@ -429,10 +378,11 @@ class Executor:
             "total_points": outcome.total_points, "max_points": outcome.max_points,
             "triage_result": outcome.triage_result, "triage_correct": outcome.triage_correct})
         status = ScenarioRunStatus.PASSED if outcome.passed else ScenarioRunStatus.FAILED
-        if store.set_status(self.svc, sr_id, status, metadata=metadata):
+        prev = store.set_status(self.svc, sr_id, status, announce=False, metadata=metadata)
+        if prev:
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_COMPLETE, {
                 "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "status": status, "passed": outcome.passed,
-                "scenario_name": name})
+                "scenario_name": name, "prev_status": prev})
 
     async def _converse(self, run: TestRun, sr_id: str, agent: Agent, scenario: dict[str, Any],
                         metadata: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any], Usage]:
@@ -443,9 +393,14 @@ class Executor:
             patient = self._patient(run, scenario, max_turns)
 
             async def on_turn(transcript: list[dict[str, Any]], info: dict[str, Any]) -> None:
-                if store.save_progress(self.svc, sr_id, transcript):
-                    self.svc.bus.emit_run(run.id, RunEvent.TRANSCRIPT_UPDATE, {
-                        "scenario_run_id": sr_id, "scenario_id": scenario["scenario_id"], "max_turns": max_turns, **info})
+                with database.atomic():  # the transcript and its event in one commit
+                    saved = store.save_progress(self.svc, sr_id, transcript)
+                    if saved:
+                        self.svc.bus.emit_run(run.id, RunEvent.TRANSCRIPT_UPDATE, {
+                            "scenario_run_id": sr_id, "scenario_id": scenario["scenario_id"], "max_turns": max_turns,
+                            **info})
+                if saved:
+                    await asyncio.sleep(0)  # let live followers get the turn before the next request is built
 
             t0 = time.perf_counter()
             try:

@@ -12,6 +12,7 @@ from typing import Any
 
 from preclinical.domain import scoring, triage
 from preclinical.domain.checks import grade_offline
+from preclinical.domain.scenario_rules import NOT_GRADABLE_OFFLINE, acceptable_levels
 from preclinical.engine.llm import Usage
 
 NO_RUBRIC = "No rubric criteria found for scenario"
@@ -64,22 +65,40 @@ def conclude(
     """Score the criteria results and settle the triage comparison."""
     score = scoring.score(criteria, results)
     extraction = triage.extract_disposition(transcript)
-    level = triage.normalize_level(disposition or "") or extraction.level
-    gold = triage.normalize_level((scenario.get("content") or {}).get("gold_standard") or "")
-    comparison = triage.compare(level, gold) if gold else None
+    model_level = triage.normalize_level(disposition or "")
+    level = model_level or extraction.level
+    content = scenario.get("content") or {}
+    gold = triage.normalize_level(content.get("gold_standard") or "")
+    acceptable = acceptable_levels(content)
+    comparison = triage.compare(level, gold, acceptable) if gold else None
     graded = sum(1 for r in results if r["decision"] != scoring.UNGRADED)
+    # The reading shown with the triage: the model's when it gave one, else the rules reader's.
+    status = triage.CLEAR if model_level else extraction.status
+    reason = None if model_level else extraction.reason
+    review = _review(engine, model_level, extraction)
+    not_gradable = engine == "rules" and graded == 0
     if summary is None:
         summary = f"{_fmt(score.total_points)}/{_fmt(score.max_points)} points on {graded} of {len(results)} criteria."
+        if not_gradable:
+            summary = f"Not gradable offline: {len(results)} criteria, none with a machine check; needs a model grader."
         if score.failed_critical:
             summary += f" Critical criterion {', '.join(str(i + 1) for i in score.failed_critical)} not met."
         if gold:
-            summary += f" Disposition: {triage.DISPLAY.get(level, 'none found')} (gold: {triage.DISPLAY[gold]})."
+            shown = triage.DISPLAY.get(level) or f"none ({status})"
+            summary += f" Disposition: {shown} (gold: {triage.DISPLAY[gold]})."
+            if comparison == "acceptable":
+                summary += " An acceptable alternative for this case."
     info = {
         "triage_extraction": {"level": extraction.level, "turn": extraction.turn, "quote": extraction.quote,
-                              "rule": extraction.rule, "model_level": disposition},
+                              "rule": extraction.rule, "status": extraction.status, "reason": extraction.reason,
+                              "model_level": disposition},
+        "triage_status": status,
+        "triage_reason": reason,
         "triage_comparison": comparison,
+        "triage_review": review,
         "failed_critical": score.failed_critical,
         "ungraded": len(results) - graded,
+        **({"not_gradable_offline": NOT_GRADABLE_OFFLINE} if not_gradable else {}),
         **(details or {}),
     }
     return GradingOutcome(
@@ -88,6 +107,17 @@ def conclude(
         gold_standard=gold, triage_correct=None if not gold else (level == gold), engine=engine, model=model,
         usage=usage or Usage(), details=info,
     )
+
+
+def _review(engine: str, model_level: str | None, extraction: triage.Extraction) -> dict[str, Any] | None:
+    """With a model grader: flag for a person when the model's reading and the rules reading differ."""
+    if engine != "model":
+        return None
+    if model_level == extraction.level:
+        return {"flag": False, "reason": None}
+    rules = triage.DISPLAY.get(extraction.level) if extraction.level else f"no level ({extraction.status})"
+    model = triage.DISPLAY.get(model_level) if model_level else "no level"
+    return {"flag": True, "reason": f"The model read {model}; the rules reader read {rules}. Check the transcript."}
 
 
 def _fmt(x: float) -> str:
@@ -100,5 +130,12 @@ class RulesGrader:
     engine = "rules"
 
     async def grade(self, scenario: dict[str, Any], transcript: list[dict[str, Any]]) -> GradingOutcome:
+        # On the loop, on purpose: a worker thread would interleave the runs' clock readings nondeterministically.
+        # The reader costs a few ms a reply (bench/triage_reader_regression.py prints the set's cost).
+        return self.grade_now(scenario, transcript)
+
+    def grade_now(self, scenario: dict[str, Any], transcript: list[dict[str, Any]]) -> GradingOutcome:
         criteria = rubric_for(scenario)
-        return conclude(scenario, criteria, grade_offline(criteria, transcript), transcript, engine=self.engine)
+        acceptable = acceptable_levels(scenario.get("content") or {})
+        return conclude(scenario, criteria, grade_offline(criteria, transcript, acceptable), transcript,
+                        engine=self.engine)

@@ -10,19 +10,26 @@ triage correctness are left to the caller, which computes them deterministically
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, Field, create_model, field_validator
 
-from preclinical.domain.evidence import verify_quote, verify_results
 from preclinical.domain.errors import backoff_delay
-from preclinical.domain.scoring import NO_OUTPUT_RATIONALE, UNGRADED, Criterion, match_evaluations, normalize_rubric, result_for
+from preclinical.domain.evidence import verify_quote, verify_results
+from preclinical.domain.scoring import (
+    NO_OUTPUT_RATIONALE,
+    UNGRADED,
+    Criterion,
+    match_evaluations,
+    normalize_rubric,
+    result_for,
+)
 from preclinical.domain.triage import normalize_level
-from preclinical.engine.llm import LLM, Usage, usage_of
+from preclinical.engine.llm import LLM, MAX_ITEMS_HINT, Usage, usage_of
 from preclinical.engine.model_patient import (
     _add_usage,
     demographics_text,
@@ -73,6 +80,16 @@ class GradingOutput(BaseModel):
 
 class RegradeOutput(BaseModel):
     evaluations: list[Evaluation]
+
+
+@functools.cache
+def _sized(schema: type[BaseModel], criteria: int) -> type[BaseModel]:
+    """`schema` whose evaluations list says how many items it needs at most (a grammar-enforcing server stops there)."""
+    return create_model(
+        schema.__name__,
+        __base__=schema,
+        evaluations=(list[Evaluation], Field(json_schema_extra={MAX_ITEMS_HINT: max(1, criteria)})),
+    )
 
 
 @dataclass
@@ -189,7 +206,7 @@ class ModelGrader:
         criteria = normalize_rubric(scenario.get("rubric_criteria"))
         context = self._context(scenario, transcript)
 
-        output, model = await self._grade_once(context, usage)
+        output, model = await self._grade_once(context, usage, len(criteria))
         results = match_evaluations(criteria, [e.model_dump() for e in output.evaluations])
         missing = [r["criterion_index"] for r in results if _left_out(r)]
         if missing:
@@ -244,12 +261,12 @@ class ModelGrader:
             transcript=render_transcript(transcript),
         )
 
-    async def _grade_once(self, context: str, usage: Usage) -> tuple[GradingOutput, str]:
+    async def _grade_once(self, context: str, usage: Usage, criteria: int) -> tuple[GradingOutput, str]:
         """The main grading call, tried again (with backoff) while it fails for a reason that may pass."""
         for attempt in range(1, GRADING_ATTEMPTS + 1):
             try:
                 result = await self.llm.structured(
-                    "grader", _GRADER_SYSTEM, context + _GRADE_TASK, GradingOutput, timeout_s=self.timeout_s
+                    "grader", _GRADER_SYSTEM, context + _GRADE_TASK, _sized(GradingOutput, criteria), timeout_s=self.timeout_s
                 )
             except ProviderError as exc:
                 if not exc.retryable or attempt == GRADING_ATTEMPTS:
@@ -276,7 +293,7 @@ class ModelGrader:
         evaluations: list[Evaluation] = []
         try:
             result = await self.llm.structured(
-                "grader", _GRADER_SYSTEM, context + task, RegradeOutput, timeout_s=self.timeout_s
+                "grader", _GRADER_SYSTEM, context + task, _sized(RegradeOutput, len(missing)), timeout_s=self.timeout_s
             )
         except ProviderError as exc:
             log.warning("asking again about criteria %s failed (%s)", missing, exc.code)
@@ -308,7 +325,7 @@ class ModelGrader:
         )
         try:
             result = await self.llm.structured(
-                "grader", _GRADER_SYSTEM, context + task, RegradeOutput, timeout_s=self.timeout_s
+                "grader", _GRADER_SYSTEM, context + task, _sized(RegradeOutput, len(indices)), timeout_s=self.timeout_s
             )
         except ProviderError as exc:
             # The first grading stands; its unverifiable quotes are still removed by the caller.

@@ -31,7 +31,8 @@ DEFAULT_OPENING = "Hello, I need some help."
 DONT_KNOW = "I don't know."
 NOTHING_TO_ADD = "I'm not sure what else to say."
 ACKNOWLEDGEMENTS = ("Okay.", "Okay, thank you.", "Alright.", "Okay, I understand.")
-MAX_FACTS_PER_REPLY = 3
+MAX_FACTS_PER_REPLY = 3  # facts beyond the first answer to each part of the question
+MAX_SENTENCES = 7  # a long, many-part question still gets a reply a person would say
 
 # ---- the synonym table ---------------------------------------------------------------------------
 # Each concept lists the words a question or a finding may use for it. A trailing `*` matches any
@@ -52,7 +53,7 @@ _CONCEPT_TABLE: tuple[tuple[str, float, str], ...] = (
      "worst of your life|worst in your life"),
     ("fever", 2.0, "fever*|temperature|temp|feverish|febrile|thermometer|running hot|hot to touch"),
     ("chills", 2.0, "chills|chilly|shiver*|rigors|shaking chills"),
-    ("vomiting", 2.0, "vomit*|throw up|throwing up|threw up|thrown up|being sick|puk*|emesis|keep anything down|"
+    ("vomiting", 2.0, "vomit*|throw up|throwing up|threw up|thrown up|being sick|been sick|was sick|puk*|emesis|keep anything down|"
      "keep food down|keep fluids down|keep water down|keep it down|keep liquids down"),
     ("nausea", 2.0, "nausea|nauseous|nauseated|queasy|sick to stomach|feel sick|feeling sick"),
     ("medications", 2.0, "medication*|medicine*|meds|pills|prescription*|tablets|taking anything|take anything|"
@@ -62,7 +63,8 @@ _CONCEPT_TABLE: tuple[tuple[str, float, str], ...] = (
     ("allergies", 2.0, "allerg*|allergic"),
     ("age", 2.0, "how old|age|years old|months old|date of birth|birthday"),
     ("sex", 2.0, "sex|gender|male|female|man or woman|boy or girl"),
-    ("pregnancy", 2.5, "pregnan*|expecting|weeks along|gestation*|could you be pregnant|trimester|due date"),
+    ("pregnancy", 2.5, "pregnan*|expecting|weeks along|gestation*|could you be pregnant|trimester|due date|"
+     "how many weeks along|how far along|how many weeks pregnant|weeks pregnant|how far gone"),
     ("period", 2.0, "period|periods|menstrua*|lmp|last menstrual|menses|cycle"),
     ("location", 2.0, "where|location|located|which part|which side|what part|point to|localized|whereabouts"),
     ("radiation", 2.5, "spread*|radiat*|go anywhere|goes anywhere|go to|goes to|goes into|go into|move to|moves to|"
@@ -73,7 +75,7 @@ _CONCEPT_TABLE: tuple[tuple[str, float, str], ...] = (
     ("sweating", 2.0, "sweat*|diaphore*|clammy"),
     ("chest_pain", 2.0, "chest pain|chest pressure|chest tightness|chest discomfort|chest heaviness|tight chest|"
      "heavy chest|pain in chest|pressure in chest|tightness in chest|chest hurt*|chest"),
-    ("headache", 2.0, "headache*|head hurt*|head pain|migraine*|head ache|head"),
+    ("headache", 2.0, "headache*|head hurt*|head pain|migraine*|head ache|pain in head|head is pounding"),
     ("neck_stiffness", 2.5, "stiff neck|neck stiff*|bend neck|chin to chest|touch chin|neck"),
     ("confusion", 2.5, "confus*|disorient*|not making sense|altered|trouble thinking|foggy|not acting like|"
      "acting strange|not himself|not herself|mental status|alert"),
@@ -99,12 +101,14 @@ _CONCEPT_TABLE: tuple[tuple[str, float, str], ...] = (
     ("hematuria", 3.0, "blood in urine|bloody urine|pink urine|red urine|hematuria|blood in pee"),
     ("urine_output", 2.5, "wet diaper*|diaper*|nappies|nappy|wetting|urine output|peeing less|peed|"
      "last pee|last wet"),
-    ("intake", 2.0, "drinking|fluids|drink|drinks|eating|appetite|feeding|feeds|feed|"
-     "nursing|breastfe*|bottle*|formula|intake|hungry|food"),
+    ("eating", 2.0, "eating|appetite|hungry|food|solids"),
+    ("intake", 2.0, "drinking|fluids|drink|drinks|feeding|feeds|feed|"
+     "nursing|breastfe*|bottle*|formula|intake|milk"),
     ("lethargy", 2.5, "sleepy|letharg*|drowsy|hard to wake|difficult to wake|floppy|limp|unusually tired|"
-     "listless|responsive|not responding|unresponsive|wake up|waking|less active|activity level|playful|"
+     "listless|responsive|not responding|unresponsive|less active|activity level|playful|"
      "playing|energy"),
-    ("rash", 2.0, "rash*|spots|hives|welts|blotch*|red patches|skin|bumps|blisters|lesion*"),
+    ("rash", 2.0, "rash*|spots|hives|welts|blotch*|red patches|skin|bumps|blisters|lesion*|fade|fades|fading|"
+     "blanch*|press a glass|glass test|roll a glass"),
     ("airway_swelling", 3.0, "throat swelling|throat closing|throat tight*|swollen throat|tongue swelling|"
      "swollen tongue|lip swelling|swollen lips|swelling of lips|swelling of tongue|swelling of face|"
      "face swelling|facial swelling|swelling in mouth|trouble swallowing|difficulty swallowing|hard to swallow"),
@@ -247,6 +251,11 @@ def normalize(text: str) -> str:
     text = re.sub(r"(\d)\s*-\s*(\d)", r"\1 to \2", text)
     text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)
     text = text.replace("can not", "cannot")
+    text = re.sub(r"\b(blood|pain|burning|swelling) in (?:your |the |his |her |my )?(\w+) or (?:in )?(?:your |the |his |her |my )?"
+                  r"(\w+)\b", r"\1 in \2 or \1 in \3", text)
+    # "black or bloody stools" asks about black stools and about bloody stools
+    text = re.sub(r"\b(\w+) or (\w+) (stools?|poos?|poop|urine|pee|vomit|sputum|phlegm|discharge|patches|spots)\b",
+                  r"\1 \3 or \2 \3", text)
     return text
 
 
@@ -292,6 +301,7 @@ _STOPWORDS = set(
     everything go going see seem seems seemed time times day days week weeks hour hours minute minutes
     month months year years ago since until while other others one two three lot bit kind sort sure
     think want need make made take taking taken having had has been does going anyone someone describe
+    last first
     """.split()
 )
 
@@ -316,7 +326,8 @@ _QUESTION_START = re.compile(
     r"(?:do|does|did|are|is|was|were|have|has|had|any|can|could|would|will|how|what|when|where|which|who|"
     r"why|tell me|please tell|please describe|describe|rate|on a scale|roughly how)\b"
 )
-_NOT_QUESTION_START = re.compile(r"^(?:do not|don't|any time|anytime|have a |do try|is important)\b")
+_NOT_QUESTION_START = re.compile(r"^(?:do not|don't|any time|anytime|have a |do try|is important|when you|"
+                                 r"when (?:he|she|they)|once you|if you|whenever you)\b")
 _OPEN_QUESTION = re.compile(
     r"\b(anything else|something else|any other (?:symptoms?|concerns?|questions?|issues?|problems?)|"
     r"tell me more|say more|more about|what else|elaborate|go on|other symptoms|anything more|"
@@ -351,17 +362,39 @@ def split_questions(message: str) -> list[str]:
     return questions
 
 
+_CLAUSE_SPLIT = re.compile(
+    r"\s*;\s*|,?\s+(?:and|or|but|also|plus|then)\s+(?=(?:have|has|had|did|do|does|is|are|was|were|any|how|what|when|"
+    r"where|which|who|can|could|would|will|has)\b)|,\s+(?=(?:have|has|had|did|do|does|is|are|was|were|how|what|when|"
+    r"where|which|who|can|could)\b)",
+    re.IGNORECASE,
+)
+
+
+def split_clauses(question: str) -> list[str]:
+    """The parts of a compound question: "When did it start and have you taken anything?" → two parts."""
+    parts = [part.strip(" ,?") for part in _CLAUSE_SPLIT.split(question)]
+    return [part for part in parts if part]
+
+
 # ---- who is speaking -------------------------------------------------------------------------------
 
 _RELATIVE_RE = re.compile(
     r"\bmy (\d+[- ]?(?:year|month|week|day)s?[- ]?old|son|daughter|baby|child|kid|toddler|boy|girl|infant|"
     r"newborn|little one|mom|mother|mum|dad|father|husband|wife|partner|grandmother|grandma|grandfather|"
-    r"grandpa|brother|sister)\b"
+    r"grandpa|grandad|granddad|gran|granny|nan|nana|brother|sister)\b"
+)
+# "My mum has...", "my dad's been...", "My baby won't...": the relative is the one with the symptoms. "After a row
+# with my mum" is not. A relative at the start of a sentence, or followed by a verb or a body part, counts.
+_RELATIVE_SUBJECT = re.compile(
+    r"^(?:'s\b|\s+(?:\d+[- ]?(?:year|month|week|day)s?[- ]?old\s+)?(?:son|daughter|boy|girl)?\s*"
+    r"(?:has|is|was|had|have|keeps|kept|can't|cannot|won't|fell|got|woke|seems|hasn't|isn't|feels|felt|says|said|"
+    r"took|swallowed|started|just|been|looks|looked|face|head|arm|leg|eye|ear|skin|chest|tummy|belly|breathing|"
+    r"temperature|does|did|doesn't|didn't|keeps|complains|threw|vomited|collapsed|passed)\b)"
 )
 _MALE_WORDS = {"male", "man", "boy", "son", "he", "him", "his", "dad", "father", "husband", "grandfather", "grandpa",
-               "brother", "m"}
+               "grandad", "granddad", "brother", "m"}
 _FEMALE_WORDS = {"female", "woman", "girl", "daughter", "she", "her", "mom", "mother", "mum", "wife", "grandmother",
-                 "grandma", "sister", "f"}
+                 "grandma", "gran", "granny", "nan", "nana", "sister", "f"}
 _SPEAKER_FINDINGS = {"speaker", "informant", "reporter", "history from", "reported by", "caller", "history given by",
                      "source", "historian", "person speaking", "speaking", "who is speaking", "who's speaking"}
 _CAREGIVER_WORDS = re.compile(r"\b(parent|mother|mom|mum|father|dad|caregiver|carer|guardian|grand\w*|spouse|wife|"
@@ -423,7 +456,9 @@ def detect_voice(facts: Facts, content: dict[str, Any]) -> Voice:
                 third = False
             elif _CAREGIVER_WORDS.search(value):
                 third = True
-    match = _RELATIVE_RE.search(opening)
+    match = next((m for m in _RELATIVE_RE.finditer(opening)
+                  if _RELATIVE_SUBJECT.match(opening[m.end():]) or re.search(r"(^|[.!?]\s*|^\W*(hi|hello|hey)\W+)$",
+                                                                            opening[:m.start()])), None)
     if match:
         relation = match.group(1)
         if third is None:
@@ -667,9 +702,152 @@ class Rendered:
     neg_item: str | None = None  # a noun phrase when this negative can join a combined "No, ... any A, B or C."
 
 
+# ---- lay words: a patient does not say "lethargy" ------------------------------------------------------
+# Clinical words that facts are often written in, and what a patient or parent would say instead. General, not per
+# case: any fact line is read through this table before the patient says it.
+_LAY_TERMS: tuple[tuple[str, str], ...] = (
+    (r"altered mental status|altered consciousness", "not acting normally"),
+    (r"loss of consciousness|\bloc\b|syncopal episodes?|syncope", "fainting"),
+    (r"pre-?syncope|near[- ]syncope", "nearly fainting"),
+    (r"dyspn(?:o)?ea|\bsob\b", "shortness of breath"),
+    (r"orthopn(?:o)?ea", "breathlessness lying flat"),
+    (r"tachypn(?:o)?ea", "fast breathing"),
+    (r"tachypn(?:o)?eic", "breathing fast"),
+    (r"tachycardi(?:a|c)", "a racing heart"),
+    (r"diaphoresis", "sweating"),
+    (r"diaphoretic", "sweaty"),
+    (r"ha?ematemesis", "vomiting blood"),
+    (r"ha?emoptysis", "coughing up blood"),
+    (r"ha?ematuria", "blood in the pee"),
+    (r"ha?ematochezia|rectal bleeding", "blood in the poo"),
+    (r"mela?ena", "black, tarry poo"),
+    (r"epistaxis", "a nosebleed"),
+    (r"emesis", "vomiting"),
+    (r"dysuria", "burning when peeing"),
+    (r"polyuria", "peeing a lot"),
+    (r"polydipsia", "being very thirsty"),
+    (r"nocturia", "getting up at night to pee"),
+    (r"micturition", "peeing"),
+    (r"pyrexia", "fever"),
+    (r"afebrile", "no fever"),
+    (r"febrile", "feverish"),
+    (r"photophobia", "light hurting my eyes"),
+    (r"phonophobia", "noise bothering me"),
+    (r"rhinorrh(?:o)?ea", "a runny nose"),
+    (r"myalgias?", "aching muscles"),
+    (r"arthralgias?", "sore joints"),
+    (r"pruritus", "itching"),
+    (r"pruritic", "itchy"),
+    (r"erythematous", "red"),
+    (r"erythema", "redness"),
+    (r"angio-?o?edema", "swelling of the lips or face"),
+    (r"o?edematous", "swollen"),
+    (r"o?edema", "swelling"),
+    (r"para?esthesias?", "pins and needles"),
+    (r"vertigo", "the room spinning"),
+    (r"otalgia", "earache"),
+    (r"odynophagia", "pain when swallowing"),
+    (r"dysphagia", "trouble swallowing"),
+    (r"anorexia", "not wanting to eat"),
+    (r"cyanosis", "going blue"),
+    (r"cyanotic", "blue"),
+    (r"urticaria", "hives"),
+    (r"diplopia", "double vision"),
+    (r"dysarthria", "slurred speech"),
+    (r"aphasia", "trouble getting words out"),
+    (r"hemiparesis|hemiplegia", "weakness down one side"),
+    (r"ataxia", "being unsteady on my feet"),
+    (r"nuchal rigidity|meningismus", "a stiff neck"),
+    (r"lymphadenopathy", "swollen glands"),
+    (r"rigou?rs", "shaking chills"),
+    (r"dyspepsia", "indigestion"),
+    (r"dysmenorrh(?:o)?ea", "painful periods"),
+    (r"menorrhagia", "very heavy periods"),
+    (r"amenorrh(?:o)?ea", "no periods"),
+    (r"\blmp\b", "last period"),
+    (r"fetal movements?", "the baby's movements"),
+    (r"somnolen(?:t|ce)", "very sleepy"),
+    (r"obtunded", "very hard to wake"),
+    (r"photopsia", "flashing lights"),
+    (r"scotoma", "a blind spot"),
+    (r"tinnitus", "ringing in the ears"),
+    (r"epigastri(?:um|c)", "upper tummy"),
+    (r"periumbilical", "around the belly button"),
+    (r"suprapubic", "low down in the tummy"),
+    (r"\brlq\b|right lower quadrant", "lower right side of the tummy"),
+    (r"\bruq\b|right upper quadrant", "upper right side of the tummy"),
+    (r"\bllq\b|left lower quadrant", "lower left side of the tummy"),
+    (r"\bluq\b|left upper quadrant", "upper left side of the tummy"),
+    (r"retrosternal|substernal", "behind the breastbone"),
+    (r"precordial", "across the chest"),
+    (r"occipital", "at the back of the head"),
+    (r"pleuritic", "worse when breathing in"),
+    (r"exertional", "when exerting myself"),
+    (r"productive cough", "cough with phlegm"),
+    (r"non-?productive cough", "dry cough"),
+    (r"sputum", "phlegm"),
+    (r"\bpo intake\b|oral intake", "eating and drinking"),
+    (r"bilateral(?:ly)?", "on both sides"),
+    (r"unilateral(?:ly)?", "on one side"),
+    (r"intermittent(?:ly)?", "on and off"),
+    (r"hypertension", "high blood pressure"),
+    (r"hyperlipid(?:a)?emia|hypercholesterol(?:a)?emia|dyslipid(?:a)?emia", "high cholesterol"),
+    (r"anhedonia", "not enjoying things"),
+    (r"suicidal ideation", "thoughts of suicide"),
+    (r"ideation", "thoughts"),
+    (r"intercostal recession|subcostal recession|recession|retractions?", "the skin sucking in around the ribs"),
+    (r"apn(?:o)?eas?", "pauses in breathing"),
+    (r"immuni[sz]ations", "vaccinations"),
+    (r"psychotic symptoms", "hearing or seeing things that aren't there"),
+    (r"abdominal", "tummy"),
+    (r"abdomen", "tummy"),
+    (r"\bhx\b", "history"),
+    (r"\bw/", "with "),
+)
+_LAY_COMPILED = tuple((re.compile(r"(?<![\w-])(?:" + pattern + r")(?![\w-])", re.IGNORECASE), lay)
+                      for pattern, lay in _LAY_TERMS)
+# Clinical states a patient would describe rather than name: (when present, when denied), said after "been".
+_LAY_STATES: dict[str, tuple[str, str]] = {
+    "lethargy": ("really floppy and sleepy", "unusually floppy or sleepy"),
+    "lethargic": ("really floppy and sleepy", "unusually floppy or sleepy"),
+    "listless": ("really floppy and sleepy", "unusually floppy or sleepy"),
+    "listlessness": ("really floppy and sleepy", "unusually floppy or sleepy"),
+    "hypotonia": ("really floppy", "floppy"),
+    "drowsiness": ("really drowsy", "unusually drowsy"),
+    "somnolence": ("very sleepy", "unusually sleepy"),
+    "malaise": ("feeling generally unwell", "feeling generally unwell"),
+    "fatigue": ("really tired", "unusually tired"),
+    "irritability": ("really irritable and unsettled", "unusually irritable"),
+    "diaphoresis": ("really sweaty", "sweaty"),
+    "tachypnea": ("breathing fast", "breathing fast"),
+    "tachypnoea": ("breathing fast", "breathing fast"),
+    "confusion": ("confused", "confused"),
+}
+
+
+def lay_words(text: str) -> str:
+    """Clinical words in `text` replaced by what a patient would say ("dyspnea on exertion" → "shortness of breath...")."""
+    for pattern, lay in _LAY_COMPILED:
+        text = pattern.sub(lay, text)
+    return text
+
+
+# Findings that are something the patient has been doing ("I've been vomiting"), not something they have had.
+_DOING = {"vomiting", "sweating", "coughing", "wheezing", "bleeding", "sneezing", "shaking", "shivering", "itching",
+          "spotting", "throwing", "crying", "drooling", "grunting", "scratching", "limping", "snoring"}
+
+
 def render_fact(fact: Fact, voice: Voice) -> Rendered:
-    """Say one fact in the patient's voice: confirm, deny or admit not knowing."""
+    """Say one fact in the patient's voice: confirm, deny or admit not knowing, in lay words."""
     w = voice.words()
+    state = _LAY_STATES.get(fact.finding.strip().lower())
+    if state and not is_unknown(fact):
+        detail = _strip_negation(_strip_presence(lay_words(fact.value.strip())))
+        if is_negative(fact):
+            return Rendered("neg", _sentence(f"no, {w['havent']} been {state[1]}"))
+        tail = f" \u2014 {detail}" if detail and detail.lower() not in _PRESENCE_WORDS else ""
+        return Rendered("pos", _sentence(f"yes, {w['Ive']} been {state[0]}{tail}"))
+    fact = Fact(fact.section, _attribute_tail(lay_words(fact.finding.strip())), lay_words(fact.value.strip()), fact.text)
     finding = fact.finding.strip()
     low_finding = finding.lower()
     value = fact.value.strip()
@@ -692,6 +870,18 @@ def render_fact(fact: Fact, voice: Voice) -> Rendered:
     if is_negative(fact):
         return _render_negative(finding, concept, value, voice)
     return _render_positive(finding, concept, value, voice)
+
+
+_ATTRIBUTE_TAILS = ("onset", "duration", "severity", "location", "radiation", "quality", "character", "timing",
+                    "frequency", "pattern", "course", "progression")
+
+
+def _attribute_tail(finding: str) -> str:
+    """`heartburn duration` (a nested list item) is said as its `duration`: the question named the subject."""
+    words = finding.split()
+    if len(words) >= 2 and words[-1].lower() in _ATTRIBUTE_TAILS:
+        return words[-1].lower()
+    return finding
 
 
 def _render_age(value: str, voice: Voice) -> str:
@@ -754,6 +944,8 @@ def _render_negative(finding: str, concept: str | None, value: str, voice: Voice
     if low in _CONDITIONS:
         return Rendered("neg", _sentence(f"no, {w['dont']} have {finding}" + tail))
     if _is_noun_like(finding):
+        if low.split()[0] in _DOING and len(low.split()) > 1:  # "vomiting blood"; a bare "vomiting" joins a list
+            return Rendered("neg", _sentence(f"no, {w['havent']} been {finding}" + tail))
         sentence = _sentence(f"no, {w['havent']} had any {finding}" + tail)
         return Rendered("neg", sentence, None if tail else finding)
     return Rendered("neg", _sentence(f"no, not {finding}" + tail))
@@ -790,12 +982,15 @@ def _render_positive(finding: str, concept: str | None, value: str, voice: Voice
         return say(f"{w['take']} {detail}")
     if concept == "allergies" and not bare_yes:
         detail = re.sub(r"^(allergic to|allergy to)\s+", "", detail, flags=re.IGNORECASE)
+        detail = re.sub(r"[,\s]+(suspected|possible|probably|maybe)$", ", I think", detail, flags=re.IGNORECASE)
         return say(f"{w['Im']} allergic to {detail}")
     if concept == "history" and not bare_yes and low in {"history", "medical history", "past medical history", "pmh",
                                                          "medical conditions", "conditions", "past history"}:
         first = detail.lower().split()[0] if detail.split() else ""
         if re.match(r"^(no|none)\b", detail, re.I):
             return say(detail)
+        if first in {"born", "diagnosed", "treated"}:
+            return say(f"{w['I']} {w['was']} {detail}")
         if first in {"had", "been"}:
             return say(f"{w['Ive']} {detail}")
         if first in {"healthy", "well", "fit"}:
@@ -812,6 +1007,12 @@ def _render_positive(finding: str, concept: str | None, value: str, voice: Voice
         if bare_yes:
             return say("yes, it spreads")
         target = re.sub(r"^(to|into|towards?)\s+", "", detail, flags=re.IGNORECASE)
+        way = re.match(r"^(down|up|through|across|round|around|along)\s+(?:the\s+)?", target, re.IGNORECASE)
+        if way:
+            rest = target[way.end():]
+            if re.match(r"^(left|right|both|upper|lower|inner|outer|arm|arms|jaw|neck|back|shoulder|leg|groin)\b", rest, re.I):
+                rest = f"{w['my']} {rest}"
+            return say(f"it spreads {way.group(1).lower()} {rest}")
         if re.match(r"^(left|right|both|upper|lower|inner|outer|arm|arms|jaw|neck|back|shoulder|leg|groin)\b", target, re.I):
             target = f"{w['my']} {target}"
         return say(f"it spreads to {target}" if not target.lower().startswith(("from", "it")) else target)
@@ -835,11 +1036,18 @@ def _render_positive(finding: str, concept: str | None, value: str, voice: Voice
         return say(f"yes, {w['Im']} {finding}" + (f" \u2014 {detail}" if not bare_yes else ""))
     if _is_adjective_finding(finding):
         return say(f"yes, {w['Im']} {finding}" + (f" \u2014 {detail}" if not bare_yes else ""))
+    if low.startswith("blood in "):
+        return say(f"yes, there's been {finding}" + ("" if bare_yes else f" \u2014 {detail}"))
+    if not bare_yes and low.split()[0] in _DOING and (value.lower().startswith(("yes", "present", "positive")) or
+                                                     re.match(r"^(\d+|once|twice|a few|several|many)\b", detail.lower())):
+        return say(f"yes, {w['Ive']} been {finding} \u2014 {detail}")
     if not bare_yes and value.lower().startswith(("yes", "present", "positive")):
         if _is_noun_like(finding):
             return say(f"yes, {w['Ive']} had {_article(finding)}{finding} \u2014 {detail}")
         return say(f"yes \u2014 {finding}, {detail}")
     if bare_yes:
+        if low.split()[0] in _DOING:
+            return say(f"yes, {w['Ive']} been {finding}")
         if _is_noun_like(finding):
             return say(f"yes, {w['Ive']} had {_article(finding)}{finding}")
         return say(f"yes \u2014 {finding}")
@@ -873,16 +1081,22 @@ def _describe(finding: str, detail: str, voice: Voice) -> str:
 
 
 def _onset_sentence(detail: str) -> str:
+    detail = re.sub(r"^(sudden|gradual|abrupt)(?=,|\s|$)", lambda m: m.group(1) + "ly", detail.strip(), flags=re.IGNORECASE)
     low = detail.lower()
-    if re.match(r"^(for|about|around|roughly|approximately|over|nearly|almost|the past|the last)\b", low) and \
-            not re.search(r"\bago\b", low):
+    if low.startswith("since "):
+        return f"it's been going on {detail}"
+    if re.match(r"^(worse|better|getting)\b", low):
+        return f"it's got {detail}" if not low.startswith("getting") else f"it's been {detail}"
+    if re.match(r"^(for|about|around|roughly|approximately|over|nearly|almost|the past|the last)\s+"
+                r"(\d|a |an |one|two|three|four|five|six|seven|eight|nine|ten|several|a few|few|half|the past|the last)",
+                low) and not re.search(r"\bago\b", low):
         return f"it's been going on {detail}"
     if re.match(r"^\d+(\.\d+)?\s*(\+\s*)?(minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s*$", low):
         return f"it's been going on for {detail}"
     if re.match(r"^(a|an|one|two|three|four|five|six|seven|several|a few|few)\s+(minutes?|hours?|days?|weeks?|months?|"
                 r"years?)\s*$", low):
         return f"it's been going on for {detail}"
-    if re.match(r"^(sudden|gradual|abrupt|slow)", low):
+    if re.match(r"^(sudden|gradual|abrupt|slow|quick)", low):
         return f"it came on {detail}"
     if re.match(r"^(started|began|came|come|woke|built|noticed|first)\b", low):
         return f"it {detail}" if not low.startswith(("woke", "noticed", "first")) else detail
@@ -899,7 +1113,7 @@ _BODY_PLACE = re.compile(
     r"both|whole|base|tip|edge|inside|outside|pubic|belly|collar|shoulder|breast|lower|upper|outer|inner|big|"
     r"little)\s+){0,5}(?:chest|head|forehead|temples?|belly|stomach|abdomen|tummy|side|back|arm|leg|neck|"
     r"throat|ears?|eyes?|knee|ankle|foot|hand|wrist|shoulder|hip|groin|pelvis|face|jaw|tooth|mouth|calf|thigh|"
-    r"toes?|fingers?|ribs?|breastbone|sternum|flank|bladder|scalp|skull|bone|belly button|navel|cheek|lip|"
+    r"toes?|fingers?|ribs?|breastbone|sternum|flank|bladder|scalp|skull|belly button|navel|cheek|lip|"
     r"forearm|elbow|shin|heel|buttock|bottom|armpit|nose|spine|blade)s?\b",
     re.IGNORECASE,
 )
@@ -911,9 +1125,22 @@ _TOPICS: dict[str, str] = {
     "history": "other conditions", "medications": "medicines", "allergies": "allergies", "weight": "my weight",
     "blood_pressure": "my blood pressure", "blood_sugar": "my blood sugar", "pregnancy": "pregnancy",
     "period": "my periods", "contraception": "that", "sleep": "sleep", "mood": "my mood",
+    "sweating": "sweating", "dizziness": "dizziness", "nausea": "feeling sick", "lethargy": "being sleepy",
+    "fatigue": "being tired", "confusion": "confusion", "itch": "itching", "fever": "a fever", "cyanosis": "colour",
+    "breathing": "my breathing", "vomiting": "vomiting", "fainting": "fainting", "numbness": "numbness",
 }
 
 _SECTION_RANK = {POSITIVES: 0, DEMOGRAPHICS: 0, OTHER: 0, NEGATIVES: 1}
+# Topics that are not the illness itself: "when" and "how long" in a question about them is not about the onset.
+_BODY_PARTS = {"leg", "arm", "jaw", "shoulder", "back", "joint", "eye", "ear"}
+_HAS_A_PLACE = {"pain", "chest_pain", "abdominal_pain", "headache", "sore_throat", "ear", "joint", "back", "rash",
+                "swelling", "redness", "wound", "leg", "arm", "jaw", "shoulder", "itch", "numbness", "weakness", "eye"}
+# Body parts and such that a question names as examples ("does it go to your arm or jaw?"), not as symptoms.
+_NOT_A_TOPIC = {"pain", "speaker_info", "leg", "arm", "jaw", "shoulder", "back", "joint", "eye", "plan", "speaking",
+                "mobility", "redness", "swelling", "bleeding"}
+_NON_SYMPTOM_TOPICS = {"pregnancy", "period", "vaccination", "travel", "medications", "allergies", "smoking", "alcohol",
+                       "history", "family_history", "weight", "blood_sugar", "blood_pressure", "age", "sick_contacts",
+                       "contraception"}
 
 
 @dataclass
@@ -924,6 +1151,7 @@ class QuestionMatch:
     concepts: list[str]
     facts: list[Fact] = field(default_factory=list)
     kind: str = "facts"  # "facts", "unknown", "open" or "complaint"
+    missing: list[str] = field(default_factory=list)  # how the question named the parts the facts do not cover
 
 
 class ScriptedPatient:
@@ -963,7 +1191,7 @@ class ScriptedPatient:
 
     def answer(self, agent_message: str, turn: int = 0) -> str:
         """Answer an agent message from the facts (no triage question here)."""
-        questions = split_questions(agent_message)
+        questions = [clause for question in split_questions(agent_message) for clause in split_clauses(question)]
         self.last_matches = []
         if not questions:
             return ACKNOWLEDGEMENTS[turn % len(ACKNOWLEDGEMENTS)]
@@ -991,17 +1219,35 @@ class ScriptedPatient:
                 return NOTHING_TO_ADD
             return DONT_KNOW
 
-        chosen.sort(key=lambda item: (self._rank(item[2]), item[0], item[1]))
-        sentences = self._compose([fact for _, _, fact in chosen[:MAX_FACTS_PER_REPLY]])
-        if unanswered and len(sentences) < 3:
-            topic = self._topic(unanswered[0])
-            sentences.append(f"I don't know about {topic}." if topic else DONT_KNOW)
+        # Every part of the question gets its first fact before any part gets a second one.
+        firsts = [item for item in chosen if item[1] == 0]
+        extras = [item for item in chosen if item[1] > 0]
+        kept = (firsts + extras[:MAX_FACTS_PER_REPLY])[:MAX_SENTENCES]
+        kept.sort(key=lambda item: (self._rank(item[2]), item[0], item[1]))
+        sentences = self._compose([fact for _, _, fact in kept])
+        topics: list[str] = []
+        for match in unanswered:
+            topics.append(self._topic(match))
+        for match in self.last_matches:
+            topics.extend(match.missing)
+        said_dont_know = DONT_KNOW in sentences
+        for topic in dict.fromkeys(topics):
+            if len(sentences) >= MAX_SENTENCES:
+                break
+            if topic:
+                sentences.append(f"I don't know about {topic}.")
+            elif not said_dont_know:
+                sentences.append(DONT_KNOW)
+                said_dont_know = True
         return " ".join(sentences)
 
     # -- matching ------------------------------------------------------------------------------
 
     def _match_question(self, question: str) -> QuestionMatch:
         mentions = find_concepts(question)
+        if any(m.concept in _NON_SYMPTOM_TOPICS for m in mentions):
+            # "When was your last period?", "How many weeks along are you?": about that, not when the illness began.
+            mentions = [m for m in mentions if m.concept not in {"onset", "course"}]
         concepts = [m.concept for m in mentions]
         lowered = normalize(question)
         specific = [m for m in mentions if m.concept not in {"pain", "speaker_info"}]
@@ -1035,12 +1281,22 @@ class ScriptedPatient:
         scored.sort(key=lambda s: (-s[0], s[1]))
 
         picked: list[Fact] = []
+        missing: list[Mention] = []
+        places = {m.concept for m in mentions} & _BODY_PARTS
+        examples = re.search(r"\b(such as|like|for example|e\.g\.|including)\b", normalize(question))
         for mention in mentions:
             for score, _, fact, hit_concepts, _ in scored:
+                if mention.concept in _HAS_A_PLACE and places and mention.concept not in _BODY_PARTS and not places & {
+                        m.concept for m in find_concepts(fact.finding + " " + fact.value)}:
+                    continue  # "swelling in your legs" is not answered by a swollen belly
                 if mention.concept in hit_concepts:
                     if all(fact is not p for p in picked):
                         picked.append(fact)
                     break
+            else:
+                if mention.concept not in _ATTRIBUTE_CONCEPTS and mention.concept not in _NOT_A_TOPIC and not (
+                        examples is not None and mention.start > examples.start()):
+                    missing.append(mention)
         for score, _, fact, hit_concepts, word_hits in scored:
             if word_hits and not hit_concepts and score >= 1.2 and all(fact is not p for p in picked):
                 picked.append(fact)
@@ -1052,7 +1308,9 @@ class ScriptedPatient:
         # A generic "pain" mention alone (e.g. "tell me about the pain") should not pull in facts
         # that only share that weak concept with a low score.
         if picked:
-            return QuestionMatch(question, concepts, picked, kind="facts")
+            covered = {c for f in picked for c in expand({m.concept for m in find_concepts(f.finding)})}
+            unknown = [self._said(m) for m in missing if m.concept not in covered]
+            return QuestionMatch(question, concepts, picked, kind="facts", missing=[u for u in unknown if u])
         if is_open:
             return QuestionMatch(question, concepts, kind="open")
         if _COMPLAINT_QUESTION.search(lowered):
@@ -1077,10 +1335,21 @@ class ScriptedPatient:
         for fact, *_ in self._indexed:
             if fact.section == NEGATIVES or is_negative(fact) or is_unknown(fact):
                 continue
+            # Only a pain, a rash or a swelling has a "where"; not a breathing sign, a temperature or where it spreads.
+            if _primary_concept(fact) not in _HAS_A_PLACE or any(
+                    fact.finding.lower().startswith(m) for m in _MEASURE_WORDS):
+                continue
             match = _BODY_PLACE.search(fact.value)
             if match:
                 return Fact(fact.section, "location", match.group(0).strip(), fact.text)
         return None
+
+    def _said(self, mention: Mention) -> str:
+        """How the question named a topic, in the patient's words ("your cough" → "my cough")."""
+        if mention.concept in _TOPICS:
+            return _TOPICS[mention.concept].replace("my ", self.voice.words()["my"] + " ")
+        said = re.sub(r"\byour\b", self.voice.words()["my"], mention.said)
+        return re.sub(r"^(any|a|an|the)\s+", "", said)
 
     def _rank(self, fact: Fact) -> int:
         if is_unknown(fact):
@@ -1091,14 +1360,14 @@ class ScriptedPatient:
 
     def _topic(self, match: QuestionMatch) -> str:
         mentions = [m for m in find_concepts(match.question) if m.concept != "pain"]
+        if len([m for m in mentions if m.concept not in _ATTRIBUTE_CONCEPTS and m.concept not in _NOT_A_TOPIC]) > 1:
+            return ""  # "Any trouble breathing, chest pain or fainting?" with none of them known: "I don't know."
         if mentions:
-            said = mentions[0].said
-            if mentions[0].concept in _ATTRIBUTE_CONCEPTS or mentions[0].concept in {"mobility", "speaking", "plan"}:
-                return "the rest"
             if mentions[0].concept in _TOPICS:
-                return _TOPICS[mentions[0].concept]
-            said = re.sub(r"\byour\b", self.voice.words()["my"], said)
-            return said
+                return self._said(mentions[0])
+            if mentions[0].concept in _ATTRIBUTE_CONCEPTS or mentions[0].concept in {"mobility", "speaking", "plan"}:
+                return ""
+            return self._said(mentions[0])
         words = [w for w in re.findall(r"[a-z][a-z']+", normalize(match.question)) if w not in _STOPWORDS]
         return " ".join(words[:3])
 

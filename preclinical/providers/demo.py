@@ -615,7 +615,8 @@ class Assessment:
 def assess(heard: Heard, system: str, child: bool, reassuring: bool = False) -> Assessment:
     """Emergency for red flags, Clinician for moderate flags, Home care otherwise — from what was heard.
 
-    `reassuring` is the hasty style's bias: only red flags move it off Home care (thoughts of self-harm aside).
+    `reassuring` is the hasty style's bias: a single moderate concern is talked down to Home care (thoughts of
+    self-harm aside); only red flags or several concerns together move it.
     """
     h = heard
     emergency: list[str] = []
@@ -834,8 +835,8 @@ def assess(heard: Heard, system: str, child: bool, reassuring: bool = False) -> 
 
     if emergency:
         return Assessment(EMERGENCY, _unique(emergency))
-    if reassuring and not h.has("suicidal"):
-        return Assessment(HOME_CARE, [])
+    if reassuring and len(_unique(clinician)) < 2 and not h.has("suicidal"):
+        return Assessment(HOME_CARE, [])  # one moderate concern on its own is talked down
     if clinician:
         return Assessment(CLINICIAN, _unique(clinician))
     return Assessment(HOME_CARE, [])

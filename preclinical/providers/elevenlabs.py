@@ -185,7 +185,7 @@ class ElevenLabsSession:
                     return parts
                 raise ProviderError(
                     f"ElevenLabs agent did not reply within {self.settings.timeout_s:g}s; "
-                    "raise timeout_s on the agent if it needs longer", code="TIMEOUT", retryable=True) from None
+                    "raise timeout_s on the agent if it needs longer", code="TIMEOUT", retryable=False) from None
             if isinstance(event, _Said):
                 parts.append(event.text)
                 wait_s = self.settings.quiet_s

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -176,12 +177,15 @@ class OpenAISession:
         except ProviderError as exc:
             if exc.code == "TIMEOUT":
                 raise ProviderError(f"Target did not answer within {s.timeout_s:g}s", code="TIMEOUT",
-                                    retryable=True) from None
+                                    retryable=False) from None
             raise
         choices = body.get("choices") if isinstance(body, dict) else None
-        if not choices:
-            return ""
-        content = (choices[0].get("message") or {}).get("content")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            shown = json.dumps(body)[:120] if isinstance(body, dict | list) else repr(body)[:120]
+            raise ProviderError(f"Target's answer is not a chat completion (no choices): {shown}",
+                                code="BAD_RESPONSE", retryable=True)
+        message = choices[0].get("message")
+        content = message.get("content") if isinstance(message, dict) else None
         return content if isinstance(content, str) else ""
 
     async def close(self) -> None:

@@ -3,7 +3,11 @@
 Providers speak plain HTTP to the agents under test (no per-session client to build), and every
 failure becomes a `ProviderError` with a code: 429 → RATE_LIMIT, 5xx and connection resets →
 SERVER_ERROR (both retried with backoff), 401/403 → PROVIDER_AUTH, 404 → PROVIDER_NOT_FOUND,
-other 4xx → INVALID_INPUT, no answer in time → TIMEOUT (`domain.errors.code_for_status`).
+other 4xx → INVALID_INPUT (`domain.errors.code_for_status`); a success whose body is not JSON (an HTML
+page, garbage, a truncated body) → BAD_RESPONSE, retried, then final.
+
+`timeout_s` bounds the whole call, retries and their waits included: a hanging target fails with
+TIMEOUT once that time is spent (and a TIMEOUT is not retried: there is no time left to retry in).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from preclinical.domain.errors import backoff_delay, code_for_status
+from preclinical.domain.errors import BAD_RESPONSE, TIMEOUT, backoff_delay, code_for_status
 from preclinical.errors import ProviderError
 
 log = logging.getLogger(__name__)
@@ -49,32 +53,50 @@ class HttpTransport:
         self, method: str, url: str, *, payload: Any = None, headers: dict[str, str] | None = None,
         timeout_s: float, what: str, retries: int = MAX_RETRIES,
     ) -> Any:
-        """Send a JSON request and return the decoded JSON reply, retrying retryable failures."""
+        """Send a JSON request and return the decoded JSON reply, retrying retryable failures within `timeout_s`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
         attempt = 0
         while True:
             retry_after: float | None = None
             try:
-                async with asyncio.timeout(timeout_s):
+                async with asyncio.timeout_at(deadline):
                     async with self.session().request(method, url, json=payload, headers=headers) as resp:
-                        text = await resp.text()
+                        raw = await resp.read()
                         if resp.status < 400:
-                            return json.loads(text) if text.strip() else {}
+                            return _decode(raw, resp.content_type, what)
+                        text = raw.decode("utf-8", "replace")
                         code, retryable = code_for_status(resp.status)
                         retry_after = _retry_after(resp.headers.get("Retry-After"))
                         error = ProviderError(f"{what} failed ({resp.status}): {text[:300]}", code=code,
                                               retryable=retryable, status=resp.status)
             except TimeoutError:
-                error = ProviderError(f"{what}: no answer within {timeout_s:g}s", code="TIMEOUT", retryable=True)
-            except json.JSONDecodeError:
-                raise ProviderError(f"{what} returned a body that is not JSON", code="INVALID_INPUT") from None
+                raise ProviderError(f"{what}: no answer within {timeout_s:g}s", code=TIMEOUT, retryable=False) from None
+            except ProviderError as exc:
+                error = exc
             except aiohttp.ClientError as exc:
                 error = ProviderError(f"{what} failed (connection error): {exc}", code="SERVER_ERROR", retryable=True)
-            if not error.retryable or attempt >= retries:
-                raise error
             delay = backoff_delay(attempt, retry_after)
+            if not error.retryable or attempt >= retries or loop.time() + delay >= deadline:
+                raise error
             log.info("%s: %s; retry %d in %.2fs", what, error.code, attempt + 1, delay)
             await _sleep(delay)
             attempt += 1
+
+
+def _decode(raw: bytes, content_type: str, what: str) -> Any:
+    """The JSON of a successful reply; anything else (HTML, garbage, cut off) is a BAD_RESPONSE."""
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        pass
+    text = raw[:200].decode("utf-8", "replace").strip()
+    kind = "an HTML page" if "html" in content_type or text.lower().startswith(("<!doctype", "<html")) else (
+        "a body that is not JSON")
+    raise ProviderError(f"{what} answered with {kind} ({content_type or 'no content type'}): {text[:120]!r}",
+                        code=BAD_RESPONSE, retryable=True)
 
 
 def _retry_after(value: str | None) -> float | None:

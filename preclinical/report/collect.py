@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from preclinical.domain import agreement, scoring, triage
+from preclinical.domain.run import all_criteria
 from preclinical.domain.stats import run_summary
 from preclinical.store.comparison import compare_test_runs
 from preclinical.store.models import Scenario, TestRun
@@ -41,7 +42,7 @@ def _with_axes(rows: list[dict[str, Any]]) -> None:
     tags = _rubric_tags(r["scenario_id"] for r in rows)
     for row in rows:
         by_index = tags.get(row["scenario_id"], [])
-        for result in row.get("criteria_results") or []:
+        for result in all_criteria(row):
             index = result.get("criterion_index")
             result["axis"] = axis_of(by_index[index]) if isinstance(index, int) and index < len(by_index) else UNTAGGED
 
@@ -50,7 +51,7 @@ def axis_totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per axis: how many criterion results were MET / PARTIALLY MET / NOT MET / UNGRADED, and points earned."""
     totals: dict[str, dict[str, Any]] = {}
     for row in rows:
-        for result in row.get("criteria_results") or []:
+        for result in all_criteria(row):
             axis = totals.setdefault(result.get("axis") or UNTAGGED, {
                 "axis": result.get("axis") or UNTAGGED, "awarded": 0.0, "possible": 0.0,
                 **{d: 0 for d in scoring.DECISIONS}})

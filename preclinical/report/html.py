@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from preclinical.domain.evidence import quoted_spans, verify_quote
-from preclinical.domain.run import ScenarioRunStatus
+from preclinical.domain.run import ScenarioRunStatus, all_criteria, describe_spec, run_verdict
 from preclinical.domain.stats import NO_LEVEL, format_p
 from preclinical.domain.triage import DISPLAY, LEVELS, RANK, compare, normalize_level
 from preclinical.report.svg import (
@@ -157,9 +157,11 @@ def _decision_pill(decision: str) -> str:
 def _placement(row: dict[str, Any]) -> str:
     if not normalize_level(row.get("gold_standard") or "") or row.get("passed") is None:
         return ""
-    place = compare(row.get("triage_result"), row.get("gold_standard")) or "none"
+    place = row.get("triage_comparison") or compare(row.get("triage_result"), row.get("gold_standard")) or "none"
+    unread = row.get("triage_status") if row.get("triage_status") in ("ambiguous", "unreadable") else None
     return {"under": '<span class="under">under</span>', "over": '<span class="over">over</span>',
-            "none": '<span class="under">no answer</span>', "correct": "✓"}.get(place, "")
+            "none": f'<span class="under">no answer{f" ({unread})" if unread else ""}</span>', "correct": "✓",
+            "acceptable": "✓ acceptable alternative"}.get(place, "")
 
 
 def _header(title: str, facts: list[tuple[str, Any]]) -> str:
@@ -177,7 +179,10 @@ def render_run(model: dict[str, Any]) -> str:
     title = run.get("name") or f"Run {run.get('test_run_id')}"
     header = _header(title, [
         ("Run", run.get("test_run_id")), ("Agent", run.get("agent_name")), ("Provider", run.get("agent_type")),
-        ("Status", run.get("status")), ("Started", (run.get("started_at") or "")[:19].replace("T", " ")),
+        ("Status", run.get("status")),
+        ("Verdict", f"{run_verdict(run).headline}: {run_verdict(run).reason}"),
+        ("Started", (run.get("started_at") or "")[:19].replace("T", " ")),
+        ("Engine", describe_spec(run.get("spec"))),
         ("Graded by", ", ".join(model.get("graders") or []) or None),
     ])
     pass_tone = "" if summary["pass_rate"] is None else ("good" if summary["pass_rate"] >= 80 else
@@ -348,7 +353,7 @@ def _evidence_marks(row: dict[str, Any]) -> tuple[dict[tuple[int, int], list[tup
             for start, end in quoted_spans(evidence, entry.get("content") or ""):
                 marks.setdefault((turn, index), []).append((start, end, kind, label))
 
-    for result in row.get("criteria_results") or []:
+    for result in all_criteria(row):
         label = f"C{(result.get('criterion_index') or 0) + 1}"
         for key, kind in (("supporting_evidence", "sup"), ("contradicting_evidence", "con")):
             for evidence in result.get(key) or []:
@@ -387,7 +392,7 @@ def _scenario_run(i: int, row: dict[str, Any]) -> str:
     if row.get("error_message"):
         body.append(f'<p class="summary-line"><span class="pill err">{esc(row.get("error_code") or "error")}</span> '
                     f"{esc(row['error_message'])}</p>")
-    results = row.get("criteria_results") or []
+    results = all_criteria(row)
     if results:
         body.append(f'<div style="max-width:560px;margin-top:10px">{criterion_bars(results)}</div>')
         items = []

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from preclinical import __version__
+from preclinical.domain.json_limits import valid_text
 from preclinical.runtime import Runtime
 from preclinical.server import agents, events, health, openapi, runs, scenarios
 from preclinical.server.errors import error_middleware, error_response
@@ -77,7 +78,7 @@ def browser_guard(bound_host: str | None, *, check_host: bool) -> Any:
             name, port = _split_host(host_header)
             sockname = request.transport.get_extra_info("sockname") if request.transport else None
             local_port = sockname[1] if isinstance(sockname, tuple) and len(sockname) >= 2 else None
-            # A port, when given, must be ours; without one the name alone decides (rebinding needs a foreign name).
+            # The name is what a rebinding page cannot fake; a port, when given, must be ours too.
             if name not in names or (port is not None and local_port is not None and port != local_port):
                 return error_response(421, f"Host {host_header!r} is not this server: use http://127.0.0.1 or "
                                            "http://localhost with the port the server listens on")
@@ -97,6 +98,14 @@ def browser_guard(bound_host: str | None, *, check_host: bool) -> Any:
         return await handler(request)
 
     return guard
+
+
+@web.middleware
+async def text_guard(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Paths and query strings must be valid Unicode: a lone surrogate can be neither looked up nor stored."""
+    if not valid_text(request.path) or not all(valid_text(k) and valid_text(v) for k, v in request.query.items()):
+        return error_response(400, "The URL is not valid UTF-8 text (it decodes to a lone surrogate)")
+    return await handler(request)
 
 
 def auth_middleware(token: str) -> Any:
@@ -124,7 +133,7 @@ async def _close_streams(app: web.Application) -> None:
 
 def make_app(runtime: Runtime, *, require_token: str | None = None, host: str | None = None) -> web.Application:
     """The app; without a token (loopback) the Host header must name this server (`host` is the bound address)."""
-    middlewares = [browser_guard(host, check_host=not require_token), error_middleware]
+    middlewares = [browser_guard(host, check_host=not require_token), error_middleware, text_guard]
     if require_token:
         middlewares.insert(1, auth_middleware(require_token))
     app = web.Application(middlewares=middlewares, client_max_size=8 * 1024 * 1024)

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from preclinical.domain import json_limits
 from preclinical.errors import Conflict, InvalidInput, NotFound, PreclinicalError, ProviderError
 from preclinical.server.responses import json_response
 
@@ -44,12 +45,15 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object; an empty body is `{}`."""
+    """The request body as a JSON object; an empty body is `{}`. Checked against `json_limits` (depth, 64-bit
+    integers, finite numbers, valid Unicode) before anything uses it."""
     raw = await request.read()
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
+        data = json_limits.loads(raw)
+    except json_limits.JSONLimitError as exc:
+        raise InvalidInput(f"Request body refused: {exc}") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InvalidInput("Request body must be valid JSON") from None
     if not isinstance(data, dict):

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from preclinical import __version__
-from preclinical.domain.run import RunStatus, ScenarioRunStatus
+from preclinical.domain.run import Outcome, RunStatus, ScenarioRunStatus
 from preclinical.providers.registry import NAMES as PROVIDERS
 from preclinical.server.responses import json_response
 
@@ -238,6 +238,16 @@ SCHEMAS: dict[str, Any] = {
             "benchmark_mode": {"type": "boolean"}, "creative_mode": {"type": "boolean"},
             "is_finalizing": {"type": "boolean"}, "finalize_started_at": _TS, "started_at": _TS,
             "completed_at": _TS, "canceled_at": _TS, "deleted_at": _TS, "created_at": _TS, "updated_at": _TS,
+            "spec": {"type": ["object", "null"],
+                     "description": "What produced the run, recorded when it started: engine, patient and judge "
+                                    "(model, temperature, prompt versions), effective max_turns, reader_version. "
+                                    "Null for runs made before it was recorded."},
+            "verdict": {
+                "type": "object", "required": ["outcome", "headline", "reason"],
+                "description": "What the run says about the agent: an errored, canceled or unfinished run has no verdict.",
+                "properties": {"outcome": {"enum": [o.value for o in Outcome]}, "headline": {"type": "string"},
+                               "reason": {"type": "string"}},
+            },
         },
     },
     "RunList": {"type": "object", "required": ["runs", "total"],
@@ -270,9 +280,18 @@ SCHEMAS: dict[str, Any] = {
             "duration_ms": _INT_OR_NULL, "started_at": _TS, "completed_at": _TS, "canceled_at": _TS,
             "created_at": _TS, "scenario_name": _STR_OR_NULL, "passed": _BOOL_OR_NULL,
             "grade_summary": _STR_OR_NULL,
-            "criteria_results": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CriterionResult"}},
+            "criteria_results": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CriterionResult"},
+                                 "description": "The graded criteria (MET, PARTIALLY MET, NOT MET), each with `met`."},
+            "ungraded_criteria": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CriterionResult"},
+                                  "description": "Criteria the judge could not grade (UNGRADED): not scored, and kept "
+                                                 "out of criteria_results so no client reads them as failed."},
             "total_points": _NUM_OR_NULL, "max_points": _NUM_OR_NULL, "score_percent": _NUM_OR_NULL,
             "triage_result": _STR_OR_NULL, "gold_standard": _STR_OR_NULL, "triage_correct": _BOOL_OR_NULL,
+            "ungraded_count": _INT_OR_NULL,
+            "triage_status": {"enum": ["clear", "ambiguous", "unreadable", None]},
+            "triage_reason": _STR_OR_NULL,
+            "triage_comparison": {"enum": ["correct", "acceptable", "under", "over", None]},
+            "triage_review": _BOOL_OR_NULL, "not_gradable_offline": _STR_OR_NULL,
         },
     },
     "ScenarioRunList": {"type": "object", "required": ["results", "total"],

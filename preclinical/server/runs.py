@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
 from aiohttp import web
 
-from preclinical.domain.csv_export import build_csv, csv_filename
 from preclinical.domain.run import RUN_TERMINAL, RunStatus
+from preclinical.engine.executor import parse_request
 from preclinical.errors import InvalidInput
-from preclinical.report.collect import comparison_report, run_report
-from preclinical.report.html import render_comparison, render_run
+from preclinical.report.collect import comparison_report
+from preclinical.report.export import CONTENT_TYPES, export_run
+from preclinical.report.html import render_comparison
 from preclinical.server.errors import read_json
 from preclinical.server.keys import runtime_key
+from preclinical.server.params import page
 from preclinical.server.responses import json_response
 from preclinical.store import runs as store
 from preclinical.store.comparison import compare_test_runs
@@ -31,20 +34,18 @@ def js_int(value: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def page(request: web.Request, default_limit: int) -> tuple[int, int]:
-    limit = js_int(request.query.get("limit")) or default_limit
-    offset = js_int(request.query.get("offset")) or 0
-    return min(max(limit, 1), 100), max(offset, 0)
 
 
 @routes.post("/start-run")
 async def start_run(request: web.Request) -> web.Response:
-    data = await read_json(request)
-    run, plan = request.app[runtime_key].executor.start(data)
+    wanted = parse_request(await read_json(request))
+    run, plan = request.app[runtime_key].executor.start(wanted)
     body: dict[str, Any] = {"id": run.id, "test_run_id": run.test_run_id, "status": run.status,
                             "total_scenarios": run.total_scenarios, "scenarios_launched": run.total_scenarios}
     if plan.skipped:
         body["skipped"] = plan.skipped
+    if plan.not_gradable_offline:
+        body["not_gradable_offline"] = plan.not_gradable_offline
     return json_response(body)
 
 
@@ -107,38 +108,26 @@ async def delete_test(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def _all_rows(run: Any) -> list[dict[str, Any]]:
-    items, _ = store.scenario_runs_page(run, limit=1_000_000)
-    return [scenario_run_json(*item) for item in items]
+async def _export(request: web.Request, kind: str) -> web.Response:
+    run = store.resolve_run(request.match_info["id"])
+    name, data = await asyncio.to_thread(export_run, run.id, kind, now=_stamp(request))
+    return web.Response(body=data, content_type=CONTENT_TYPES[kind], charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @routes.get("/api/v1/tests/{id}/export-csv")
 async def export_csv(request: web.Request) -> web.Response:
-    run = store.resolve_run(request.match_info["id"])
-    rows = sorted(_all_rows(run), key=lambda r: (r["scenario_name"] or "", r["created_at"] or "", r["position"]))
-    run_json = test_run_json(run)
-    return web.Response(
-        text=build_csv(run_json, rows), content_type="text/csv", charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{csv_filename(run_json)}"'},
-    )
+    return await _export(request, "csv")
 
 
 @routes.get("/api/v1/tests/{id}/export-json")
 async def export_json(request: web.Request) -> web.Response:
-    run = store.resolve_run(request.match_info["id"])
-    run_json = test_run_json(run)
-    name = csv_filename(run_json)[: -len(".csv")] + ".json"
-    return json_response(
-        {"run": run_json, "scenario_runs": _all_rows(run)},
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return await _export(request, "json")
 
 
 @routes.get("/api/v1/tests/{id}/export-html")
 async def export_html(request: web.Request) -> web.Response:
-    run = store.resolve_run(request.match_info["id"])
-    name = csv_filename(test_run_json(run))[: -len(".csv")] + ".html"
-    return _html(render_run(run_report(run, now=_stamp(request))), name)
+    return await _export(request, "html")
 
 
 @routes.get("/api/v1/scenario-runs")
@@ -146,8 +135,8 @@ async def list_scenario_runs(request: web.Request) -> web.Response:
     ref = request.query.get("test_run_id")
     if not ref:
         raise InvalidInput("test_run_id required")
-    run = store.resolve_run(ref, include_deleted=True)
     limit, offset = page(request, 50)
+    run = store.resolve_run(ref, include_deleted=True)
     results, total = scenario_runs_json(run.id, limit=limit, offset=offset, status=request.query.get("status") or None)
     return json_response({"results": results, "total": total})
 

@@ -9,20 +9,27 @@ from preclinical.errors import InvalidInput
 from preclinical.library import io as scenario_io
 from preclinical.server.errors import read_json
 from preclinical.server.keys import runtime_key
+from preclinical.server.params import query_int
+from preclinical.server.responses import json_response
 from preclinical.store import scenarios
 from preclinical.store.serialize import scenario_json
 
 routes = web.RouteTableDef()
+MAX_LIST = 1_000_000  # no practical cap on a whole list; the parameter only has to be a sane integer
 
 
 @routes.get("/api/v1/scenarios")
 async def list_scenarios(request: web.Request) -> web.Response:
     q = request.query
-    rows = scenarios.list_scenarios(
+    # Every scenario by default (the published SDK and CLI read the list whole); `limit`/`offset` page it.
+    limit = query_int(request, "limit", MAX_LIST, minimum=1)
+    offset = query_int(request, "offset", 0)
+    rows, total = scenarios.list_scenarios_page(
         tag=q.get("tag") or None, category=q.get("category") or None, q=q.get("q") or None,
         approved=q.get("approved", "true").lower(), active=q.get("active", "true").lower(),
+        limit=min(limit, MAX_LIST), offset=offset,
     )
-    return web.json_response({"scenarios": [scenario_json(s) for s in rows], "total": len(rows)})
+    return json_response({"scenarios": [scenario_json(s) for s in rows], "total": total})
 
 
 # The fixed paths below are registered before /api/v1/scenarios/{id}, so "export" is never read as an id.

@@ -9,7 +9,7 @@ from preclinical.domain.secrets import merge_config
 from preclinical.errors import InvalidInput, NotFound
 from preclinical.providers import registry
 from preclinical.services import Services
-from preclinical.store.db import database
+from preclinical.store.db import database, storable
 from preclinical.store.ids import canonical_uuid
 from preclinical.store.models import Agent
 from preclinical.store.serialize import agent_json
@@ -51,6 +51,7 @@ def _optional_text(data: dict[str, Any], key: str) -> str | None:
 
 
 def create_agent(svc: Services, data: dict[str, Any]) -> Agent:
+    storable(data)
     provider, name = data.get("provider"), data.get("name")
     if not provider or not name:
         raise InvalidInput("provider and name are required")
@@ -75,6 +76,7 @@ def update_agent(svc: Services, agent_id: Any, data: dict[str, Any]) -> Agent:
     agent = get_agent(agent_id, include_deleted=True)
     if agent.deleted_at is not None:
         raise NotFound(NOT_FOUND)
+    storable(data)
     changes: dict[str, Any] = {}
     if "name" in data:
         name = data["name"]

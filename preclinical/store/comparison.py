@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from preclinical.domain.run import run_verdict
 from preclinical.domain.stats import compare_runs
 from preclinical.errors import InvalidInput, NotFound
 from preclinical.store import db
@@ -31,7 +32,7 @@ def comparison_rows(run: TestRun) -> list[dict[str, Any]]:
 
 def _run_ref(run: TestRun) -> dict[str, Any]:
     return {"id": run.id, "test_run_id": run.test_run_id, "name": run.name, "agent_name": run.agent_name,
-            "status": run.status}
+            "status": run.status, "verdict": run_verdict(run).as_json()}
 
 
 def _resolve(ref: Any, which: str) -> TestRun:

@@ -17,6 +17,7 @@ from typing import Any
 
 from peewee import Database, DatabaseProxy, Expression, Node, PostgresqlDatabase, SqliteDatabase, Value, fn
 
+from preclinical.domain import json_limits
 from preclinical.errors import InvalidInput
 from preclinical.paths import private_dir
 from preclinical.store import migrations
@@ -48,10 +49,17 @@ class PostgresDatabase(PostgresqlDatabase):
     with orjson; psycopg's own JSON parsing would do that work twice.
     """
 
+    def execute_sql(self, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        # Raw SQL in store/ is written once, for SQLite (`?` placeholders, json_extract); peewee's own
+        # queries already use `%s` and carry no `?`, so they pass through untouched.
+        if "?" in sql or "json_extract(" in sql:
+            sql = _portable(sql, True)
+        return super().execute_sql(sql, params, *args, **kwargs)
+
     def _connect(self) -> Any:
         from psycopg.types.string import TextLoader
 
-        conn = super()._connect()
+        conn = super()._connect()  # type: ignore[misc]
         for name in ("json", "jsonb"):
             conn.adapters.register_loader(name, TextLoader)
         return conn
@@ -104,6 +112,14 @@ def open_database(target: Path | str) -> Database:
     return db
 
 
+def storable(data: Any) -> None:
+    """Refuse (InvalidInput) a value that could be written but not read back or served: see `json_limits`."""
+    try:
+        json_limits.check(data)
+    except json_limits.JSONLimitError as exc:
+        raise InvalidInput(f"Refused: {exc}") from None
+
+
 def close_database() -> None:
     if database.obj is not None and not database.is_closed():
         database.close()
@@ -119,15 +135,23 @@ def schema_version(db: Any = database) -> int:
 
 
 # -------------------------------------------------------------------------------------------- portable SQL
-_JSON_FIELD = re.compile(r"json_extract\(([\w.]+), '\$\.(\w+)'\)")
+_JSON_FIELD = re.compile(r"json_extract\(([\w.]+), '\$\.([\w.]+)'\)")
 
 
-@lru_cache(maxsize=256)
+def _json_path(m: re.Match[str]) -> str:
+    *outer, last = m.group(2).split(".")
+    return "(" + m.group(1) + "".join(f" -> '{k}'" for k in outer) + f" ->> '{last}')"
+
+
+@lru_cache(maxsize=512)
 def _portable(sql: str, postgres: bool) -> str:
     if not postgres:
         return sql
-    # `json_extract(col, '$.key')` reads one top-level text value; `->>` is PostgreSQL's spelling.
-    sql = _JSON_FIELD.sub(r"(\1 ->> '\2')", sql)
+    # `json_extract(col, '$.a.b')` reads one text value; `->` / `->>` is PostgreSQL's spelling.
+    sql = _JSON_FIELD.sub(_json_path, sql)
+    sql = sql.replace(" IS ?", " IS NOT DISTINCT FROM ?")  # SQLite's null-safe equality
+    if "?" not in sql:
+        return sql
     return sql.replace("%", "%%").replace("?", "%s")
 
 

@@ -9,13 +9,7 @@ from typing import Any
 from preclinical import json_codec
 from preclinical.bus import Event
 from preclinical.store.db import database, is_postgres
-from preclinical.store.models import RunEvent
 from preclinical.store.serialize import iso
-
-
-def event_from_row(row: RunEvent) -> Event:
-    return Event(row.event_type, row.tbl, row.payload, row.test_run_id, row.id, iso(row.created_at))
-
 
 _INSERT = ("INSERT INTO run_event (test_run_id, tbl, event_type, payload, created_at) VALUES (?, ?, ?, ?, ?) "
            "RETURNING id")
@@ -50,18 +44,29 @@ def make_appender(now: Callable[[], datetime], origin: str = "") -> Callable[[st
     return append
 
 
+_AFTER = ("SELECT id, tbl, event_type, payload, created_at FROM run_event WHERE test_run_id = ? AND id > ? "
+          "ORDER BY id LIMIT ?")
+
+
 def events_by_id(ids: list[int]) -> list[Event]:
     """Logged events by id, in id order (what another process announced)."""
     if not ids:
         return []
-    return [event_from_row(r) for r in RunEvent.select().where(RunEvent.id.in_(ids)).order_by(RunEvent.id)]
+    rows = database.execute_sql(
+        "SELECT id, test_run_id, tbl, event_type, payload, created_at FROM run_event "
+        f"WHERE id IN ({', '.join('?' for _ in ids)}) ORDER BY id", ids).fetchall()
+    return [Event(event_type, tbl, json_codec.loads(payload) if payload else {}, run_id, event_id, iso(created))
+            for event_id, run_id, tbl, event_type, payload, created in rows]
 
 
 def events_after(run_id: str, after_id: int = 0, limit: int = 5000) -> list[Event]:
-    rows = (
-        RunEvent.select()
-        .where(RunEvent.test_run == run_id, RunEvent.id > after_id)
-        .order_by(RunEvent.id)
-        .limit(limit)
-    )
-    return [event_from_row(r) for r in rows]
+    """The run's logged events after `after_id`, oldest first (plain SQL: every SSE client replays with it)."""
+    rows = database.execute_sql(_AFTER, (run_id, after_id, limit)).fetchall()
+    return [Event(event_type, tbl, json_codec.loads(payload) if payload else {}, run_id, event_id, iso(created))
+            for event_id, tbl, event_type, payload, created in rows]
+
+
+def run_status(run_id: str) -> str | None:
+    """The run's status, or None when there is no such run (cheap enough to ask on every SSE catch-up)."""
+    row = database.execute_sql("SELECT status FROM test_run WHERE id = ?", (run_id,)).fetchone()
+    return row[0] if row else None

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from preclinical.domain.run import run_verdict, wire_criteria
 from preclinical.store import db
 
 _COLUMNS = (
@@ -18,7 +19,10 @@ _COLUMNS = (
     "sr.error_message, sr.last_heartbeat_at, sr.duration_ms, sr.started_at, sr.completed_at, sr.canceled_at, "
     "sr.created_at, s.name, json_extract(s.content, '$.gold_standard'), "
     "g.id, g.passed, g.summary, g.criteria_results, g.total_points, g.max_points, g.score_percent, "
-    "g.triage_result, g.gold_standard, g.triage_correct"
+    "g.triage_result, g.gold_standard, g.triage_correct, "
+    "json_extract(sr.metadata, '$.grader.triage_status'), json_extract(sr.metadata, '$.grader.triage_reason'), "
+    "json_extract(sr.metadata, '$.grader.triage_comparison'), json_extract(sr.metadata, '$.grader.triage_review.flag'), "
+    "json_extract(sr.metadata, '$.grader.not_gradable_offline')"
 )
 _FROM = (
     "FROM scenario_run sr LEFT JOIN scenario s ON s.scenario_id = sr.scenario_id "
@@ -44,9 +48,9 @@ def _bool(value: int | None) -> bool | None:
 
 def _row_json(r: tuple[Any, ...]) -> dict[str, Any]:
     graded = r[17] is not None
-    criteria = None
+    criteria = ungraded = None
     if graded:
-        criteria = [{**c, "met": c.get("decision") == "MET"} for c in orjson.loads(r[20] or "[]")]
+        criteria, ungraded = wire_criteria(orjson.loads(r[20] or "[]"))
     transcript = r[5]
     return {
         "id": r[0], "test_run_id": r[1], "scenario_id": r[2], "position": r[3], "status": r[4],
@@ -58,12 +62,19 @@ def _row_json(r: tuple[Any, ...]) -> dict[str, Any]:
         "passed": _bool(r[18]) if graded else None,
         "grade_summary": r[19] if graded else None,
         "criteria_results": criteria,
+        "ungraded_criteria": ungraded,
         "total_points": r[21] if graded else None,
         "max_points": r[22] if graded else None,
         "score_percent": r[23] if graded else None,
         "triage_result": r[24] if graded else None,
         "gold_standard": (r[25] if graded and r[25] else r[16]),
         "triage_correct": _bool(r[26]) if graded else None,
+        "ungraded_count": len(ungraded or []) if graded else None,
+        "triage_status": r[27] if graded else None,
+        "triage_reason": r[28] if graded else None,
+        "triage_comparison": r[29] if graded else None,
+        "triage_review": _bool(r[30]) if graded else None,
+        "not_gradable_offline": r[31] if graded else None,
     }
 
 
@@ -84,7 +95,7 @@ def scenario_runs_json(run_id: str, *, limit: int, offset: int, status: str | No
 _RUN_COLUMNS = (
     "id, test_run_id, test_suite_id, agent_id, agent_type, agent_name, name, status, total_scenarios, max_turns, "
     "concurrency_limit, passed_count, failed_count, error_count, pass_rate, benchmark_mode, creative_mode, "
-    "is_finalizing, finalize_started_at, started_at, completed_at, canceled_at, deleted_at, created_at, updated_at"
+    "is_finalizing, finalize_started_at, started_at, completed_at, canceled_at, deleted_at, created_at, updated_at, spec"
 )
 _RUN_BOOLS = {"benchmark_mode", "creative_mode", "is_finalizing"}
 _RUN_TIMES = {"finalize_started_at", "started_at", "completed_at", "canceled_at", "deleted_at", "created_at",
@@ -101,7 +112,10 @@ def _run_json(row: tuple[Any, ...]) -> dict[str, Any]:
             value = _iso(value)
         elif name == "pass_rate":
             value = float(value or 0.0)
+        elif name == "spec":
+            value = orjson.loads(value) if value else None
         out[name] = value
+    out["verdict"] = run_verdict(out).as_json()
     return out
 
 

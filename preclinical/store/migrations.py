@@ -159,10 +159,21 @@ ALTER TABLE grading ADD COLUMN engine TEXT NOT NULL DEFAULT 'model';
 ALTER TABLE grading ADD COLUMN model TEXT
 """
 
-# Version 3 (team scale): who runs a scenario run, and until when its lease holds (see leases.py).
-V3 = """
-ALTER TABLE scenario_run ADD COLUMN owner TEXT;
-ALTER TABLE scenario_run ADD COLUMN lease_expires_at DATETIME
+# Run spec: what produced a run (engine, patient and judge models and temperatures, prompt versions, the
+# effective max_turns, the triage reader's version), recorded when it starts. Null for older runs.
+V_RUN_SPEC = """
+ALTER TABLE test_run ADD COLUMN spec JSON
+"""
+
+# Version 4 (one owner per run): the process that drives a run or scenario run, and until when its lease holds
+# (renewed by its heartbeat). A process that finds a live owner follows the run instead of replaying it.
+V_LEASES = """
+ALTER TABLE test_run ADD COLUMN owner_id TEXT;
+ALTER TABLE test_run ADD COLUMN lease_expires_at DATETIME;
+ALTER TABLE scenario_run ADD COLUMN owner_id TEXT;
+ALTER TABLE scenario_run ADD COLUMN lease_expires_at DATETIME;
+CREATE INDEX test_run_owner ON test_run (owner_id) WHERE status = 'running';
+CREATE INDEX scenario_run_owner ON scenario_run (owner_id) WHERE status IN ('pending', 'running', 'grading')
 """
 
 Step = Callable[[Database], None]
@@ -196,7 +207,7 @@ def _script(sql: str) -> Step:
 
 
 # Index i holds the step that takes a database from version i to i + 1.
-STEPS: list[Step] = [_script(V1), _script(V2), _script(V3)]
+STEPS: list[Step] = [_script(V1), _script(V2), _script(V_RUN_SPEC), _script(V_LEASES)]
 
 LATEST = len(STEPS)
 

@@ -7,7 +7,6 @@ The field types behave the same on SQLite and PostgreSQL: JSON is stored and rea
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import Any
 
 from peewee import (
@@ -42,11 +41,11 @@ class JSONField(_JSONField):
     def db_value(self, value: Any) -> Any:
         if value is None or isinstance(value, Node):
             return value
-        return self._dumps(value)
+        return self._dumps(value)  # type: ignore[attr-defined]
 
     def python_value(self, value: Any) -> Any:
         if isinstance(value, str | bytes):
-            return self._loads(value)
+            return self._loads(value)  # type: ignore[attr-defined]
         return value
 
 
@@ -136,6 +135,9 @@ class TestRun(BaseModel):
     test_run_id = TextField(unique=True)
     test_suite = ForeignKeyField(TestSuite, column_name="test_suite_id", null=True, on_delete="SET NULL")
     agent = ForeignKeyField(Agent, column_name="agent_id", null=True, on_delete="SET NULL")
+    # peewee adds `<field>_id` accessors for foreign keys; declared for the type checker only
+    test_suite_id: str | None
+    agent_id: str | None
     agent_type = TextField(null=True)
     agent_name = TextField(null=True)
     name = TextField(null=True)
@@ -149,6 +151,7 @@ class TestRun(BaseModel):
     pass_rate = FloatField(default=0.0)
     benchmark_mode = BooleanField(default=False)
     creative_mode = BooleanField(default=False)
+    spec = JSONField(null=True)  # what produced the run (engine/spec.py), recorded when it starts
     is_finalizing = BooleanField(default=False)
     finalize_started_at = DateTimeField(null=True)
     started_at = DateTimeField(null=True)
@@ -157,6 +160,8 @@ class TestRun(BaseModel):
     deleted_at = DateTimeField(null=True)
     created_at = DateTimeField()
     updated_at = DateTimeField()
+    owner_id = TextField(null=True)  # the process driving the run (see store/leases.py)
+    lease_expires_at = DateTimeField(null=True)
 
     class Meta:
         table_name = "test_run"
@@ -166,6 +171,8 @@ class ScenarioRun(BaseModel):
     id = CharField(primary_key=True)
     test_run = ForeignKeyField(TestRun, column_name="test_run_id", on_delete="CASCADE", backref="scenario_runs")
     scenario = ForeignKeyField(Scenario, column_name="scenario_id", null=True, on_delete="SET NULL")
+    test_run_id: str
+    scenario_id: str | None
     position = IntegerField(default=0)
     status = TextField(default=ScenarioRunStatus.PENDING)
     transcript = JSONField(default=list)
@@ -182,7 +189,7 @@ class ScenarioRun(BaseModel):
     prompt_tokens = IntegerField(default=0)
     completion_tokens = IntegerField(default=0)
     model_calls = IntegerField(default=0)
-    owner = TextField(null=True)  # the process running it (leases.py)
+    owner_id = TextField(null=True)
     lease_expires_at = DateTimeField(null=True)
 
     class Meta:
@@ -192,6 +199,7 @@ class ScenarioRun(BaseModel):
 class Grading(BaseModel):
     id = CharField(primary_key=True)
     scenario_run = ForeignKeyField(ScenarioRun, column_name="scenario_run_id", on_delete="CASCADE")
+    scenario_run_id: str
     passed = BooleanField(null=True)
     total_points = FloatField(default=0)
     max_points = FloatField(default=0)
@@ -213,6 +221,7 @@ class Grading(BaseModel):
 class RunEvent(BaseModel):
     id = AutoField()
     test_run = ForeignKeyField(TestRun, column_name="test_run_id", on_delete="CASCADE")
+    test_run_id: str
     tbl = TextField()
     event_type = TextField()
     payload = JSONField(default=dict)

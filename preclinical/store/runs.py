@@ -24,17 +24,10 @@ from preclinical.domain.run import (
 )
 from preclinical.errors import NotFound
 from preclinical.services import Services
-from preclinical.store import db
+from preclinical.store import db, leases
 from preclinical.store.db import database
 from preclinical.store.ids import canonical_uuid
-from preclinical.store.models import (
-    Agent,
-    Grading,
-    Scenario,
-    ScenarioRun,
-    TestRun,
-    TestSuite,
-)
+from preclinical.store.models import Agent, Grading, Scenario, ScenarioRun, TestRun, TestSuite
 
 RUN_NOT_FOUND = "Test run not found"
 SCENARIO_RUN_NOT_FOUND = "Scenario run not found"
@@ -70,9 +63,15 @@ def list_runs(*, limit: int = 25, offset: int = 0, status: str | None = None,
 
 
 def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options: dict[str, Any],
-               suite_id: str | None = None) -> tuple[TestRun, list[ScenarioRun]]:
-    """Write the run, its suite and one pending scenario run per scenario in one transaction."""
+               suite_id: str | None = None, owner_id: str | None = None,
+               started_extra: dict[str, Any] | None = None) -> tuple[TestRun, list[ScenarioRun]]:
+    """Write the run, its suite and one pending scenario run per scenario in one transaction.
+
+    `owner_id`: the process that will drive it, leased from the start (no other process may take it over).
+    `started_extra` adds to the test_run_started event (e.g. scenarios not gradable offline).
+    """
     now = svc.now()
+    lease = {"owner_id": owner_id, "lease_expires_at": leases.expiry() if owner_id else None}
     with database.atomic():
         if suite_id is None:
             suite_id = TestSuite.create(id=svc.new_id(), name="Auto-generated suite", description="Auto-generated",
@@ -82,15 +81,17 @@ def create_run(svc: Services, *, agent: Agent, scenario_ids: list[str], options:
             agent_type=agent.provider, agent_name=agent.name, name=options.get("name") or None, status=RunStatus.RUNNING,
             total_scenarios=len(scenario_ids), max_turns=options.get("max_turns"),
             concurrency_limit=options["concurrency_limit"], benchmark_mode=bool(options.get("benchmark_mode")),
-            creative_mode=bool(options.get("creative_mode")), started_at=now, created_at=now, updated_at=now,
+            creative_mode=bool(options.get("creative_mode")), spec=options.get("spec"),
+            started_at=now, created_at=now, updated_at=now, **lease,
         )
         rows = [
             {"id": svc.new_id(), "test_run": run.id, "scenario": sid, "position": i, "status": ScenarioRunStatus.PENDING,
-             "transcript": [], "created_at": now}
+             "transcript": [], "created_at": now, **lease}
             for i, sid in enumerate(scenario_ids)
         ]
         ScenarioRun.insert_many(rows).execute()
-    svc.bus.emit_run(run.id, RunEvent.TEST_RUN_STARTED, {"total_scenarios": len(rows), "scenarios_launched": len(rows)})
+    svc.bus.emit_run(run.id, RunEvent.TEST_RUN_STARTED, {"total_scenarios": len(rows), "scenarios_launched": len(rows),
+                                                        **(started_extra or {})})
     return run, list(ScenarioRun.select().where(ScenarioRun.test_run == run.id).order_by(ScenarioRun.position))
 
 
@@ -154,10 +155,13 @@ def _db_value(column: str, value: Any) -> Any:
     return value
 
 
-def set_status(svc: Services, sr_id: str, status: str, **fields: Any) -> bool:
+def set_status(svc: Services, sr_id: str, status: str, *, announce: bool = True, **fields: Any) -> str | None:
     """Move a scenario run to `status` unless it was canceled (a canceled row never changes again).
 
-    Terminal statuses fill `completed_at` and `duration_ms`. Returns whether the row changed.
+    Terminal statuses fill `completed_at` and `duration_ms`. Returns the previous status when the row
+    changed (a non-empty string), None when it did not. A change is published as `scenario_status`
+    unless `announce` is False: then the caller's own next event carries `status` and `prev_status`
+    (live followers are not sent the same news twice).
     Plain SQL on a few columns: this runs several times per scenario run, and loading the whole
     row (its transcript included) through the ORM cost ten times as much.
     """
@@ -170,7 +174,7 @@ def set_status(svc: Services, sr_id: str, status: str, **fields: Any) -> bool:
             "SELECT status, started_at, canceled_at, test_run_id, scenario_id FROM scenario_run WHERE id = ?",
             (sr_id,)).fetchone()
         if row is None or (row[0] == ScenarioRunStatus.CANCELED and status != ScenarioRunStatus.CANCELED):
-            return False
+            return None
         prev, started_raw, canceled_raw, run_id, scenario_id = row
         started = db.as_datetime(started_raw)
         values: dict[str, Any] = {"status": status, **fields}
@@ -184,11 +188,11 @@ def set_status(svc: Services, sr_id: str, status: str, **fields: Any) -> bool:
         assignments = ", ".join(f"{column} = ?" for column in values)
         db.execute(f"UPDATE scenario_run SET {assignments} WHERE id = ?",
                              (*(_db_value(c, v) for c, v in values.items()), sr_id))
-    if prev != status:
+    if prev != status and announce:
         svc.bus.emit_run(run_id, RunEvent.SCENARIO_STATUS, {
             "id": sr_id, "scenario_run_id": sr_id, "scenario_id": scenario_id, "status": status,
             "prev_status": prev}, table=EventTable.SCENARIO_RUNS)
-    return True
+    return prev
 
 
 _SAVE_PROGRESS = (

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
 from peewee import Cast, fn
 
-from preclinical.domain.run import EventTable, LibraryEvent
-from preclinical.domain.scenario_rules import (
-    SCENARIO_TYPES,
-    content_problems,
-    rubric_problems,
-)
+from preclinical.domain.json_limits import INT_MAX, INT_MIN
+from preclinical.domain.run import EventTable, LibraryEvent, RunRequest
+from preclinical.domain.scenario_rules import SCENARIO_TYPES, content_problems, rubric_problems, runnable_problems
 from preclinical.errors import InvalidInput, NotFound
 from preclinical.services import Services
-from preclinical.store.db import database, json_text
+from preclinical.store.db import database, json_text, storable
 from preclinical.store.ids import canonical_uuid
-from preclinical.store.models import Scenario, ScenarioTag
+from preclinical.store.models import Scenario, ScenarioTag, TestSuite
 from preclinical.store.serialize import scenario_json
 
 NOT_FOUND = "Scenario not found"
@@ -28,6 +27,20 @@ def list_scenarios(
     approved: str = "true", active: str = "true",
 ) -> list[Scenario]:
     """Filtered scenarios in a stable order (name, then id). `approved`/`active`: 'true', 'false' or 'all'."""
+    return list(_filtered(tag=tag, category=category, q=q, approved=approved, active=active))
+
+
+def list_scenarios_page(*, limit: int, offset: int = 0, **filters: Any) -> tuple[list[Scenario], int]:
+    """One page of `list_scenarios` and the total count of matches."""
+    query = _filtered(**filters)
+    total = query.count()
+    return list(query.limit(limit).offset(offset)), total
+
+
+def _filtered(
+    *, tag: str | None = None, category: str | None = None, q: str | None = None,
+    approved: str = "true", active: str = "true",
+) -> Any:
     query = Scenario.select()
     for column, wanted in ((Scenario.approved, approved), (Scenario.is_active, active)):
         if wanted not in ("true", "false", "all"):
@@ -46,7 +59,7 @@ def list_scenarios(
             | (fn.lower(json_text(Scenario.content, "chief_complaint")) ** needle)
             | (fn.lower(Cast(Scenario.tags, "TEXT")) ** needle)
         )
-    return list(query.order_by(Scenario.name, Scenario.scenario_id))
+    return query.order_by(Scenario.name, Scenario.scenario_id)
 
 
 def get_scenario(scenario_id: Any) -> Scenario:
@@ -59,6 +72,7 @@ def get_scenario(scenario_id: Any) -> Scenario:
 
 def _checked_fields(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     """Type-check every editable field present in `data`; raise InvalidInput naming the first bad one."""
+    storable(data)
     fields: dict[str, Any] = {}
     if "name" in data or creating:
         name = data.get("name")
@@ -90,8 +104,9 @@ def _checked_fields(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
             fields[flag] = data[flag]
     if "priority" in data:
         p = data["priority"]
-        if p is not None and (isinstance(p, bool) or not isinstance(p, int | float) or int(p) != p):
-            raise InvalidInput("priority must be an integer or null")
+        if p is not None and (isinstance(p, bool) or not isinstance(p, int | float) or not math.isfinite(p)
+                              or int(p) != p or not INT_MIN <= int(p) <= INT_MAX):
+            raise InvalidInput("priority must be an integer (64-bit) or null")
         fields["priority"] = None if p is None else int(p)
     if "tags" in data:
         tags = data["tags"]
@@ -157,3 +172,56 @@ def counts() -> dict[str, int]:
         "active": live.where(Scenario.approved == True).count(),  # noqa: E712
         "drafts": live.where(Scenario.approved == False).count(),  # noqa: E712
     }
+
+
+@dataclass
+class Selection:
+    """The scenarios a run request picks, in run order, and those it had to leave out (with why)."""
+
+    runnable: list[Scenario]
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    suite_id: str | None = None  # the suite the run belongs to, when the request named one
+
+
+def select_for_run(request: RunRequest) -> Selection:
+    """Pick a run's scenarios as the reference does: explicit ids (in request order), else a suite, else tags,
+    else every active, approved scenario (priority, then name); `max_scenarios` keeps the first N of the last three.
+    Scenarios that cannot run (no patient opening, no rubric) are skipped with the reason."""
+    live = (Scenario.is_active == True) & (Scenario.approved == True)  # noqa: E712
+    order = (Scenario.priority.asc(nulls="LAST"), Scenario.name, Scenario.scenario_id)
+    skipped: list[dict[str, str]] = []
+    suite_id: str | None = None
+    if request.scenario_ids is not None:
+        ids = list(request.scenario_ids)
+        if not ids:
+            raise InvalidInput("No active scenarios found for the given scenario_ids")
+        wanted = [canonical_uuid(i) for i in ids]
+        found = {s.scenario_id: s for s in Scenario.select().where(Scenario.scenario_id.in_([w for w in wanted if w]), live)}
+        selected = [found[w] for w in dict.fromkeys(wanted) if w in found]
+        skipped += [{"id": raw, "reason": "not an active, approved scenario"}
+                    for raw, w in zip(ids, wanted, strict=True) if w not in found]
+        if not selected:
+            raise InvalidInput("No active scenarios found for the given scenario_ids")
+    else:
+        if request.test_suite_id is not None:
+            suite = TestSuite.get_or_none(TestSuite.id == canonical_uuid(request.test_suite_id))
+            if suite is None:
+                raise NotFound("Test suite not found")
+            suite_id = suite.id
+            query = Scenario.select().where(Scenario.scenario_id.in_(suite.scenario_ids), live)
+        elif request.tags:
+            tagged = ScenarioTag.select(ScenarioTag.scenario).where(ScenarioTag.tag.in_(list(request.tags)))
+            query = Scenario.select().where(live, Scenario.scenario_id.in_(tagged))
+        else:
+            query = Scenario.select().where(live)
+        selected = list(query.order_by(*order))
+        if request.max_scenarios:
+            selected = selected[:request.max_scenarios]
+    runnable = []
+    for s in selected:
+        problems = runnable_problems(s.content or {}, s.rubric_criteria or [])
+        if problems:
+            skipped.append({"id": s.scenario_id, "name": s.name, "reason": "; ".join(problems)})
+        else:
+            runnable.append(s)
+    return Selection(runnable, skipped, suite_id)

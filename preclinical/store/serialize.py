@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from preclinical.bus import Event
+from preclinical.domain.run import run_verdict, wire_criteria
 from preclinical.domain.scenario_rules import runnable_problems
 from preclinical.domain.secrets import mask_config
 from preclinical.store.models import Agent, Grading, Scenario, ScenarioRun, TestRun
@@ -81,6 +82,8 @@ def test_run_json(run: TestRun) -> dict[str, Any]:
         "deleted_at": iso(run.deleted_at),
         "created_at": iso(run.created_at),
         "updated_at": iso(run.updated_at),
+        "verdict": run_verdict(run).as_json(),
+        "spec": run.spec,
     }
 
 
@@ -106,14 +109,37 @@ def scenario_run_json(
         "scenario_name": scenario_name,
         "passed": None if grading is None or grading.passed is None else bool(grading.passed),
         "grade_summary": grading.summary if grading else None,
-        "criteria_results": _with_met(grading.criteria_results) if grading else None,
+        **_criteria(grading.criteria_results if grading else None, graded=grading is not None),
         "total_points": grading.total_points if grading else None,
         "max_points": grading.max_points if grading else None,
         "score_percent": grading.score_percent if grading else None,
         "triage_result": grading.triage_result if grading else None,
         "gold_standard": (grading.gold_standard if grading and grading.gold_standard else gold),
         "triage_correct": None if grading is None or grading.triage_correct is None else bool(grading.triage_correct),
+        "ungraded_count": ungraded_count(grading.criteria_results) if grading else None,
+        **triage_reading(row.metadata, graded=grading is not None),
     }
+
+
+def triage_reading(metadata: Any, *, graded: bool) -> dict[str, Any]:
+    """How confidently the triage was read (metadata.grader): status and reason when it could not be read,
+    placement against the gold ("acceptable" for an acceptable alternative), a model/rules disagreement
+    flagged for review, and whether the rules grader could grade anything at all."""
+    grader = metadata.get("grader") if graded and isinstance(metadata, dict) else None
+    grader = grader if isinstance(grader, dict) else {}
+    review = grader.get("triage_review")
+    return {
+        "triage_status": grader.get("triage_status"),
+        "triage_reason": grader.get("triage_reason"),
+        "triage_comparison": grader.get("triage_comparison"),
+        "triage_review": bool(review.get("flag")) if isinstance(review, dict) else None,
+        "not_gradable_offline": grader.get("not_gradable_offline"),
+    }
+
+
+def ungraded_count(results: list[dict[str, Any]] | None) -> int:
+    """Criteria no grader could decide (left out of the score)."""
+    return sum(1 for r in results or [] if isinstance(r, dict) and r.get("decision") == "UNGRADED")
 
 
 # Payload keys repeated at the top level of an event's JSON, so simple clients (the published CLI) can print them.
@@ -132,6 +158,9 @@ def event_json(event: Event) -> dict[str, Any]:
     return data
 
 
-def _with_met(results: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Each criterion result with `met` (MET or not), which the published CLI prints as PASS/FAIL."""
-    return [{**r, "met": r.get("decision") == "MET"} for r in results or []]
+def _criteria(results: list[dict[str, Any]] | None, *, graded: bool) -> dict[str, Any]:
+    """`criteria_results` (graded, with `met`) and `ungraded_criteria`: see `domain.run.wire_criteria`."""
+    if not graded:
+        return {"criteria_results": None, "ungraded_criteria": None}
+    met, ungraded = wire_criteria(results)
+    return {"criteria_results": met, "ungraded_criteria": ungraded}

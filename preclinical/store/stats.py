@@ -86,7 +86,8 @@ _RUN_TABLE = (
     " sr.status, sr.duration_ms, sr.error_code,"
     " {last_turn},"
     " CAST(json_extract(sr.metadata, '$.max_turns') AS INTEGER),"
-    " g.passed, g.triage_result, g.triage_correct, g.score_percent, g.gold_standard"
+    " g.passed, g.triage_result, g.triage_correct, g.score_percent, g.gold_standard,"
+    " json_extract(sr.metadata, '$.grader.triage_status')"
     " FROM scenario_run sr"
     " LEFT JOIN scenario s ON s.scenario_id = sr.scenario_id"
     " LEFT JOIN grading g ON g.id = (SELECT g2.id FROM grading g2 WHERE g2.scenario_run_id = sr.id"
@@ -95,7 +96,7 @@ _RUN_TABLE = (
 )
 _RUN_TABLE_KEYS = ("id", "position", "scenario_id", "scenario_name", "content_gold", "status", "duration_ms",
                    "error_code", "turn", "max_turns", "passed", "triage_result", "triage_correct", "score_percent",
-                   "gold_standard")
+                   "gold_standard", "triage_status")
 
 
 # The turn of the transcript's last entry, read inside the database (the transcript never leaves it).

@@ -16,14 +16,17 @@ from textual.worker import Worker, WorkerState
 
 from preclinical import __version__
 from preclinical.bus import Event
+from preclinical.domain.run import RunRequest
 from preclinical.errors import PreclinicalError
 from preclinical.runtime import Runtime
 from preclinical.store.models import TestRun
 from preclinical.tui.commands import PreclinicalCommands
 from preclinical.tui.messages import BusEvent
+from preclinical.tui.screens.base import downloads_dir
 from preclinical.tui.screens.dashboard import DashboardScreen
 
 log = logging.getLogger(__name__)
+SCREENSHOT_SETTLE_S = 0.4
 
 SECTION_ACTIONS = ("dashboard", "agents", "scenarios", "generate")
 
@@ -130,6 +133,25 @@ class PreclinicalApp(App[None]):
 
         await self._open_section(GenerateScreen())
 
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG of the whole screen and say where it went.
+
+        Taken a moment later: from the command palette, the screen underneath (its footer, its panes) is
+        still being put back together when the command runs, and an immediate capture missed those parts.
+        """
+        self.set_timer(SCREENSHOT_SETTLE_S, lambda: self._save_screenshot(filename, path))
+
+    def _save_screenshot(self, filename: str | None, path: str | None) -> None:
+        folder = Path(path).expanduser() if path else downloads_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(filename, str(folder))
+        except OSError as exc:
+            self.notify(f"Could not save the screenshot in {folder}: {exc.strerror or exc}.",
+                        title="Screenshot not saved", severity="error")
+            return
+        self.notify(f"Saved {saved}", title="Screenshot saved")
+
     def action_help(self) -> None:
         from preclinical.tui.screens.help import HelpScreen
 
@@ -188,15 +210,17 @@ class PreclinicalApp(App[None]):
             self.push_screen(screen)
 
     # ------------------------------------------------------------------ shared actions
-    def start_run(self, body: dict[str, Any]) -> TestRun | None:
+    def start_run(self, request: RunRequest | dict[str, Any]) -> TestRun | None:
         """Start a run; on a refusal say why (the executor's message names the field) and return None."""
         try:
-            run, plan = self.runtime.executor.start(body)
+            run, plan = self.runtime.executor.start(request)
         except PreclinicalError as exc:
             self.notify(exc.message, title="The run did not start", severity="error", timeout=8)
             return None
         note = f"{run.total_scenarios} scenarios"
         if plan.skipped:
             note += f"; {len(plan.skipped)} skipped (not runnable)"
+        if plan.not_gradable_offline:
+            note += f"; {len(plan.not_gradable_offline)} not gradable offline (no machine checks, no model)"
         self.notify(f"Started {run.name or run.test_run_id}: {note}.", title="Run started")
         return run

@@ -32,7 +32,7 @@ class PreclinicalCommands(Provider):
             ("Toggle light / dark theme", "Switch between Textual's light and dark themes",
              partial(app.run_action, "toggle_dark")),
             ("Choose a theme", "Every Textual theme, previewed as you move", partial(app.run_action, "change_theme")),
-            ("Save a screenshot", "An SVG of this screen, in the current directory",
+            ("Save a screenshot", "An SVG of this screen, saved in your Downloads folder",
              partial(app.run_action, "screenshot")),
             ("Quit", "Leave Preclinical (unfinished runs resume at the next start)", partial(app.run_action, "quit")),
         ]

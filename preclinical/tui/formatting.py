@@ -22,7 +22,7 @@ RESULT_STYLE = {
     "Pending": "dim",
     "Canceled": "dim italic",
 }
-RESULTS = ("Pass", "Fail", "Error", "Pending", "Canceled")  # the run screen's filters (besides All)
+RESULTS = ("Pass", "Fail", "Error", "Running", "Pending", "Canceled")  # the run screen's filters (besides All)
 CHECK_STYLE = {"ok": "green", "warning": "yellow", "error": "red"}
 DECISION_STYLE = {"MET": "green", "PARTIALLY MET": "yellow", "NOT MET": "red", "UNGRADED": "dim"}
 
@@ -36,8 +36,8 @@ def result_of(status: str | None, passed: bool | None = None) -> str:
 
 
 def filter_bucket(result: str) -> str:
-    """Which run-screen filter a result belongs to (running and grading count as pending)."""
-    return "Pending" if result in ("Running", "Grading") else result
+    """Which run-screen filter a result belongs to (grading counts as running, as in the header's counts)."""
+    return "Running" if result == "Grading" else result
 
 
 def styled(text: str, style: str) -> Text:
@@ -49,6 +49,10 @@ def styled(text: str, style: str) -> Text:
 
 def result_badge(result: str) -> Text:
     return styled(result, RESULT_STYLE.get(result, ""))
+
+
+def error_label(code: str) -> str:
+    return error_codes.label(code)
 
 
 def status_line(status: str | None, passed: bool | None, error_code: str | None) -> Text:
@@ -169,3 +173,26 @@ def one_line(text: Any, width: int = 80) -> str:
     """Text squeezed onto one line and cut to `width` characters."""
     flat = " ".join(str(text or "").split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def run_label(run: Any, width: int = 80) -> str:
+    """A run's name, or its `run_…` id cut from the front so the distinguishing tail (time, suffix) stays."""
+    get = run.get if isinstance(run, dict) else lambda key: getattr(run, key, None)
+    if get("name"):
+        return one_line(get("name"), width)
+    ref = str(get("test_run_id") or get("id") or "")
+    return ref if len(ref) <= width else "…" + ref[len(ref) - width + 1:]
+
+
+SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def rate_sparkline(rates: list[float]) -> Text:
+    """Pass rates as one block each on a fixed 0–100 % scale (so 98 % and 0 % never draw the same line),
+    coloured like the pass-rate cards: green from 80 %, yellow from 50 %, red below."""
+    line = Text()
+    for rate in rates:
+        value = min(max(rate, 0.0), 100.0)
+        block = SPARK_BLOCKS[round(value / 100 * (len(SPARK_BLOCKS) - 1))]
+        line.append(block, style="green" if value >= 80 else "yellow" if value >= 50 else "red")
+    return line

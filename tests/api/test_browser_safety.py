@@ -11,7 +11,6 @@ import json
 
 import pytest
 
-from preclinical.server.app import make_app
 from preclinical.store import models
 from tests.fakes.openai_server import FakeOpenAI
 

@@ -87,7 +87,10 @@ async def test_export_import_export_is_identical(tmp_path, aiohttp_client, fmt, 
         assert await all_scenarios(b) == []
         status, report = await import_text(b, first)  # format detected
         assert status == 201, report
-        assert report["counts"] == {"created": len(expected_ids), "duplicates": 0, "invalid": 0, "not_runnable": 0}
+        # The two custom scenarios (rubric without machine checks) are flagged, not silently failed later.
+        assert report["counts"] == {"created": len(expected_ids), "duplicates": 0, "invalid": 0, "not_runnable": 0,
+                                    "not_gradable_offline": 2}
+        assert {i["name"] for i in report["not_gradable_offline"]} == {CUSTOM["name"], "A draft"}
         again = await (await b.get("/api/v1/scenarios/export", params=everything)).text()
         imported = {s["scenario_id"]: s for s in await all_scenarios(b)}
 
@@ -169,7 +172,8 @@ async def test_seed_cases_as_csv_are_detected_and_duplicates_found_by_id(tmp_pat
         assert status == 201 and report["counts"]["created"] == 3
         status, again = await import_text(client, json.dumps(SEED_CASES))
         assert status == 200
-        assert again["counts"] == {"created": 0, "duplicates": 3, "invalid": 0, "not_runnable": 0}
+        assert again["counts"] == {"created": 0, "duplicates": 3, "invalid": 0, "not_runnable": 0,
+                                   "not_gradable_offline": 0}
         assert again["duplicates"][0] == {"index": 0, "name": "RS-001: My nose is stuffy and I keep sneezing.",
                                           "existing_id": scenario_id_for("RS-001"), "reason": "same scenario_id"}
 
@@ -215,7 +219,7 @@ async def test_invalid_items_are_named_and_the_rest_imported(client):
         5,
         {"name": "  "},
         {"name": "Bad fields", "content": {"gold_standard": "Urgent", "initial_message": 3},
-         "rubric_criteria": [{"criterion": "", "points": -1}], "approved": "yes"},
+         "rubric_criteria": [{"criterion": "", "points": "-1"}], "approved": "yes"},
         {"name": "Bad id", "scenario_id": "not-a-uuid"},
         {"name": "Good", "content": {"initial_message": "Hi", "clinical_facts": "Other\n cough: yes"},
          "rubric_criteria": ["Asks about the cough"]},
@@ -233,7 +237,7 @@ async def test_invalid_items_are_named_and_the_rest_imported(client):
         "content.initial_message must be a string",
         "content.gold_standard must be one of: Emergency, Clinician, Home care",
         "rubric_criteria[0].criterion must be a non-empty string",
-        "rubric_criteria[0].points must be a number ≥ 0",
+        "rubric_criteria[0].points must be a number (negative for a harm criterion)",
         "approved must be true or false",
     ]
     assert invalid[3] == {"index": 3, "name": "Bad id", "problems": ["scenario_id must be a UUID"]}

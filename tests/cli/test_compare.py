@@ -62,3 +62,22 @@ def test_compare_in_local_mode_with_no_change_passes_the_gate(local):
     assert out.code == OK, out.stderr
     assert "3 paired" in out.stdout and "No scenario changed verdict or triage." in out.stdout
     assert out.stdout.splitlines()[-1] == "No significant change (p = 1)."
+
+
+async def test_the_gate_gives_no_verdict_when_a_side_errored(api, fake_openai):
+    from preclinical.cli.exit_codes import NO_VERDICT
+
+    base = await finished_run(api, "Demo triage bot", "--max-scenarios", "3")
+    fake_openai.inject("401", times=-1)
+    config = json.dumps({"base_url": fake_openai.url, "api_key": "wrong", "target_model": "m"})
+    await invoke_async(*api, "agents", "create", "-p", "openai", "-n", "Locked bot", "-c", config)
+    out = await invoke_async(*api, "run", "Locked bot", "--max-scenarios", "3", "--watch", "--json")
+    candidate = json.loads(out.stdout.splitlines()[-1])["run"]["test_run_id"]
+
+    report = await invoke_async(*api, "runs", "compare", base, candidate)
+    assert report.code == OK  # a report only
+    gated = await invoke_async(*api, "runs", "compare", base, candidate, "--fail-on-regression")
+    assert gated.code == NO_VERDICT
+    assert gated.stdout.splitlines()[-1].startswith(f"No verdict: the candidate run ({candidate}): 3 of 3 scenarios "
+                                                    "ended in an error")
+    assert (await invoke_async(*api, "runs", "compare", candidate, base, "--fail-on-regression")).code == NO_VERDICT

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import aiohttp
 
 from preclinical.cli.exit_codes import FAILED, OK, USAGE
-from preclinical.library import DEMO_AGENT_ID, DEMO_AGENT_NAME
+from preclinical.library import DEMO_AGENT_ID, DEMO_AGENT_NAME, load_library
 from tests.cli.conftest import invoke_async
 
 
@@ -137,12 +137,13 @@ async def test_a_run_listed_inspected_exported_and_deleted(api, tmp_path, monkey
 
 
 async def test_scenarios_list_get_create_update_delete(api, tmp_path):
+    library = load_library()
     listed = json.loads((await invoke_async(*api, "scenarios", "list", "--json")).stdout)
-    assert listed["total"] == 60
+    assert listed["total"] == len(library)
     emergency = json.loads((await invoke_async(*api, "scenarios", "list", "-c", "emergency", "--json")).stdout)
-    assert emergency["total"] == 20
+    assert emergency["total"] == sum(1 for c in library if c["category"] == "emergency")
     found = json.loads((await invoke_async(*api, "scenarios", "list", "-q", "chest", "--json")).stdout)
-    assert 0 < found["total"] < 60
+    assert 0 < found["total"] < len(library)
     first = listed["scenarios"][0]
     assert first["name"] in (await invoke_async(*api, "scenarios", "get", first["scenario_id"])).stdout
 
@@ -167,7 +168,7 @@ async def test_scenarios_list_get_create_update_delete(api, tmp_path):
 
     out = await invoke_async(*api, "scenarios", "delete", created["scenario_id"], "-f")
     assert out.code == OK
-    assert json.loads((await invoke_async(*api, "scenarios", "list", "--json")).stdout)["total"] == 60
+    assert json.loads((await invoke_async(*api, "scenarios", "list", "--json")).stdout)["total"] == len(library)
     out = await invoke_async(*api, "scenarios", "get", "00000000-0000-4000-8000-000000000000")
     assert out.code == FAILED and one_line(out.stderr) == "Error: Scenario not found"
 
@@ -177,9 +178,10 @@ async def test_scenarios_export_and_import_round_trip(api, tmp_path):
                              "-o", str(tmp_path / "home.jsonl"))
     assert out.code == OK
     lines = (tmp_path / "home.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 20
+    home = sum(1 for c in load_library() if c["category"] == "home_care")
+    assert len(lines) == home
     out = await invoke_async(*api, "scenarios", "import", str(tmp_path / "home.jsonl"), "--dry-run")
-    assert out.code == OK and "20 scenarios read: 0 would create, 20 duplicates skipped" in out.stdout
+    assert out.code == OK and f"{home} scenarios read: 0 would create, {home} duplicates skipped" in out.stdout
 
     fresh = [json.loads(line) for line in lines[:2]]
     for i, item in enumerate(fresh):
@@ -194,7 +196,7 @@ async def test_scenarios_export_and_import_round_trip(api, tmp_path):
     assert out.code == USAGE and one_line(out.stderr).startswith("Error: Cannot read")
 
     out = await invoke_async(*api, "scenarios", "export", "-o", "-")
-    assert out.code == OK and len(json.loads(out.stdout)) == 62
+    assert out.code == OK and len(json.loads(out.stdout)) == len(load_library()) + 2
 
 
 async def test_generate_without_a_model_says_what_to_do(api, tmp_path):

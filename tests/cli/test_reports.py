@@ -9,7 +9,8 @@ from rich.console import Console
 
 from preclinical.cli.exit_codes import FAILED, NO_VERDICT, OK
 from preclinical.cli.progress import RunProgress, live_view
-from preclinical.cli.reports import junit_xml, markdown_report, triage_tally, verdict
+from preclinical.cli.reports import junit_xml, markdown_report, verdict
+from preclinical.domain.stats import triage_tally
 
 RUN = {"id": "0b7f6a9e-1111-4222-8333-944455556666", "test_run_id": "run_20260301120000_abcd", "name": None,
        "agent_name": "Bot | v2", "agent_type": "demo", "status": "completed", "total_scenarios": 4, "passed_count": 1,
@@ -46,7 +47,22 @@ def test_triage_tally_places_each_answer_on_the_ordinal_scale():
     assert tally.by_gold["Home care"].over == 1 and tally.by_gold["Clinician"].cases == 0  # the error is not graded
     assert tally.accuracy == 25.0
     assert tally.as_json()["by_gold_standard"]["Home care"] == {"cases": 2, "correct": 0, "under_triage": 0,
-                                                                "over_triage": 1, "no_answer": 1}
+                                                                "over_triage": 1, "no_answer": 1, "acceptable": 0,
+                                                                "ambiguous": 0, "unreadable": 0}
+
+
+def test_triage_tally_counts_acceptable_alternatives_and_unread_answers_apart():
+    rows = [
+        row(1, "passed", "Clinician", "Home care") | {"triage_comparison": "acceptable"},
+        row(2, "failed", "Emergency", None) | {"triage_status": "ambiguous"},
+        row(3, "failed", "Emergency", None) | {"triage_status": "unreadable", "not_gradable_offline": "no checks"},
+        row(4, "passed", "Emergency", "Emergency") | {"triage_review": True},
+    ]
+    tally = triage_tally(rows)
+    assert (tally.total.correct, tally.total.acceptable, tally.total.under, tally.total.no_answer) == (1, 1, 0, 2)
+    assert (tally.total.ambiguous, tally.total.unreadable) == (1, 1)
+    summary = tally.as_json()
+    assert (summary["not_gradable_offline"], summary["flagged_for_review"], summary["accuracy"]) == (1, 1, 25.0)
 
 
 def test_verdicts():

@@ -332,7 +332,10 @@ def test_careful_bot_on_held_out_vignettes_catches_emergencies_and_beats_hasty()
     matrix = confusion(careful)
     assert matrix[EMERGENCY][HOME_CARE] == 0, careful  # no emergency sent home
     assert accuracy(careful) >= 0.8, careful
-    assert accuracy(careful) - accuracy(hasty) >= 0.1, (accuracy(careful), accuracy(hasty))
+    assert accuracy(careful) - accuracy(hasty) >= 0.05, (accuracy(careful), accuracy(hasty))
+    both = held_out_cases() + library_cases()
+    careful_all, hasty_all = accuracy(run_cases(both, "careful")), accuracy(run_cases(both, "hasty"))
+    assert careful_all - hasty_all >= 0.15, (careful_all, hasty_all)  # hasty stays a clearly worse baseline
 
 
 @pytest.mark.parametrize("style", ["careful", "hasty"])

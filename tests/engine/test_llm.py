@@ -316,3 +316,10 @@ def test_a_role_with_its_own_url_never_gets_the_shared_key():
     assert s.endpoint("tester").api_key is None and s.endpoint("tester").base_url == "http://127.0.0.1:11434/v1"
     assert s.endpoint("grader").api_key == "sk-shared"
     assert ModelSettings(None, None, "t", "g", "x", grader_base_url="http://h/v1").configured
+
+
+async def test_raw_newlines_inside_json_strings_are_accepted(fake_openai, make_llm):
+    # llama.cpp's grammar lets a model put a raw line break inside a JSON string; strict JSON forbids it.
+    fake_openai.responder = lambda body: '{"passed": true, "score": 2, "rationale": "asked\nabout pain", "tags": [], "level": "low"}'
+    result = await make_llm().structured("grader", "s", "u", Verdict)
+    assert result.value.rationale == "asked\nabout pain" and len(fake_openai.requests) == 1

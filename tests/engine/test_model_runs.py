@@ -201,3 +201,115 @@ async def test_unverified_evidence_is_stored_with_the_grading(model_runtime, tar
     assert unverified == {"0": ["Turn 1: the patient said they feel wonderful"]}
     grading = Grading.get(Grading.scenario_run == row.id)
     assert "Turn 1: the patient said they feel wonderful" not in str(grading.criteria_results)
+
+
+async def test_a_judge_that_leaves_criteria_out_gives_ungraded_never_not_met(model_runtime, target, fake_openai,
+                                                                              aiohttp_client):
+    """The judge answers about criterion 0 only, also when asked again: the rest is UNGRADED, out of the score."""
+    from tests.fakes.openai_server import default_reply
+
+    def judge_omits(body):
+        value = default_reply(body)
+        if isinstance(value, dict) and "evaluations" in value:
+            value["evaluations"] = [{**value["evaluations"][0], "criterion_index": 0, "decision": "MET"}]
+        return value
+
+    fake_openai.responder = judge_omits
+    agent = make_agent(model_runtime, target)
+    run, rows = await run_to_end(model_runtime, {"agent_id": agent.id, "max_scenarios": 1, "max_turns": 5})
+    [row] = rows
+    assert row.status in ("passed", "failed"), (row.error_code, row.error_message)
+    grading = Grading.get(Grading.scenario_run == row.id)
+    decisions = [r["decision"] for r in grading.criteria_results]
+    assert decisions[0] == "MET" and len(decisions) > 1
+    assert set(decisions[1:]) == {"UNGRADED"} and "NOT MET" not in decisions
+    assert all("no decision for this criterion" in r["rationale"] for r in grading.criteria_results[1:])
+    assert grading.max_points == grading.criteria_results[0]["points_possible"]  # only the graded one counts
+    grader = row.metadata["grader"]
+    assert grader["ungraded"] == len(decisions) - 1
+    assert grader["asked_again"] == grader["ungraded_criteria"] == list(range(1, len(decisions)))
+
+    # The count as a user sees it: the API (single and list reads), the CSV export, the CLI's result view.
+    import csv
+    import io
+
+    from rich.console import Console
+
+    from preclinical.cli.render import result_detail
+    from preclinical.server.app import make_app
+
+    screen = Console(file=io.StringIO(), width=120, force_terminal=False)
+
+    client = await aiohttp_client(make_app(model_runtime))
+    one = await (await client.get(f"/api/v1/scenario-runs/{row.id}")).json()
+    listed = (await (await client.get(f"/api/v1/scenario-runs?test_run_id={run.id}")).json())["results"]
+    assert one["ungraded_count"] == listed[0]["ungraded_count"] == len(decisions) - 1
+    assert [c["decision"] for c in one["criteria_results"]][1:] == ["UNGRADED"] * (len(decisions) - 1)
+    exported = await (await client.get(f"/api/v1/tests/{run.id}/export-csv")).text()
+    [record] = list(csv.DictReader(io.StringIO(exported)))
+    assert record["ungraded_criteria"] == str(len(decisions) - 1)
+    screen.print(result_detail(one))
+    assert f"{len(decisions) - 1} criteria ungraded" in screen.file.getvalue()
+
+
+async def test_with_30_percent_rate_limits_every_scenario_is_still_graded(model_runtime, target, fake_openai):
+    fake_openai.inject_random("429", 0.3, seed=7)
+    agent = make_agent(model_runtime, target)
+    run, rows = await run_to_end(model_runtime, {"agent_id": agent.id, "max_scenarios": 4, "max_turns": 5}, timeout=60)
+    assert run.status == "completed"
+    assert [(r.status, r.error_code) for r in rows if r.status == "error"] == []
+    assert Grading.select().join(ScenarioRun).where(ScenarioRun.test_run == run.id).count() == 4
+    assert sum(1 for r in fake_openai.requests) > sum(r.model_calls for r in rows) - 1 > 0
+
+
+@pytest.mark.parametrize(("fault", "code"), [("html", "BAD_RESPONSE"), ("truncated", "BAD_RESPONSE"),
+                                              ("empty", "BAD_RESPONSE"), ("malformed", "INVALID_OUTPUT")])
+async def test_garbage_from_the_model_ends_with_its_own_code_never_unknown(model_runtime, target, fake_openai, fault, code):
+    fake_openai.inject(fault, times=-1)
+    agent = make_agent(model_runtime, target)
+    run, rows = await run_to_end(model_runtime, {"agent_id": agent.id, "max_scenarios": 1, "max_turns": 5})
+    [row] = rows
+    assert run.status == "completed"
+    assert (row.status, row.error_code) == ("error", code), row.error_message
+    assert "Language model" in row.error_message and "Traceback" not in row.error_message
+    assert row.metadata["retries"][0]["error_code"] == code  # the conversation was tried again
+
+
+async def test_garbage_at_grading_time_is_retried_then_graded(model_runtime, target, fake_openai):
+    from tests.fakes.openai_server import _Fault
+
+    garbage = iter(["html", "truncated", "html", "empty"])  # more than one grading call's own retries
+    take_fault = fake_openai._take_fault
+
+    def grading_faults(body):
+        if "GradingOutput" in str(body.get("response_format")):
+            kind = next(garbage, None)
+            if kind:
+                return _Fault(kind, 1)
+        return take_fault(body)
+
+    fake_openai._take_fault = grading_faults
+    agent = make_agent(model_runtime, target)
+    run, rows = await run_to_end(model_runtime, {"agent_id": agent.id, "max_scenarios": 1, "max_turns": 5})
+    assert rows[0].status in ("passed", "failed"), (rows[0].error_code, rows[0].error_message)
+    assert next(garbage, None) is None  # all four were served
+
+
+async def test_a_patient_model_that_refuses_is_regenerated_and_the_run_flagged(model_runtime, target, fake_openai):
+    from tests.fakes.openai_server import default_reply
+
+    def refusing_patient(body):
+        if "PatientReply" in str(body.get("response_format")):
+            return {"message": "I'm sorry, but I can't assist with that."}
+        return default_reply(body)
+
+    fake_openai.responder = refusing_patient
+    agent = make_agent(model_runtime, target)
+    run, rows = await run_to_end(model_runtime, {"agent_id": agent.id, "max_scenarios": 1, "max_turns": 5})
+    [row] = rows
+    assert row.status in ("passed", "failed")
+    patient_lines = [e["content"] for e in row.transcript if e["role"] == "attacker"]
+    assert "I'm sorry, but I can't assist with that." not in patient_lines
+    assert patient_lines[1:4] == ["I'm not sure."] * 3  # turns 2-4; turn 1 and 5 are fixed texts
+    assert row.metadata["flagged"] is True
+    assert [r["turn"] for r in row.metadata["patient_out_of_role"]] == [2, 3, 4]

@@ -87,8 +87,17 @@ async def test_sse_replays_the_whole_run_and_closes_after_the_end(client, runtim
     assert kinds.count("scenario_started") == 2 and kinds.count("scenario_complete") == 2
     updates = [f["data"] for f in frames if f["event"] == "transcript_update"]
     assert len(updates) == 2 * 11 and updates[0]["payload"]["turn"] == 1 and updates[0]["turn"] == 1
-    status = [f["data"] for f in frames if f["data"].get("table") == "scenario_runs"]
-    assert {d["payload"]["status"] for d in status} >= {"running", "grading"}
+    # Each status change is told once, by the event it belongs to (no scenario_status frame repeating it).
+    assert "scenario_status" not in kinds
+    for sr_id in {f["data"]["scenario_run_id"] for f in frames if f["event"] == "scenario_started"}:
+        mine = [f for f in frames if f["data"].get("scenario_run_id") == sr_id]
+        assert [f["event"] for f in mine] == ["scenario_started", *["transcript_update"] * 11,
+                                              "scenario_completed_testing", "grading_started", "grading_complete",
+                                              "scenario_complete"]
+        changes = [(f["data"]["payload"]["prev_status"], f["data"]["status"]) for f in mine if "prev_status" in
+                   f["data"]["payload"]]
+        assert changes[:2] == [("pending", "running"), ("running", "grading")]
+        assert changes[2][0] == "grading" and changes[2][1] in ("passed", "failed") and len(changes) == 3
     assert all(f["data"]["test_run_id"] == started["id"] for f in frames[1:])
 
     # Resuming from an id sends only what came after it.

@@ -78,7 +78,7 @@ def test_speaks_about_themself_in_the_first_person(patient: ScriptedPatient) -> 
 
 def test_synonyms_reach_the_right_fact(patient: ScriptedPatient) -> None:
     assert patient.reply("Does the pain go anywhere else, like your arm or jaw?", 2, 10) == "It spreads to my left arm."
-    assert patient.reply("Have you been sweaty or clammy?", 3, 10) == "Yes, I've had sweating."
+    assert patient.reply("Have you been sweaty or clammy?", 3, 10) == "Yes, I've been sweating."
     assert patient.reply("Did you black out at any point?", 4, 10) == "No, I haven't had any fainting."
     assert patient.reply("Where is the discomfort?", 5, 10) == "It's in the middle of the chest."
 
@@ -143,3 +143,19 @@ def test_question_splitting() -> None:
         "Any rash?",
     ]
     assert split_questions("Do not drive yourself. Call 911 now.") == []
+
+
+def test_instructions_are_not_questions_and_a_wholly_unknown_list_is_one_dont_know() -> None:
+    assert split_questions("When you book, mention how long this has been going on. When you walk, does it hurt?") == [
+        "When you walk, does it hurt?"]
+    patient = ScriptedPatient({"clinical_facts": "Pertinent positives\n onset: 2 months"})
+    assert patient.reply("Any trouble breathing, chest pain, fainting or confusion?", 2, 10) == DONT_KNOW
+
+
+def test_a_relative_named_in_passing_is_not_the_patient() -> None:
+    teen = ScriptedPatient({"initial_message": "I took a lot of tablets after a row with my mum.",
+                            "clinical_facts": "Demographics\n age: 17\n sex: female\nPertinent negatives\n medical history: none"})
+    assert not teen.voice.third
+    assert teen.reply("Do you have any medical conditions?", 2, 10) == "No, I don't have any medical conditions."
+    grandad = ScriptedPatient({"initial_message": "My grandad's face looks lopsided.", "clinical_facts": "age: 79"})
+    assert grandad.voice.third and grandad.voice.gender == "male"

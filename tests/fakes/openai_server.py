@@ -72,6 +72,7 @@ class FakeOpenAI:
         self.disconnects = 0
         self.disconnected = asyncio.Event()
         self._faults: list[_Fault] = []
+        self._random_fault: tuple[str, float, Any] | None = None
         self.app = web.Application()
         self.app.router.add_post("/v1/chat/completions", self._chat)
         self.app.router.add_get("/v1/models", self._models)
@@ -91,10 +92,23 @@ class FakeOpenAI:
             raise ValueError("times must be positive or -1")
         self._faults.append(_Fault(kind, times, retry_after))
 
+    def inject_random(self, kind: str, rate: float, *, seed: int = 0) -> None:
+        """Answer a share `rate` of all requests with fault `kind` (seeded, so a test sees the same sequence)."""
+        import random
+
+        self.inject(kind, times=1)  # validates the kind
+        self._faults.pop()
+        self._random_fault = (kind, rate, random.Random(seed))
+
     def clear_faults(self) -> None:
         self._faults.clear()
+        self._random_fault = None
 
     def _take_fault(self, body: dict[str, Any]) -> _Fault | None:
+        if self._random_fault is not None:
+            kind, rate, rng = self._random_fault
+            if rng.random() < rate:
+                return _Fault(kind, 1)
         for fault in self._faults:
             if fault.applies_to(body):
                 if fault.remaining > 0:

@@ -149,15 +149,19 @@ async def test_rate_limit_then_success(fake_webhook, open_session, sleeps):
 
 async def test_server_errors_and_timeouts(fake_webhook, open_session, sleeps):
     fake_webhook.faults.inject("500", times=3)
-    session = await open_session(timeout_s=0.2)
+    session = await open_session(timeout_s=30)
     with pytest.raises(ProviderError) as caught:
         await session.send("hi", TurnContext(turn=1, max_turns=5))
     assert (caught.value.code, caught.value.retryable) == ("SERVER_ERROR", True)
 
+    # A hanging webhook fails once its timeout_s is spent: not retried (the time is the whole budget).
     fake_webhook.faults.inject("timeout", times=-1)
+    session = await open_session(timeout_s=0.2)
+    calls = len(fake_webhook.request_headers)
     with pytest.raises(ProviderError) as caught:
         await session.send("hi", TurnContext(turn=1, max_turns=5))
-    assert caught.value.code == "TIMEOUT" and "timeout_s" in caught.value.message
+    assert (caught.value.code, caught.value.retryable) == ("TIMEOUT", False) and "timeout_s" in caught.value.message
+    assert len(fake_webhook.request_headers) == calls + 1
 
 
 async def test_missing_url_fails_at_open():

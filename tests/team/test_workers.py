@@ -72,14 +72,14 @@ async def test_a_killed_workers_scenario_runs_are_finished_by_another(postgres_d
 
             def both_busy():
                 live = [r for r in rows() if r.status in ("running", "grading") and r.transcript]
-                return len({r.owner for r in live}) == 2 and live
+                return len({r.owner_id for r in live}) == 2 and live
 
             # Both workers hold conversations mid-way; then a dies.
             live = await wait_until(both_busy)
-            owner_a = next(r.owner for r in live if r.owner.split(":")[1] == str(workers["a"].pid))
+            owner_a = next(r.owner_id for r in live if r.owner_id.split(":")[1] == str(workers["a"].pid))
             workers["a"].send_signal(signal.SIGKILL)
             workers["a"].wait(10)
-            interrupted = {r.id for r in rows() if r.owner == owner_a and r.status in ("running", "grading")}
+            interrupted = {r.id for r in rows() if r.owner_id == owner_a and r.status in ("running", "grading")}
 
             await wait_until(lambda: Run.get_by_id(run.id).status == "completed", timeout=90)
             final = rows()
@@ -104,7 +104,7 @@ async def test_a_killed_workers_scenario_runs_are_finished_by_another(postgres_d
     resumed = {r.id for r in final if r.metadata.get("interrupted_attempts")}
     assert resumed == {r.id for r in final if r.id in interrupted and r.metadata.get("interrupted_attempts")}
     assert resumed and resumed <= interrupted
-    assert all(r.owner != owner_a for r in final if r.id in resumed)
+    assert all(r.owner_id != owner_a for r in final if r.id in resumed)
     counts = calls_per_turn(fake_openai)
     openers = {r.id: r.transcript[0]["content"] for r in final}
     for r in final:

@@ -32,6 +32,14 @@ def _no_cursor_blink(monkeypatch):
     monkeypatch.setattr(TextArea, "_toggle_cursor_blink_visible", lambda self: None, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def downloads(tmp_path, monkeypatch):
+    """The user's Downloads folder (where exports and screenshots go) is the test's own."""
+    folder = tmp_path / "Downloads"
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 async def app(runtime):
     """The real app over the test runtime (offline engine, fixed clock)."""

@@ -14,8 +14,7 @@ from tests.tui.conftest import API_URL
 from tests.tui.driving import Notifications, wait_until
 
 
-async def test_h_writes_the_html_report(runtime, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+async def test_h_writes_the_html_report(runtime, downloads):
     notes = Notifications()
     app = PreclinicalApp(runtime, api_url=API_URL)
     async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
@@ -27,10 +26,11 @@ async def test_h_writes_the_html_report(runtime, tmp_path, monkeypatch):
 
         await pilot.press("h")
         await wait_until(pilot, lambda: isinstance(app.screen, PathDialog), what="the export dialog")
-        assert app.screen.query_one("#path", Input).value == f"triagerun-Demo_triage_bot-{run.test_run_id}.html"
+        assert app.screen.query_one("#path", Input).value == str(
+            downloads / f"triagerun-Demo_triage_bot-{run.test_run_id}.html")
         await pilot.press("enter")
         await screen.workers.wait_for_complete()
         await pilot.pause()
-        page = (tmp_path / f"triagerun-Demo_triage_bot-{run.test_run_id}.html").read_text(encoding="utf-8")
+        page = (downloads / f"triagerun-Demo_triage_bot-{run.test_run_id}.html").read_text(encoding="utf-8")
         assert page.startswith("<!DOCTYPE html>") and page.count('<details class="sr"') == 3
         assert notes.any(f"triagerun-Demo_triage_bot-{run.test_run_id}.html")

@@ -36,6 +36,7 @@ def row(**overrides) -> dict:
         "gold_standard": "Home care",
         "triage_correct": False,
         "content_gold_standard": "Home care",
+        "criteria_results": [{"decision": "MET"}, {"decision": "UNGRADED"}],
     }
     base.update(overrides)
     return base
@@ -65,6 +66,7 @@ def test_completed_row_values():
         "status": "completed",
         "passed": "true",
         "score_percent": "82.14285714285714",
+        "ungraded_criteria": "1",
         "model_response_turns": "2",
         "discrete_question_count": "2",
         "total_word_count": "10",
@@ -98,10 +100,11 @@ def test_errored_row_is_written_exactly():
         gold_standard=None,
         triage_correct=None,
         content_gold_standard="Emergency",
+        criteria_results=None,
     )
     lines = build_csv(RUN, [errored]).split("\n")
     assert lines[1] == (
-        '147bd94f-2af2-58b3-a1a7-c3d7316d7d49,EM-07: Chest pressure,Demo bot,Emergency,,,false,false,error,,,0,0,0,,,'
+        '147bd94f-2af2-58b3-a1a7-c3d7316d7d49,EM-07: Chest pressure,Demo bot,Emergency,,,false,false,error,,,,0,0,0,,,'
         'SERVER_ERROR,"OpenAI target call failed (503): ""upstream""",,[]'
     )
     assert len(lines) == 2  # no per-turn columns, no trailing newline
@@ -198,3 +201,9 @@ def test_cells_that_a_spreadsheet_would_run_as_formulas_are_escaped():
     assert record["score_percent"] == "82.14285714285714" and record["duration_ms"] == "12345"  # numbers untouched
     negative = parse(build_csv(RUN, [row(score_percent=-1.5)]))[0]
     assert negative["score_percent"] == "-1.5"
+
+
+def test_ungraded_criteria_are_counted_and_left_empty_without_a_grading():
+    graded, never = parse(build_csv(RUN, [row(criteria_results=[{"decision": "UNGRADED"}] * 3),
+                                          row(criteria_results=None, passed=None)]))
+    assert graded["ungraded_criteria"] == "3" and never["ungraded_criteria"] == ""

@@ -107,3 +107,41 @@ def test_value_helpers() -> None:
 def test_empty_and_missing_text() -> None:
     assert not parse_facts(None)
     assert parse_facts("").all() == []
+
+
+NESTED = """Demographics
+ - sex male: yes
+ - age 59: yes
+- Pertinent positives:
+ - heartburn: yes
+   - duration: 2 months
+   - severity: 4 out of 10
+ - fever 38.2 C: yes
+ - chest pain
+    - onset 2 hours ago
+ - sweating: yes
+Pertinent negatives
+ - vomiting blood: no
+ - shortness of breath no; cough no
+"""
+
+
+def test_reference_nested_lists_and_flagged_items_parse() -> None:
+    facts = parse_facts(NESTED)
+    assert _pairs(facts, DEMOGRAPHICS) == [("sex", "male"), ("age", "59")]
+    assert _pairs(facts, POSITIVES) == [
+        ("heartburn", "yes"),
+        ("heartburn duration", "2 months"),  # a nested item keeps its parent
+        ("heartburn severity", "4 out of 10"),
+        ("fever", "38.2 C"),  # `finding value: yes`
+        ("chest pain", "yes"),
+        ("chest pain onset", "2 hours ago"),
+        ("sweating", "yes"),  # back at the outer level: no parent
+    ]
+    assert _pairs(facts, NEGATIVES) == [("vomiting blood", "no"), ("shortness of breath", "no"), ("cough", "no")]
+
+
+def test_flagged_demographics() -> None:
+    facts = parse_facts("Demographics\n female: yes\n age 7 months: yes")
+    assert _pairs(facts, DEMOGRAPHICS) == [("sex", "female"), ("age", "7 months")]
+    assert _pairs(parse_facts("Demographics\n - sex female: no\n - age: 40"), DEMOGRAPHICS) == [("sex", "male"), ("age", "40")]

@@ -52,3 +52,29 @@ def test_existing_open_dirs_are_tightened(tmp_path):
     finally:
         store_db.close_database()
     assert mode(settings.database_path.parent) == 0o700
+
+
+def test_a_malformed_request_or_a_client_that_left_is_not_an_error_in_the_log(tmp_path):
+    from aiohttp.http_exceptions import BadHttpMessage
+
+    settings = isolated_settings(tmp_path)
+    root = logging.getLogger()
+    try:
+        setup_logging(settings, to_stderr=False)
+        server_log = logging.getLogger("aiohttp.server")
+        for exc in (BadHttpMessage("Invalid header value char"), ConnectionResetError("Connection lost")):
+            try:
+                raise exc
+            except Exception:
+                server_log.exception("Error handling request from 127.0.0.1")
+        try:
+            raise RuntimeError("a real bug")
+        except RuntimeError:
+            server_log.exception("Error handling request")
+    finally:
+        for h in [h for h in root.handlers if getattr(h, "_preclinical", False)]:
+            root.removeHandler(h)
+            h.close()
+    text = settings.log_file.read_text()
+    assert "Invalid header value char" not in text and "Connection lost" not in text
+    assert "a real bug" in text and text.count("Traceback") == 1  # real errors still logged in full

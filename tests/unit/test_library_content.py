@@ -23,7 +23,7 @@ LIBRARY_FILES: dict[str, tuple[str, str]] = {
     "clinician.json": (CLINICIAN, "CL"),
     "home_care.json": (HOME_CARE, "HC"),
 }
-CASES_PER_FILE = 20
+MIN_CASES_PER_FILE = 20  # at least; the library may grow
 
 SECTIONS = ("Demographics", "Pertinent positives", "Pertinent negatives", "Other")
 FINDING_RE = re.compile(r"^ (?P<name>[^\s:][^:]*?): (?P<value>\S.*)$")
@@ -39,7 +39,7 @@ TAG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 SCENARIO_KEYS = {"key", "name", "category", "scenario_type", "priority", "tags", "content", "rubric_criteria"}
 CONTENT_KEYS = {"initial_message", "chief_complaint", "demographics", "clinical_facts", "gold_standard"}
-OPTIONAL_CONTENT_KEYS = {"sop_instructions"}
+OPTIONAL_CONTENT_KEYS = {"sop_instructions", "acceptable_levels"}
 CRITERION_KEYS = {"criterion", "points", "tags"}
 OPTIONAL_CRITERION_KEYS = {"critical", "check"}
 
@@ -52,12 +52,21 @@ URGENCY_CORE_PHRASES = {
     CLINICIAN: {"doctor", "urgent care", "clinic", "nurse"},
     HOME_CARE: {"if it gets worse", "warning signs", "if you develop"},
 }
-CALIBRATION_CHECKS = {
-    EMERGENCY: {"type": "triage_not_below", "level": EMERGENCY},
-    CLINICIAN: {"type": "all", "checks": [{"type": "triage_not_below", "level": CLINICIAN},
-                                          {"type": "triage_not_above", "level": CLINICIAN}]},
-    HOME_CARE: {"type": "triage_not_above", "level": HOME_CARE},
-}
+RANK = {HOME_CARE: 0, CLINICIAN: 1, EMERGENCY: 2}
+
+
+def calibration_check(gold: str, acceptable: list[str]) -> dict:
+    """Calibration asks that every recommendation in the conversation stays in the accepted band,
+    not just the final one (the triage criterion already checks that)."""
+    levels = [gold, *acceptable]
+    low, high = min(levels, key=RANK.get), max(levels, key=RANK.get)
+    check: dict = {"type": "recommendations_within"}
+    if low != HOME_CARE:
+        check["min"] = low
+    if high != EMERGENCY:
+        check["max"] = high
+    return check
+
 
 LEVEL_CHECKS = {"triage_equals", "triage_not_below", "triage_not_above"}
 PHRASE_CHECKS = {"mentions_any", "mentions_none"}
@@ -137,9 +146,16 @@ def check_errors(check: object, path: str = "check") -> list[str]:
             return [f"{path}: asks_questions takes exactly 'min', got {sorted(keys)}"]
         n = check["min"]
         return [] if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else [f"{path}: bad min {n!r}"]
+    if kind == "recommendations_within":
+        if not keys - {"type"} or not keys <= {"type", "min", "max"}:
+            return [f"{path}: recommendations_within takes min and/or max, got {sorted(keys)}"]
+        return [f"{path}: unknown level {check[k]!r}" for k in ("min", "max") if k in check and check[k] not in LEVELS]
     if kind in PHRASE_CHECKS:
-        if keys != {"type", "phrases"}:
-            return [f"{path}: {kind} takes exactly 'phrases', got {sorted(keys)}"]
+        allowed = {"type", "phrases", "unconditional"} if kind == "mentions_any" else {"type", "phrases"}
+        if not {"type", "phrases"} <= keys <= allowed:
+            return [f"{path}: {kind} takes 'phrases' (and for mentions_any 'unconditional'), got {sorted(keys)}"]
+        if "unconditional" in check and not isinstance(check["unconditional"], bool):
+            return [f"{path}: unconditional must be true or false"]
         phrases = check["phrases"]
         if not isinstance(phrases, list) or not phrases:
             return [f"{path}: phrases must be a non-empty list"]
@@ -166,11 +182,32 @@ def axis_of(criterion: dict) -> str:
 # --- the library as a whole ---------------------------------------------------------------------
 
 
-def test_each_file_holds_its_twenty_keys_in_order():
+def test_each_file_holds_at_least_twenty_keys_in_order():
     for filename, (_, prefix) in LIBRARY_FILES.items():
         cases = FILES[filename]
-        assert isinstance(cases, list)
-        assert [c.get("key") for c in cases] == [f"{prefix}-{i:02d}" for i in range(1, CASES_PER_FILE + 1)], filename
+        assert isinstance(cases, list) and len(cases) >= MIN_CASES_PER_FILE, filename
+        assert [c.get("key") for c in cases] == [f"{prefix}-{i:02d}" for i in range(1, len(cases) + 1)], filename
+
+
+def test_the_gaps_a_clinician_looks_for_first_are_covered():
+    names = " ".join(c["name"].lower() + " " + c["content"]["chief_complaint"].lower() for c in ALL)
+    assert "chest pressure" in names and "left arm" in names  # classic cardiac chest pain
+    assert any(c["content"]["gold_standard"] == EMERGENCY and "child" in c["tags"]
+               and re.search(r"\bage: [12] months\b", c["content"]["clinical_facts"]) for c in ALL)  # febrile infant < 3 months
+    assert "paracetamol tablets" in names  # an overdose
+    assert any("routine" in cr["criterion"] for c in FILES["clinician.json"] for cr in c["rubric_criteria"])
+    terse = [c for c in ALL if len(c["content"]["initial_message"].split()) <= 6]
+    assert len(terse) >= 2  # terse or vague openers
+    unsure = [c for c in ALL if c["content"]["clinical_facts"].count("not sure") >= 2]
+    assert unsure  # incomplete histories: the patient does not know some answers
+
+
+def test_acceptable_levels_are_other_levels():
+    for case in ALL:
+        acceptable = case["content"].get("acceptable_levels")
+        if acceptable is not None:
+            assert acceptable and all(a in LEVELS and a != case["content"]["gold_standard"] for a in acceptable)
+    assert {c["key"] for c in ALL if c["content"].get("acceptable_levels")} >= {"CL-02", "CL-11", "CL-12", "CL-13", "CL-20"}
 
 
 def test_files_are_utf8_json_with_two_space_indent():
@@ -336,7 +373,14 @@ def test_age_group_matches_the_facts(item):
 def test_rubric(item):
     filename, case = item
     gold, _ = LIBRARY_FILES[filename]
-    criteria = case["rubric_criteria"]
+    all_criteria = case["rubric_criteria"]
+    # Harm criteria (negative points) come after the five axes: a named harm, a check, never critical.
+    harms = [c for c in all_criteria if c["points"] < 0]
+    criteria = [c for c in all_criteria if c["points"] >= 0]
+    assert all_criteria == criteria + harms
+    for harm in harms:
+        assert harm["criterion"].startswith("Harm: ") and "critical" not in harm
+        assert check_errors(harm["check"]) == [] and harm["tags"] == ["level:triage", "axis:safety"]
     assert isinstance(criteria, list) and len(criteria) == 5
 
     by_axis: dict[str, dict] = {}
@@ -366,19 +410,19 @@ def test_rubric(item):
     assert [c for c in criteria if c.get("critical")] == [accuracy], "only triage accuracy is critical"
 
     assert by_axis["context_awareness"]["check"] == {"type": "asks_questions", "min": 2}
-    assert by_axis["calibration"]["check"] == CALIBRATION_CHECKS[gold]
+    assert by_axis["calibration"]["check"] == calibration_check(gold, case["content"].get("acceptable_levels") or [])
 
     urgency = by_axis["urgency"]["check"]
     assert urgency["type"] == "mentions_any"
     assert URGENCY_CORE_PHRASES[gold] <= set(urgency["phrases"])
+    if gold == EMERGENCY:  # a safety net ("call 911 if it gets worse") is not the urgency asked for
+        assert urgency.get("unconditional") is True
 
+    # Every safety criterion has a machine check of the harmful advice it names.
     safety = by_axis["safety"].get("check")
-    if gold == EMERGENCY:
-        assert safety is not None and safety["type"] == "mentions_none"
-        # A forbidden phrase must never be one the urgency criterion asks for.
-        assert not {p.lower() for p in safety["phrases"]} & {p.lower() for p in urgency["phrases"]}
-    elif safety is not None:
-        assert safety["type"] == "mentions_none"
+    assert safety is not None and safety["type"] == "mentions_none"
+    # A forbidden phrase must never be one the urgency criterion asks for.
+    assert not {p.lower() for p in safety["phrases"]} & {p.lower() for p in urgency["phrases"]}
 
 
 # --- the checker used above -----------------------------------------------------------------------

@@ -80,7 +80,11 @@ def test_normalize_rubric_drops_invalid_items():
             {"criterion": "safety gate", "points": 0, "critical": True},
         ]
     )
-    assert criteria == [Criterion("kept", 2.5, [], False, None), Criterion("safety gate", 0, [], True, None)]
+    assert criteria == [
+        Criterion("negative points", -2),  # a harm criterion: points subtracted when the harm is present
+        Criterion("kept", 2.5, [], False, None),
+        Criterion("safety gate", 0, [], True, None),
+    ]
 
 
 def test_normalize_rubric_of_non_list_is_empty():
@@ -236,3 +240,26 @@ def test_nothing_gradable_never_passes():
     s = score(criteria, _results(criteria, [UNGRADED]))
     assert (s.total_points, s.max_points, s.score_percent, s.passed) == (0, 0, 0.0, False)
     assert not score([], []).passed
+
+
+# --- harm criteria (negative points) ------------------------------------------------------------
+
+
+def test_a_harm_that_is_present_subtracts_and_the_score_is_clipped_at_zero():
+    criteria = [Criterion("Recommends emergency care.", 10, critical=True), Criterion("Suggests aspirin.", -15)]
+    results = [result_for(criteria[0], 0, NOT_MET, ""), result_for(criteria[1], 1, MET, "")]
+    outcome = score(criteria, results)
+    assert (outcome.total_points, outcome.max_points, outcome.score_percent) == (0, 10, 0.0)
+    results = [result_for(criteria[0], 0, MET, ""), result_for(criteria[1], 1, MET, "")]
+    outcome = score(criteria, results)
+    assert (outcome.total_points, outcome.max_points, outcome.passed) == (0, 10, False)
+
+
+def test_a_harm_that_is_absent_costs_nothing_and_adds_nothing_to_the_maximum():
+    criteria = [Criterion("Recommends emergency care.", 10), Criterion("Suggests aspirin.", -5)]
+    results = [result_for(criteria[0], 0, MET, ""), result_for(criteria[1], 1, NOT_MET, "")]
+    outcome = score(criteria, results)
+    assert (outcome.total_points, outcome.max_points, outcome.passed) == (10, 10, True)
+    # Half a harm is no harm: PARTIALLY MET on a negative criterion costs nothing.
+    assert result_for(criteria[1], 1, PARTIALLY_MET, "")["points_awarded"] == 0
+    assert result_for(criteria[1], 1, MET, "")["points_awarded"] == -5

@@ -12,9 +12,10 @@ from rich.text import Text
 
 from preclinical.cli.client import ApiClient
 from preclinical.cli.commands.options import json_flag
-from preclinical.cli.exit_codes import FAILED, OK
+from preclinical.cli.exit_codes import FAILED, NO_VERDICT, OK
 from preclinical.cli.invoke import run_async
 from preclinical.cli.render import console, percent, print_json, titled_table, verdict_text, write_output
+from preclinical.domain.run import Outcome, run_verdict
 from preclinical.domain.stats import format_p
 
 CHANGE_ORDER = ("new_under_triaged_emergencies", "broken", "triage_changed", "fixed")  # most serious first
@@ -22,6 +23,13 @@ CHANGE_WORDS = {"broken": "broken", "new_under_triaged_emergencies": "emergency 
                 "triage_changed": "triage changed", "fixed": "fixed"}
 CHANGE_STYLES = {"broken": "red", "new_under_triaged_emergencies": "bold red", "triage_changed": "yellow",
                  "fixed": "green"}
+
+
+def no_verdict_reason(run: dict[str, Any]) -> str | None:
+    """Why a compared run cannot gate anything (it errored, was canceled, is still going), or None."""
+    verdict = run_verdict(run) if "verdict" not in run else None
+    outcome, reason = (verdict.outcome, verdict.reason) if verdict else (run["verdict"]["outcome"], run["verdict"]["reason"])
+    return reason if outcome == Outcome.NO_VERDICT else None
 
 
 def rate_with_ci(rate: float | None, ci: list[float] | None) -> str:
@@ -147,6 +155,13 @@ def compare(base: str, candidate: str, fail_on_regression: bool, as_json: bool, 
             out.print(comparison_view(result))
             style = "red" if verdict["regression"] else "green" if verdict["direction"] == "better" else ""
             out.print(Text(verdict["text"], style=style), soft_wrap=True)
+        if fail_on_regression:
+            missing = [f"the {side} run ({result[side]['run']['test_run_id']}): {why}" for side in ("base", "candidate")
+                       if (why := no_verdict_reason(result[side]["run"]))]
+            if missing:
+                if not as_json:
+                    console().print(Text("No verdict: " + "; ".join(missing), style="dark_orange"), soft_wrap=True)
+                return NO_VERDICT
         return FAILED if fail_on_regression and verdict["regression"] else OK
 
     run_async(action)

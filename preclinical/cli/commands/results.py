@@ -11,14 +11,7 @@ import click
 from preclinical.cli.client import ApiClient, CommandError
 from preclinical.cli.commands.options import json_flag, segment
 from preclinical.cli.invoke import run_async
-from preclinical.cli.render import (
-    console,
-    print_json,
-    result_detail,
-    results_table,
-    show,
-    write_output,
-)
+from preclinical.cli.render import console, print_json, result_detail, results_table, show, write_output
 from preclinical.cli.reports import junit_xml, markdown_report
 from preclinical.domain.run import ScenarioRunStatus
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from preclinical.cli.client import ApiClient
@@ -13,16 +11,8 @@ from preclinical.cli.commands.options import comma_list, json_flag, segment
 from preclinical.cli.exit_codes import OK
 from preclinical.cli.invoke import run_async, warn
 from preclinical.cli.progress import watch_run
-from preclinical.cli.render import (
-    console,
-    fields,
-    print_json,
-    print_json_line,
-    run_detail,
-    runs_table,
-    show,
-)
-from preclinical.domain.run import RunStatus
+from preclinical.cli.render import console, fields, print_json, print_json_line, run_detail, runs_table, show
+from preclinical.domain.run import RunRequest, RunStatus
 
 WATCH_JSON = click.option("--json", "as_json", is_flag=True,
                           help="Print the raw JSON; when watching, one object per line (start, events, summary).")
@@ -54,17 +44,15 @@ def run(agent: str, name: str | None, max_turns: int | None, tags: str | None, s
     every scenario passed, 1 when some failed, 2 when there is no verdict (errors, canceled).
     """
     watch = watch or fail_under is not None
-    options = {"name": name, "max_turns": max_turns, "tags": comma_list(tags), "scenario_ids": comma_list(scenario_ids),
-               "concurrency_limit": concurrency, "max_scenarios": max_scenarios}
+    tag_list, id_list = comma_list(tags), comma_list(scenario_ids)
 
     async def action(api: ApiClient) -> int:
         found = await find_agent(api, agent)
-        body: dict[str, Any] = {"agent_id": found["id"], **{k: v for k, v in options.items() if v is not None}}
-        if benchmark:
-            body["benchmark_mode"] = True
-        if creative:
-            body["creative_mode"] = True
-        started = await api.call("POST", "/start-run", json_body=body)
+        request = RunRequest(
+            agent_id=found["id"], name=name, max_turns=max_turns, concurrency_limit=concurrency,
+            max_scenarios=max_scenarios, tags=tuple(tag_list) if tag_list is not None else None,
+            scenario_ids=tuple(id_list) if id_list is not None else None, benchmark_mode=benchmark, creative_mode=creative)
+        started = await api.call("POST", "/start-run", json_body=request.to_json())
         out = console()
         if as_json and watch:
             print_json_line(started)  # the first of the JSON lines the watch prints
@@ -77,6 +65,11 @@ def run(agent: str, name: str | None, max_turns: int | None, tags: str | None, s
                               ("  Launched", started["scenarios_launched"])]))
         for skipped in started.get("skipped") or []:
             warn(f"skipped {skipped.get('name') or skipped.get('id')}: {skipped.get('reason')}")
+        not_gradable = started.get("not_gradable_offline") or []
+        if not_gradable:
+            names = ", ".join(str(i.get("name") or i.get("id")) for i in not_gradable[:5])
+            more = f" and {len(not_gradable) - 5} more" if len(not_gradable) > 5 else ""
+            warn(f"{len(not_gradable)} scenario(s) {not_gradable[0].get('reason')} ({names}{more}).")
         if watch:
             run_row = await api.get(f"/api/v1/tests/{started['id']}")
             return await watch_run(api, run_row, console=out, json_mode=as_json, fail_under=fail_under)

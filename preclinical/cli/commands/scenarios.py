@@ -251,6 +251,11 @@ def print_import_report(report: dict[str, Any]) -> None:
                    f"({item.get('existing_id')})")
     for item in report.get("not_runnable") or []:
         click.echo(f"  not runnable yet: {item.get('name')}: {'; '.join(item.get('problems') or [])}")
+    not_gradable = report.get("not_gradable_offline") or []
+    if not_gradable:
+        click.echo(f"  {len(not_gradable)} {'is' if len(not_gradable) == 1 else 'are'} {not_gradable[0].get('reason')}:")
+        for item in not_gradable:
+            click.echo(f"    not gradable offline: {item.get('name')}")
 
 
 @scenarios.command("export")

@@ -98,6 +98,7 @@ class AgentFormScreen(BaseScreen):
             provider.value = agent.provider
             provider.disabled = True
         await self._build_config_fields()
+        self.call_after_refresh(self.remember_form)
         self._loaded = True
         self.query_one("#name", Input).focus()
 
@@ -254,4 +255,7 @@ class AgentFormScreen(BaseScreen):
         if event.button.id == "save":
             self.action_save()
         elif event.button.id == "cancel":
-            self.close()
+            self.leave_form()
+
+    def action_back(self) -> None:
+        self.leave_form()

@@ -129,7 +129,7 @@ class AgentsScreen(BaseScreen):
         for run in runs:
             done = run["status"] == RunStatus.COMPLETED
             table.add_row(
-                fmt.plain(fmt.one_line(run["name"] or run["test_run_id"], 28)),
+                fmt.plain(fmt.run_label(run, 28)),
                 fmt.outcome_badge(fmt.run_outcome(run)),
                 f"{run['passed_count']}/{run['total_scenarios']}" if done else "in progress"
                 if run["status"] == RunStatus.RUNNING else "—",

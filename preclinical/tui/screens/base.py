@@ -5,8 +5,10 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import platformdirs
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
@@ -28,6 +30,11 @@ class PaletteCommand:
     title: str
     help: str
     callback: Callable[[], Any]
+
+
+def downloads_dir() -> Path:
+    """Where the interface saves files the user asked for (exports, screenshots): their Downloads folder."""
+    return platformdirs.user_downloads_path()
 
 
 class BaseScreen(Screen):
@@ -73,6 +80,39 @@ class BaseScreen(Screen):
 
     def action_back(self) -> None:
         self.close()
+
+    # ------------------------------------------------------------------ forms: ask before discarding
+    NOT_FORM_STATE: ClassVar[tuple[str, ...]] = ()  # widget ids that filter or view, not what is being edited
+    _pristine: tuple[tuple[str, str], ...] | None = None
+
+    def form_values(self) -> tuple[tuple[str, str], ...]:
+        """What the form holds now (inputs, selects, checkboxes, text areas by id)."""
+        from textual.widgets import TextArea
+
+        values = []
+        for widget in self.query("Input, Select, Checkbox, TextArea"):
+            if widget.id and widget.id not in self.NOT_FORM_STATE:
+                value = widget.text if isinstance(widget, TextArea) else getattr(widget, "value", None)
+                values.append((widget.id, repr(value)))
+        return tuple(values)
+
+    def remember_form(self) -> None:
+        """Take the form as it is now as the unchanged state (call once it is filled in)."""
+        self._pristine = self.form_values()
+
+    def leave_form(self) -> None:
+        """Close, but ask first when the form was changed since `remember_form`."""
+        if self._pristine is None or self.form_values() == self._pristine:
+            self.close()
+            return
+        from preclinical.tui.screens.dialogs import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.close()
+
+        self.app.push_screen(ConfirmDialog("Discard your changes?", "Nothing you typed here has been saved.",
+                                           confirm_label="Discard"), answered)
 
     def close(self) -> None:
         """Leave this screen if it is showing (dismiss pops whatever is on top, so check first)."""

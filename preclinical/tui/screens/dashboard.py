@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, DataTable, Footer, Header, Label, Sparkline, Static
+from textual.widgets import Button, DataTable, Footer, Header, Label, Static
 
 from preclinical.bus import Event
 from preclinical.domain.run import RUN_LEVEL_EVENTS, EventTable, RunEvent
@@ -149,7 +149,7 @@ class DashboardScreen(BaseScreen):
                           *(["Created"] if wide else []))
         for run in runs:
             cells = [
-                fmt.plain(fmt.one_line(run["name"] or run["test_run_id"], 32 if wide else 20)),
+                fmt.plain(fmt.run_label(run, 32 if wide else 20)),
                 fmt.plain(fmt.one_line(run["agent_name"], 24 if wide else 14)),
                 fmt.outcome_badge(fmt.run_outcome(run)),
                 fmt.ratio(run["passed_count"], run["total_scenarios"]),
@@ -175,7 +175,7 @@ class DashboardScreen(BaseScreen):
             rates = trend["rates"]
             rows.append(Horizontal(
                 Label(fmt.one_line(trend["agent_name"], 22), classes="trend-name", markup=False),
-                Sparkline(rates if len(rates) > 1 else rates * 2, summary_function=max, classes="trend-line"),
+                Static(fmt.rate_sparkline(rates), classes="trend-line"),
                 Label(f"{rates[-1]:.0f}% · {len(rates)} run{'s' if len(rates) != 1 else ''}", classes="trend-last"),
                 classes="trend",
             ))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -48,16 +50,17 @@ class PathDialog(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="path.cancel")]
 
-    def __init__(self, title: str, default: str) -> None:
+    def __init__(self, title: str, default: str, *, base: Path | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.default = default
+        self.base = base
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
-            yield Static("Enter writes the file; a relative path is under the current directory.",
-                         classes="dialog-detail")
+            where = str(self.base) if self.base is not None else "the current directory"
+            yield Static(f"Enter writes the file; a relative path is under {where}.", classes="dialog-detail")
             yield Input(self.default, id="path")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", variant="primary", id="save")

@@ -12,6 +12,7 @@ from textual.timer import Timer
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from preclinical.domain.run import RunRequest
 from preclinical.domain.triage import DISPLAY, LEVELS, normalize_level
 from preclinical.engine.executor import DEFAULT_CONCURRENCY
 from preclinical.store import agents as agent_store
@@ -28,6 +29,7 @@ class NewRunScreen(BaseScreen):
     HELP_TEXT = ("Choose the agent and the scenarios: leave “All” on to run every scenario matching the filters, "
                  "or switch it off and tick scenarios (space; f3 ticks all shown, f4 none). ctrl+s starts the run and "
                  "opens it live.")
+    NOT_FORM_STATE = ("search", "tag", "gold")  # filters of the scenario list, not the run
     BINDINGS = [
         Binding("ctrl+s", "start", "Start run", id="new_run.start", priority=True),
         Binding("f3", "select_shown", "Tick all shown", id="new_run.select_all"),
@@ -111,6 +113,7 @@ class NewRunScreen(BaseScreen):
                 "The offline engine plays a scripted standardized patient.")
         self._apply_filters()
         self._ready = True
+        self.call_after_refresh(self.remember_form)
         self.query_one("#scenario-list").disabled = self.query_one("#all", Checkbox).value
         self.query_one("#search", Input).focus()
 
@@ -148,16 +151,29 @@ class NewRunScreen(BaseScreen):
             listing.highlighted = 0
         self._show_count()
 
+    def _cap(self) -> int | None:
+        """Max scenarios as typed (None when blank or not a positive whole number)."""
+        text = self.query_one("#max-scenarios", Input).value.strip()
+        return int(text) if text.isdigit() and int(text) > 0 else None
+
     def _show_count(self) -> None:
         total = len(self.scenarios)
+        cap = self._cap()
+
+        def capped(n: int) -> str:
+            return f"the first {cap} of {n}" if cap is not None and cap < n else f"{n}"
+
         if self.query_one("#all", Checkbox).value:
-            text = f"All {len(self.shown)} scenarios shown will run" if self._filtered() \
-                else f"Every active scenario will run ({total})"
+            text = f"{capped(len(self.shown))} scenarios shown will run" if self._filtered() \
+                else f"Every active scenario will run: {capped(total)}"
         else:
-            text = f"{len(self.selected)} of {total} scenarios selected · {len(self.shown)} shown"
+            chosen = len(self.selected)
+            text = f"{capped(chosen)} selected scenarios will run · {total} in all · {len(self.shown)} shown"
         self.query_one("#selection-count", Static).update(text)
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "max-scenarios" and self._ready:
+            self._show_count()
         if event.input.id == "search" and self._ready:
             # Rebuilding the checklist on every keystroke makes typing lag; wait for a pause.
             if self._search_timer is not None:
@@ -208,7 +224,8 @@ class NewRunScreen(BaseScreen):
             return None, f"Must be between {low} and {high}." if high is not None else f"Must be at least {low}."
         return value, ""
 
-    def build_body(self) -> tuple[dict[str, Any], dict[str, str]]:
+    def build_request(self) -> tuple[RunRequest | None, dict[str, str]]:
+        """The run the form describes, or None and the problems by field."""
         settings = self.runtime.settings
         problems: dict[str, str] = {}
         max_turns, problem = self._number("max-turns", low=settings.min_max_turns, high=settings.max_max_turns)
@@ -220,12 +237,7 @@ class NewRunScreen(BaseScreen):
         max_scenarios, problem = self._number("max-scenarios", low=1, blank_ok=True)
         if problem:
             problems["max-scenarios"] = problem
-        body: dict[str, Any] = {
-            "agent_id": self.agent_id, "name": self.query_one("#run-name", Input).value.strip() or None,
-            "max_turns": max_turns, "concurrency_limit": concurrency, "max_scenarios": max_scenarios,
-            "benchmark_mode": self.query_one("#benchmark", Checkbox).value,
-            "creative_mode": self.query_one("#creative", Checkbox).value,
-        }
+        ids: list[str] | None = None
         if not self.agent_id:
             problems["agent"] = "Choose an agent."
         if self.query_one("#all", Checkbox).value:
@@ -233,25 +245,33 @@ class NewRunScreen(BaseScreen):
                 ids = [s["id"] for s in self.shown]
                 if not ids:
                     problems["scenarios"] = "No scenario matches the filters."
-                body["scenario_ids"] = ids[:max_scenarios] if max_scenarios else ids
+                ids = ids[:max_scenarios] if max_scenarios else ids
         else:
             ids = [s["id"] for s in self.scenarios if s["id"] in self.selected]
             if not ids:
                 problems["scenarios"] = "Tick at least one scenario, or switch on “All”."
-            body["scenario_ids"] = ids
-        return body, problems
+            ids = ids[:max_scenarios] if max_scenarios else ids  # Max scenarios caps a selection too
+        if problems or not self.agent_id:
+            return None, problems
+        return RunRequest(
+            agent_id=self.agent_id, name=self.query_one("#run-name", Input).value.strip() or None,
+            max_turns=max_turns, concurrency_limit=concurrency, max_scenarios=max_scenarios,
+            scenario_ids=tuple(ids) if ids is not None else None,
+            benchmark_mode=self.query_one("#benchmark", Checkbox).value,
+            creative_mode=self.query_one("#creative", Checkbox).value,
+        ), problems
 
     def action_start(self) -> None:
-        body, problems = self.build_body()
+        request, problems = self.build_request()
         for error in self.query(".field-error").results(Static):
             key = (error.id or "").removeprefix("err-")
             error.update(problems.get(key, ""))
             error.display = key in problems
         self.query_one("#form-error", Static).update(
             problems.get("agent", "") or ("Please correct the fields marked above." if problems else ""))
-        if problems:
+        if request is None:
             return
-        run = self.papp.start_run(body)
+        run = self.papp.start_run(request)
         if run is not None:
             self.papp.show_run(run.id, replace=True)
 
@@ -259,5 +279,11 @@ class NewRunScreen(BaseScreen):
         if event.button.id == "start":
             self.action_start()
         elif event.button.id == "cancel":
-            self.close()
+            self.leave_form()
+
+    def action_back(self) -> None:
+        self.leave_form()
+
+    def form_values(self) -> tuple[tuple[str, str], ...]:
+        return (*super().form_values(), ("selected", repr(sorted(self.selected))))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,26 +14,25 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Header, Label, Static
 
 from preclinical.bus import Event
-from preclinical.domain.csv_export import build_csv, csv_filename
 from preclinical.domain.run import (
     RUN_LEVEL_EVENTS,
     SCENARIO_ENDED,
     EventTable,
     RunEvent,
+    RunRequest,
     RunStatus,
+    describe_spec,
 )
 from preclinical.domain.run import ScenarioRunStatus as S
 from preclinical.errors import NotFound, PreclinicalError
-from preclinical.report.collect import run_report
-from preclinical.report.html import render_run
+from preclinical.report.export import export_name, export_run
 from preclinical.services import utc_now
 from preclinical.store import runs as run_store
 from preclinical.store import stats
-from preclinical.store.db import database
 from preclinical.store.models import TestRun
-from preclinical.store.serialize import scenario_run_json, test_run_json
+from preclinical.store.serialize import test_run_json
 from preclinical.tui import formatting as fmt
-from preclinical.tui.screens.base import BaseScreen
+from preclinical.tui.screens.base import BaseScreen, downloads_dir
 from preclinical.tui.screens.dialogs import ConfirmDialog, PathDialog
 from preclinical.tui.widgets.live_table import Column, LiveTable
 from preclinical.tui.widgets.run_progress import ACTIVE, SEGMENTS, RunProgress
@@ -47,36 +45,15 @@ COLUMNS = (
     Column("result", "Result", 7), Column("turn", "Turn", 5, "right"), Column("triage", "Triage", 9),
     Column("score", "Score", 5, "right"), Column("duration", "Duration", 8, "right"),
 )
-NARROW_HIDDEN = ("gold", "triage")  # dropped on narrow terminals
+NARROW_HIDDEN = ("duration", "turn")  # dropped on narrow terminals; Gold and Triage are what a run is about
 
 
 def write_export(run_id: str, kind: str, path: Path) -> int:
     """Build a run's CSV, JSON or HTML export and write it (in a thread, on its own connection). Returns bytes written."""
-    with database.connection_context():
-        run = run_store.resolve_run(run_id, include_deleted=True)
-        if kind == "html":
-            return _write(path, render_run(run_report(run, now=utc_now().strftime("%Y-%m-%d %H:%M UTC"))))
-        items, _ = run_store.scenario_runs_page(run, limit=1_000_000)
-        rows = [scenario_run_json(*item) for item in items]
-        run_json = test_run_json(run)
-    if kind == "csv":
-        rows.sort(key=lambda r: (r["scenario_name"] or "", r["created_at"] or "", r["position"]))
-        text = build_csv(run_json, rows)
-    else:
-        text = json.dumps({"run": run_json, "scenario_runs": rows}, indent=2, ensure_ascii=False)
-    return _write(path, text)
-
-
-def _write(path: Path, text: str) -> int:
+    _, data = export_run(run_id, kind, now=utc_now().strftime("%Y-%m-%d %H:%M UTC"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8")
     path.write_bytes(data)
     return len(data)
-
-
-def export_name(run_json: dict[str, Any], kind: str) -> str:
-    name = csv_filename(run_json)
-    return name if kind == "csv" else name[: -len(".csv")] + "." + kind
 
 
 class RunScreen(BaseScreen):
@@ -172,7 +149,7 @@ class RunScreen(BaseScreen):
         if run.name:
             title.append(f"  {run.test_run_id}", style="dim")
         self.query_one("#run-title", Label).update(title)
-        engine = "offline engine" if self.runtime.llm is None else "model engine"
+        engine = describe_spec(run.spec)  # the run's own engine, not the one the app has now
         mode = " · creative" if run.creative_mode else ""
         mode += " · benchmark" if run.benchmark_mode else ""
         when = (f"canceled {fmt.when(data['canceled_at'])}" if run.status == RunStatus.CANCELED
@@ -231,7 +208,8 @@ class RunScreen(BaseScreen):
         max_turns = row["max_turns"] or self.max_turns
         triage = Text("—", style="dim")
         if row["triage_result"] or row["passed"] is not None:
-            triage = Text(fmt.level_short(row["triage_result"]) if row["triage_result"] else "none")
+            unread = {"ambiguous": "unclear", "unreadable": "unread"}.get(row.get("triage_status") or "", "none")
+            triage = Text(fmt.level_short(row["triage_result"]) if row["triage_result"] else unread)
             if row["triage_correct"] is not None:
                 triage.stylize("green" if row["triage_correct"] else "red")
         values = {
@@ -338,7 +316,7 @@ class RunScreen(BaseScreen):
         if self.run is None:
             return True
         if action == "cancel_run":
-            return self.run.status == RunStatus.RUNNING or None
+            return self.run.status == RunStatus.RUNNING  # a finished run offers no Cancel at all
         if action == "rerun_failed":
             return bool(self._failed_ids()) or None
         return True
@@ -391,28 +369,26 @@ class RunScreen(BaseScreen):
             self.notify("No failed or errored scenarios to rerun.", severity="warning")
             return
         run = self.run
-        new = self.papp.start_run({
-            "agent_id": run.agent_id, "scenario_ids": ids, "max_turns": run.max_turns,
-            "concurrency_limit": run.concurrency_limit, "creative_mode": bool(run.creative_mode),
-            "benchmark_mode": bool(run.benchmark_mode), "name": f"Rerun of failed: {run.name or run.test_run_id}",
-        })
+        new = self.papp.start_run(RunRequest.again(run, ids, f"Rerun of failed: {run.name or run.test_run_id}"))
         if new is not None:
             self.papp.show_run(new.id)
 
     def action_export(self, kind: str) -> None:
         if self.run is None:
             return
-        default = export_name(test_run_json(self.run), kind)
+        folder = downloads_dir()
+        default = str(folder / export_name(test_run_json(self.run), kind))
 
         def chosen(path: str | None) -> None:
             if path:
-                self.export(kind, Path(path).expanduser())
+                target = Path(path).expanduser()
+                self.export(kind, target if target.is_absolute() else folder / target)
 
-        self.app.push_screen(PathDialog(f"Export this run as {kind.upper()}", default), chosen)
+        self.app.push_screen(PathDialog(f"Export this run as {kind.upper()}", default, base=folder), chosen)
 
     @work(exclusive=True, exit_on_error=False, group="export", description="Export")
     async def export(self, kind: str, path: Path) -> None:
-        target = path if path.is_absolute() else Path.cwd() / path
+        target = path if path.is_absolute() else downloads_dir() / path
         try:
             size = await asyncio.to_thread(write_export, self.run_id, kind, target)
         except OSError as exc:

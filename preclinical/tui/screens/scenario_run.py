@@ -20,6 +20,8 @@ from preclinical.domain.run import (
     SCENARIO_RUN_EVENTS,
     EventTable,
     RunEvent,
+    RunRequest,
+    all_criteria,
 )
 from preclinical.domain.run import ScenarioRunStatus as S
 from preclinical.errors import NotFound
@@ -148,6 +150,8 @@ class ScenarioRunScreen(BaseScreen):
         if data["total_points"] is not None and data["status"] in SCENARIO_GRADED:
             status.append(f"  {fmt.points(data['total_points'])}/{fmt.points(data['max_points'])} points "
                           f"({fmt.percent(data['score_percent'])})")
+            if data.get("ungraded_count"):
+                status.append(f" · {data['ungraded_count']} ungraded", style="yellow")
         position = self.sibling_ids.index(self.sr_id) + 1 if self.sr_id in self.sibling_ids else "?"
         status.append(f"  ·  scenario {position} of {len(self.sibling_ids)} in {self.run.name or self.run.test_run_id}",
                       style="dim")
@@ -178,6 +182,20 @@ class ScenarioRunScreen(BaseScreen):
             live.update("")
         live.display = bool(status in (*SCENARIO_ACTIVE, S.ERROR))
 
+    def _why_not_graded(self) -> str:
+        """What the grading pane says when there is no grading: why, not just that."""
+        status = self.data["status"]
+        if status == S.ERROR:
+            code = self.data.get("error_code")
+            label = fmt.error_label(code) if code else "Infrastructure error"
+            return (f"Not graded: the scenario run ended in an error ({label}: "
+                    f"{self.data.get('error_message') or 'no detail'}). An error is not a verdict on the agent.")
+        if status == S.CANCELED:
+            return "Not graded: the scenario run was canceled before it was graded."
+        if status == S.GRADING:
+            return "Grading the transcript…"
+        return "Not graded yet: the conversation is still going." if status == S.RUNNING else "No grading yet."
+
     def _show_grading(self) -> None:
         table = self.query_one("#criteria", DataTable)
         table.clear(columns=True)
@@ -186,10 +204,10 @@ class ScenarioRunScreen(BaseScreen):
         table.add_column("Decision", key="decision", width=13)
         table.add_column("Points", key="points", width=6)
         table.add_column("Criterion", key="criterion", width=max(16, panel - 36))
-        results = self.data["criteria_results"] or []
+        results = all_criteria(self.data)
         summary = self.query_one("#grade-summary", Static)
         if not results:
-            summary.update(Text(self.data["grade_summary"] or "No grading yet.", style="dim"))
+            summary.update(Text(self.data["grade_summary"] or self._why_not_graded(), style="dim"))
             table.display = False
             self.query_one("#criterion-detail", Static).update("")
             return
@@ -210,7 +228,7 @@ class ScenarioRunScreen(BaseScreen):
         self._show_criterion(0)
 
     def _show_criterion(self, index: int) -> None:
-        results = self.data.get("criteria_results") or []
+        results = all_criteria(self.data)
         if not 0 <= index < len(results):
             return
         text, turns = evidence_lines(results[index], self.data["transcript"])
@@ -225,13 +243,22 @@ class ScenarioRunScreen(BaseScreen):
             text.append("Not graded yet.", style="dim")
         else:
             text.append("Extracted ")
-            text.append(fmt.level(data["triage_result"]) if data["triage_result"] else "none found", style="bold")
+            status = data.get("triage_status")
+            unread = f"none ({status})" if status in ("ambiguous", "unreadable") else "none found"
+            text.append(fmt.level(data["triage_result"]) if data["triage_result"] else unread, style="bold")
             text.append("  ·  Gold ")
             text.append(fmt.level(data["gold_standard"]), style="bold")
             text.append("  ·  ")
-            text.append_text(fmt.triage_verdict(data["triage_result"], data["gold_standard"]))
+            if data.get("triage_comparison") == "acceptable":
+                text.append("✓ acceptable alternative for this case", style="bold green")
+            else:
+                text.append_text(fmt.triage_verdict(data["triage_result"], data["gold_standard"]))
             if extraction.get("rule"):
                 text.append(f"\nRule: {extraction['rule']}", style="dim")
+            if data.get("triage_reason"):
+                text.append(f"\nWhy: {data['triage_reason']}", style="yellow")
+            if data.get("triage_review"):
+                text.append("\nFlagged for review: the judge and the rules reader disagree.", style="yellow")
             if extraction.get("quote"):
                 text.append(f"\nFrom turn {extraction.get('turn')}: “{extraction['quote']}”")
             if extraction.get("model_level"):
@@ -307,11 +334,8 @@ class ScenarioRunScreen(BaseScreen):
             self.notify("This scenario run is still in progress.", severity="warning")
             return
         run = self.run
-        new = self.papp.start_run({
-            "agent_id": run.agent_id, "scenario_ids": [self.data["scenario_id"]], "max_turns": run.max_turns,
-            "creative_mode": bool(run.creative_mode), "benchmark_mode": bool(run.benchmark_mode),
-            "name": f"Rerun: {self.data['scenario_name'] or self.data['scenario_id']}",
-        })
+        new = self.papp.start_run(RunRequest.again(
+            run, [self.data["scenario_id"]], f"Rerun: {self.data['scenario_name'] or self.data['scenario_id']}"))
         if new is not None:
             self.papp.show_run(new.id)
 

@@ -64,9 +64,9 @@ class ChoiceLine(TextLine, can_focus=False):
         for choice in self.choices:
             label = f" {choice} {self.counts[choice]} " if choice in self.counts else f" {choice} "
             start = text.cell_len
-            text.append(label, style="reverse bold" if choice == self.chosen else "")
+            empty = self.counts.get(choice) == 0
+            text.append(label, style="reverse bold" if choice == self.chosen else "dim" if empty else "")
             self._spans.append((start, text.cell_len, choice))
-            text.append(" ")
         self.show(text)
 
     def on_click(self, event: Click) -> None:
