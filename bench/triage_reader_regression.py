@@ -1,8 +1,9 @@
 """How many replies of the reader regression set (tests/data/triage_regression.json) a reader gets wrong.
 
 Usage:  python bench/triage_reader_regression.py [path/to/triage.py]
-With no path it measures the current reader; to measure an older one:
-    git show main:preclinical/domain/triage.py > /tmp/old_triage.py
+With no path it measures the current reader; to measure an older one, e.g. the reader before issue 12
+(commit 4d8c95c):
+    git show 4d8c95c:preclinical/domain/triage.py > /tmp/old_triage.py
     python bench/triage_reader_regression.py /tmp/old_triage.py
 A level-labelled reply is wrong when a different level (or none) is read; an `ambiguous` or
 `unreadable` reply is wrong when the reader returns a level or the other status.

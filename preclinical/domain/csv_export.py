@@ -92,11 +92,16 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ("" if not value else str(value))
 
 
-def _ungraded(results: object) -> int | None:
-    """How many criteria no grader could decide; empty for a scenario run that was never graded."""
-    if not isinstance(results, list):
+def _ungraded(row: dict) -> int | None:
+    """How many criteria no grader could decide; empty for a scenario run that was never graded.
+
+    On the wire the ungraded ones travel in `ungraded_criteria`; stored rows keep them in `criteria_results`.
+    """
+    results, ungraded = row.get("criteria_results"), row.get("ungraded_criteria")
+    if not isinstance(results, list) and not isinstance(ungraded, list):
         return None
-    return sum(1 for r in results if isinstance(r, dict) and r.get("decision") == "UNGRADED")
+    in_results = sum(1 for r in results or [] if isinstance(r, dict) and r.get("decision") == "UNGRADED")
+    return in_results + len(ungraded or [])
 
 
 def _first(entries: list[dict], role: str, turn: int) -> str:
@@ -144,7 +149,7 @@ def build_csv(run: dict, rows: list[dict]) -> str:
             row.get("status"),
             row.get("passed"),
             row.get("score_percent"),
-            _ungraded(row.get("criteria_results")),
+            _ungraded(row),
             stats.model_response_turns,
             stats.discrete_question_count,
             stats.total_word_count,

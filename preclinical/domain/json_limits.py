@@ -43,13 +43,20 @@ def _constant(name: str) -> Any:
     raise JSONLimitError(f"{name} is not a JSON number (numbers must be finite)")
 
 
-def loads(raw: bytes | str) -> Any:
-    """Parse JSON text under the rules above. Raises `JSONLimitError` (or `ValueError` when not JSON)."""
+def loads(raw: bytes | str, *, strict_numbers: bool = True) -> Any:
+    """Parse JSON text under the rules above. Raises `JSONLimitError` (or `ValueError` when not JSON).
+
+    `strict_numbers=False` lets NaN, Infinity and out-of-range integers through for a caller that checks
+    every number itself with field-specific messages (the start-run request); depth and text still apply.
+    """
     try:
-        value = json.loads(raw, parse_int=_int, parse_float=_float, parse_constant=_constant)
+        if strict_numbers:
+            value = json.loads(raw, parse_int=_int, parse_float=_float, parse_constant=_constant)
+        else:
+            value = json.loads(raw)
     except RecursionError:
         raise JSONLimitError(f"the JSON is nested too deeply (at most {MAX_DEPTH} levels)") from None
-    check(value)
+    check(value, numbers=strict_numbers)
     return value
 
 
@@ -58,7 +65,7 @@ def _where(path: list[str]) -> str:
     return where if len(where) <= 120 else where[:60] + "…" + where[-59:]
 
 
-def check(value: Any, *, max_depth: int = MAX_DEPTH) -> None:
+def check(value: Any, *, max_depth: int = MAX_DEPTH, numbers: bool = True) -> None:
     """Raise `JSONLimitError` unless `value` (already parsed) keeps the rules. Iterative: no recursion limit."""
     stack: list[tuple[Any, int, list[str]]] = [(value, 1, [])]
     while stack:
@@ -77,7 +84,7 @@ def check(value: Any, *, max_depth: int = MAX_DEPTH) -> None:
                 stack.extend((inner, depth + 1, [*path, f"[{i}]"]) for i, inner in enumerate(item))
         elif isinstance(item, str):
             _check_text(item, path)
-        elif isinstance(item, bool) or item is None:
+        elif isinstance(item, bool) or item is None or not numbers:
             continue
         elif isinstance(item, int):
             if not INT_MIN <= item <= INT_MAX:

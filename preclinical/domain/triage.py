@@ -110,8 +110,9 @@ MENU = "menu"  # the three options read back before choosing one
 CONCEDED = "conceded"  # "home care is usually fine, but I'd want a doctor to check it"
 DESCRIBED = "described"  # "emergency care is for things like crushing chest pain": explains, does not advise
 DECLINED = "declined"  # in a sentence where the agent declines to choose or gives a boilerplate disclaimer
+ANCILLARY = "ancillary"  # self-care "while you wait" for care, or "also" ask a pharmacist: beside the advice, not it
 
-_WEAK = (CONDITIONAL, QUESTION, CONCEDED)
+_WEAK = (CONDITIONAL, QUESTION, CONCEDED, ANCILLARY)
 
 # How confidently a transcript was read.
 CLEAR = "clear"
@@ -302,6 +303,14 @@ _PATTERNS: list[tuple[str, str, str, bool]] = [
         HINT,
         False,
     ),
+    (
+        r"\b(?:settle|clear|go away|get better|improve|pass|heal|fade|ease|resolve)[sd]?(?: down| up)? (?:with)?in"
+        r" (?:a|an|one|two|three|a few|\d+|the next)[\w -]{0,12}?(?:days?|weeks?|hours?)\b"
+        r"|\b(?:nothing (?:serious |much )?to worry about|(?:i )?wouldn't worry|no need to worry|not worth worrying about)\b",
+        _H,
+        HINT,
+        False,
+    ),
 ]
 
 _NUMBER_WORDS = {"1": _E, "2": _C, "3": _H, "one": _E, "two": _C, "three": _H, "first": _E, "second": _C, "third": _H}
@@ -388,6 +397,9 @@ _CONDITION_IDIOMS = re.compile(
     r"\b(?:even|especially|particularly|as) if\b|\bif (?:at all )?possible\b|\bif you can\b(?!')|\bif you(?:'re| are) able\b"
     r"|\bif (?:you )?(?:haven't|have not|not) already\b|\bif (?:i|we) (?:had|have|must|were|was)\b"
     r"|\bif (?:this|it) (?:were|was) (?:me|my \w+)\b|\bif you(?:'re| are) asking\b|\bif you want my\b"
+    r"|\bif (?:you(?:'re| are)|he(?:'s| is)|she(?:'s| is)|they(?:'re| are)|it(?:'s| is)) (?:still |currently )?"
+    r"(?:having|experiencing|feeling|getting|in|bleeding|vomiting)\b[^.;:]{0,60}?\b(?:now|right now|currently|at the moment)\b"
+    r"|\bif (?:your|his|her|the) (?:symptoms|story|history) (?:are|is) as (?:you|you've) (?:describe|described|say|said)\b"
     r"|\bwhen(?:ever)? (?:you can|convenient|possible|you get a chance|you're able)\b|\bwhen (?:it|they|the [\w']+|your [\w']+) (?:opens?|re-?opens?|is open|are open)\b|\bif that's easier\b|\bif you prefer\b|\bif (?:you|he|she|they) (?:need|want)s? (?:it|them|one|some)\b"
     r"|\bwhen (?:you|they|he|she) (?:get|arrive)s? there\b|\bwhile you wait\b|\bwhen (?:the )?(?:ambulance|paramedics|help) (?:arrives?|comes?)\b",
     re.IGNORECASE,
@@ -499,6 +511,12 @@ def phrase_status(text: str, start: int, end: int) -> str:
     return _status(folded, Mention(_H, start, end, folded[start:end], PHRASE), spans, None)
 
 
+# Self-care offered while the patient waits for care, or as an extra ("a pharmacist can also advise").
+_ANCILLARY = re.compile(
+    r"\b(?:while (?:you|he|she|they) (?:wait|are waiting|travel)|in the meantime|meanwhile|until (?:then|you (?:are|get|can be)"
+    r" seen|your appointment|the appointment|they arrive|help arrives)|before (?:your|the) appointment|on the way|also)\b",
+    re.IGNORECASE,
+)
 _PREFERENCE_OVER = re.compile(r"\b(?:over|in preference to|ahead of)\s+(?:the |a |an |your )?$", re.IGNORECASE)
 _PREFERS = re.compile(r"\b(?:recommend|prefer|choose|pick|suggest|go with|rather|better)\b", re.IGNORECASE)
 _COORDINATED = re.compile(r"^\s*,?\s*(?:or|nor)\s+(?:even\s+)?(?:a |an |the |your )?(?:[\w-]+\s+)?$", re.IGNORECASE)
@@ -538,6 +556,8 @@ def _status(text: str, mention: Mention, spans: list[tuple[int, int]], following
 
     if text[s_start:s_end].rstrip(" \t\n\"')*_").endswith("?"):
         return QUESTION
+    if mention.level == _H and mention.kind != HINT and _ANCILLARY.search(text, s_start, s_end):
+        return ANCILLARY
     return DIRECT
 
 

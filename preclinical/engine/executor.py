@@ -29,10 +29,11 @@ from preclinical.domain.run import (
 from preclinical.domain.scenario_rules import NOT_GRADABLE_OFFLINE, offline_gradable
 from preclinical.engine import grading
 from preclinical.engine.conversation import play
-from preclinical.engine.llm import LLM, Usage
+from preclinical.engine.llm import LLM
 from preclinical.engine.ownership import Ownership
 from preclinical.engine.patient import OfflinePatient, Patient
 from preclinical.engine.spec import run_spec
+from preclinical.engine.usage import Usage
 from preclinical.errors import InvalidInput, ProviderError
 from preclinical.providers import registry
 from preclinical.providers.base import ProviderEnv
@@ -75,7 +76,7 @@ def parse_request(body: dict[str, Any] | RunRequest) -> RunRequest:
 
 class Executor:
     def __init__(self, settings: Settings, services: Services, llm: LLM | None = None, *,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, grader: grading.Grader | None = None) -> None:
         self.settings = settings
         self.svc = services
         self.llm = llm
@@ -94,6 +95,8 @@ class Executor:
         self._jitter = random.Random(0)
         self.ownership = Ownership(self, resume_limit=RESUME_LIMIT)  # one owner per run, across processes
         self.owner = self.ownership.owner_id
+        self.grader: grading.Grader = grader or (
+            grading.RulesGrader() if llm is None else grading.ModelRubricGrader(llm))
 
     # ------------------------------------------------------------------ starting
     def plan(self, body: dict[str, Any] | RunRequest) -> RunPlan:
@@ -319,19 +322,7 @@ class Executor:
         return OfflinePatient(scenario)
 
     async def _grade(self, scenario: dict[str, Any], transcript: list[dict[str, Any]]) -> grading.GradingOutcome:
-        if self.llm is None:
-            return await grading.RulesGrader().grade(scenario, transcript)
-        from preclinical.engine.model_grader import ModelGrader
-
-        criteria = grading.rubric_for(scenario)
-        judged = await ModelGrader(self.llm).grade(scenario, transcript)
-        return grading.conclude(
-            scenario, criteria, judged.criteria_results, transcript, engine="model", summary=judged.summary or None,
-            model=judged.model, disposition=judged.disposition, usage=judged.usage,
-            details={"regraded": judged.regraded, "unverified_evidence": judged.unverified,
-                     "disposition_quote": judged.disposition_quote, "asked_again": judged.asked_again,
-                     "ungraded_criteria": judged.ungraded},
-        )
+        return await self.grader.grade(scenario, transcript)
 
     async def _scenario(self, run: TestRun, sr_id: str) -> None:
         sr = ScenarioRun.get_by_id(sr_id)
@@ -369,7 +360,7 @@ class Executor:
         outcome = await self._grade(scenario, transcript)
         metadata.setdefault("step_timings", []).append({"step": "grading", "duration_ms": int((time.perf_counter() - t0) * 1000)})
         metadata["grader"] = {"engine": outcome.engine, "model": outcome.model, **outcome.details}
-        usage = _add(usage, outcome.usage)
+        usage = usage + outcome.usage
         if store.insert_grading(self.svc, sr_id, outcome.row_values()) is None:
             return
         store.add_usage(sr_id, usage.prompt_tokens, usage.completion_tokens, usage.calls)
@@ -411,7 +402,7 @@ class Executor:
                 finally:
                     await session.close()
             except ProviderError as exc:
-                usage = _add(usage, patient.usage)
+                usage = usage + patient.usage
                 if not exc.retryable or attempt == SCENARIO_ATTEMPTS:
                     store.add_usage(sr_id, usage.prompt_tokens, usage.completion_tokens, usage.calls)
                     store.save_metadata(sr_id, metadata)
@@ -420,7 +411,7 @@ class Executor:
                 store.save_progress(self.svc, sr_id, [])
                 await self.sleep(min(8.0, 1.0 * 2 ** (attempt - 1)) * (0.5 + self._jitter.random()))
                 continue
-            usage = _add(usage, patient.usage)
+            usage = usage + patient.usage
             metadata.update({
                 "total_turns": sum(1 for e in result.transcript if e["role"] == "attacker"),
                 "max_turns": max_turns,
@@ -432,6 +423,3 @@ class Executor:
             return result.transcript, metadata, usage
         raise AssertionError("unreachable")
 
-
-def _add(a: Usage, b: Usage) -> Usage:
-    return Usage(a.prompt_tokens + b.prompt_tokens, a.completion_tokens + b.completion_tokens, a.calls + b.calls)

@@ -8,12 +8,15 @@ deterministic comparison of the extracted disposition with the gold standard.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from preclinical.domain import scoring, triage
 from preclinical.domain.checks import grade_offline
 from preclinical.domain.scenario_rules import NOT_GRADABLE_OFFLINE, acceptable_levels
-from preclinical.engine.llm import Usage
+from preclinical.engine.usage import Usage
+
+if TYPE_CHECKING:
+    from preclinical.engine.llm import LLM
 
 NO_RUBRIC = "No rubric criteria found for scenario"
 
@@ -122,6 +125,38 @@ def _review(engine: str, model_level: str | None, extraction: triage.Extraction)
 
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+class Grader(Protocol):
+    """A judge: grades a finished conversation against the scenario's rubric. Every judge returns the same
+    `GradingOutcome` (points and verdict by the shared scoring in `conclude`), so the executor never looks
+    inside one."""
+
+    engine: str
+
+    async def grade(self, scenario: dict[str, Any], transcript: list[dict[str, Any]]) -> GradingOutcome: ...
+
+
+class ModelRubricGrader:
+    """The model judge behind the `Grader` protocol: criterion decisions from the model, the verdict from `conclude`."""
+
+    engine = "model"
+
+    def __init__(self, llm: LLM) -> None:
+        self.llm = llm
+
+    async def grade(self, scenario: dict[str, Any], transcript: list[dict[str, Any]]) -> GradingOutcome:
+        from preclinical.engine.model_grader import ModelGrader  # the model stack loads only when a model is set
+
+        criteria = rubric_for(scenario)
+        judged = await ModelGrader(self.llm).grade(scenario, transcript)
+        return conclude(
+            scenario, criteria, judged.criteria_results, transcript, engine=self.engine,
+            summary=judged.summary or None, model=judged.model, disposition=judged.disposition, usage=judged.usage,
+            details={"regraded": judged.regraded, "unverified_evidence": judged.unverified,
+                     "disposition_quote": judged.disposition_quote, "asked_again": judged.asked_again,
+                     "ungraded_criteria": judged.ungraded},
+        )
 
 
 class RulesGrader:

@@ -16,6 +16,7 @@ import pydantic
 
 from preclinical import json_codec
 from preclinical.domain.errors import backoff_delay, code_for_status
+from preclinical.engine.usage import Usage
 from preclinical.errors import ProviderError
 
 log = logging.getLogger(__name__)
@@ -79,18 +80,6 @@ class Endpoint:
     base_url: str
     api_key: str | None
     model: str
-
-
-@dataclass
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    calls: int = 0  # HTTP requests sent, failed ones and retries included
-
-    def add(self, usage: Any) -> None:
-        if usage is not None:
-            self.prompt_tokens += usage.prompt_tokens or 0
-            self.completion_tokens += usage.completion_tokens or 0
 
 
 @dataclass

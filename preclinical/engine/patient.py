@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from preclinical.engine.llm import Usage
 from preclinical.engine.scripted_patient import ScriptedPatient
+from preclinical.engine.usage import Usage
 
 
 class Patient(Protocol):

@@ -184,8 +184,8 @@ class OpenAISession:
             shown = json.dumps(body)[:120] if isinstance(body, dict | list) else repr(body)[:120]
             raise ProviderError(f"Target's answer is not a chat completion (no choices): {shown}",
                                 code="BAD_RESPONSE", retryable=True)
-        message = choices[0].get("message")
-        content = message.get("content") if isinstance(message, dict) else None
+        reply = choices[0].get("message")
+        content = reply.get("content") if isinstance(reply, dict) else None
         return content if isinstance(content, str) else ""
 
     async def close(self) -> None:

@@ -44,14 +44,15 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         return error_response(500, "Internal server error (details are in the log file)")
 
 
-async def read_json(request: web.Request) -> dict[str, Any]:
+async def read_json(request: web.Request, *, strict_numbers: bool = True) -> dict[str, Any]:
     """The request body as a JSON object; an empty body is `{}`. Checked against `json_limits` (depth, 64-bit
-    integers, finite numbers, valid Unicode) before anything uses it."""
+    integers, finite numbers, valid Unicode) before anything uses it. `strict_numbers=False`: the handler
+    checks every number itself (the start-run request, whose messages name each field)."""
     raw = await request.read()
     if not raw.strip():
         return {}
     try:
-        data = json_limits.loads(raw)
+        data = json_limits.loads(raw, strict_numbers=strict_numbers)
     except json_limits.JSONLimitError as exc:
         raise InvalidInput(f"Request body refused: {exc}") from None
     except (json.JSONDecodeError, UnicodeDecodeError):

@@ -14,11 +14,11 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 
 PROBES = [
     # (method, path, raw body, status, words in the error)
-    ("POST", "/api/v1/scenarios", '{"name": "big", "priority": %d}' % 2**70, 400, "64 bits"),
+    ("POST", "/api/v1/scenarios", '{"name": "big", "priority": ' + str(2**70) + '}', 400, "64 bits"),
     ("POST", "/api/v1/scenarios", '{"name": "big", "priority": 1e300}', 400, "priority"),
     ("POST", "/api/v1/scenarios", '{"name": "nan", "priority": NaN}', 400, "finite"),
-    ("POST", "/api/v1/scenarios", '{"name": "x", "content": {"n": %d}}' % 2**70, 400, "64 bits"),
-    ("POST", "/api/v1/agents", '{"provider": "openai", "name": "x", "config": {"n": %d}}' % 2**70, 400, "64 bits"),
+    ("POST", "/api/v1/scenarios", '{"name": "x", "content": {"n": ' + str(2**70) + '}}', 400, "64 bits"),
+    ("POST", "/api/v1/agents", '{"provider": "openai", "name": "x", "config": {"n": ' + str(2**70) + '}}', 400, "64 bits"),
     ("POST", "/api/v1/agents", '{"provider": "openai", "name": "x", "config": {"t": 1e999}}', 400, "finite"),
     ("POST", "/api/v1/agents", '{"provider": "openai", "name": "x", "config": {"t": Infinity}}', 400, "finite"),
     ("POST", "/api/v1/agents", DEEP, 400, "nested too deeply"),

@@ -16,7 +16,16 @@ def published_cli_lines(scenario_run: dict) -> list[str]:
 
 
 async def test_ungraded_criteria_are_kept_apart_on_every_read(client, runtime):
-    started = await (await client.post("/start-run", json={"agent_id": DEMO_AGENT_ID, "max_scenarios": 3})).json()
+    # Library scenarios, each with one more criterion that no machine check can decide offline.
+    library = (await (await client.get("/api/v1/scenarios", params={"limit": "2"})).json())["scenarios"]
+    ids = []
+    for scenario in library:
+        extra = {"criterion": "Speaks to the patient with warmth and respect", "points": 2}
+        created = await (await client.post("/api/v1/scenarios", json={
+            "name": scenario["name"] + " (with a judgement call)", "content": scenario["content"],
+            "rubric_criteria": scenario["rubric_criteria"] + [extra]})).json()
+        ids.append(created["scenario_id"])
+    started = await (await client.post("/start-run", json={"agent_id": DEMO_AGENT_ID, "scenario_ids": ids})).json()
     await asyncio.wait_for(runtime.executor.wait(started["id"]), 30)
     page = await (await client.get("/api/v1/scenario-runs", params={"test_run_id": started["id"]})).json()
     ungraded_seen = 0

@@ -6,7 +6,7 @@ import asyncio
 
 from textual.widgets import Input
 
-from preclinical.library import DEMO_AGENT_ID
+from preclinical.library import DEMO_AGENT_ID, load_library
 from preclinical.store import agents as agent_store
 from preclinical.store.models import ScenarioRun
 from preclinical.tui import formatting as fmt
@@ -58,9 +58,10 @@ async def test_new_runs_count_follows_max_scenarios(app):
         app.show_new_run(DEMO_AGENT_ID, None)
         await wait_until(pilot, lambda: isinstance(app.screen, NewRunScreen) and app.screen._pristine is not None)
         form = app.screen
-        assert text_of(form.query_one("#selection-count")) == "Every active scenario will run: 60"
+        everything = len(load_library())
+        assert text_of(form.query_one("#selection-count")) == f"Every active scenario will run: {everything}"
         form.query_one("#max-scenarios", Input).value = "5"
-        await wait_until(pilot, lambda: "the first 5 of 60" in text_of(form.query_one("#selection-count")))
+        await wait_until(pilot, lambda: f"the first 5 of {everything}" in text_of(form.query_one("#selection-count")))
         await pilot.press("escape")
         assert isinstance(app.screen, ConfirmDialog)  # Max scenarios was changed: ask
         await pilot.press("y")

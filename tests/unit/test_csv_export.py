@@ -204,6 +204,8 @@ def test_cells_that_a_spreadsheet_would_run_as_formulas_are_escaped():
 
 
 def test_ungraded_criteria_are_counted_and_left_empty_without_a_grading():
-    graded, never = parse(build_csv(RUN, [row(criteria_results=[{"decision": "UNGRADED"}] * 3),
-                                          row(criteria_results=None, passed=None)]))
-    assert graded["ungraded_criteria"] == "3" and never["ungraded_criteria"] == ""
+    wire, stored, never = parse(build_csv(RUN, [
+        row(criteria_results=[{"decision": "MET"}], ungraded_criteria=[{"decision": "UNGRADED"}] * 2),
+        row(criteria_results=[{"decision": "UNGRADED"}] * 3),
+        row(criteria_results=None, passed=None)]))
+    assert wire["ungraded_criteria"] == "2" and stored["ungraded_criteria"] == "3" and never["ungraded_criteria"] == ""

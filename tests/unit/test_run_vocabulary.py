@@ -118,3 +118,11 @@ def test_statuses_are_compared_and_assigned_by_name_not_by_literal():
             found += [f"{rel}:{s.lineno} {s.value!r}" for op in operands for s in _strings(op)
                       if s.value in STATUS_NAMES]
     assert found == []
+
+
+def test_usage_adds_up():
+    from preclinical.engine.usage import Usage
+
+    total = Usage(10, 5, 1) + Usage(3, 2, 2)
+    assert (total.prompt_tokens, total.completion_tokens, total.calls) == (13, 7, 3)
+    assert sum([Usage(1, 1, 1)] * 3, Usage()) == Usage(3, 3, 3)
