@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,11 +49,23 @@ class Settings:
     target_timeout_s: float = 60.0
     browser_use_api_key: str | None = None
     log_level: str = "INFO"
+    database_url: str | None = None  # postgresql://… for a store shared by a team; unset: SQLite in data_dir
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def database_path(self) -> Path:
         return self.data_dir / "preclinical.db"
+
+    @property
+    def database_target(self) -> Path | str:
+        return self.database_url or self.database_path
+
+    @property
+    def database_label(self) -> str:
+        """Where the store is, for people: the SQLite file, or the URL with its password hidden."""
+        if not self.database_url:
+            return str(self.database_path)
+        return re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", self.database_url)
 
     @property
     def log_file(self) -> Path:
@@ -94,6 +107,7 @@ ENV: dict[str, str] = {
     "PRECLINICAL_CONCURRENCY": "global_concurrency",
     "BROWSER_USE_API_KEY": "browser_use_api_key",
     "LOG_LEVEL": "log_level",
+    "PRECLINICAL_DATABASE_URL": "database_url",
 }
 
 _MODEL_ACCESS = ("openai_api_key", "openai_base_url", "tester_base_url", "tester_api_key", "grader_base_url",
@@ -147,4 +161,7 @@ def load_settings(env: dict[str, str] | None = None, *, paths: Paths | None = No
         raise InvalidInput("llm_timeout_s and llm_max_tokens must be positive")
     if not settings.min_max_turns <= settings.default_max_turns <= settings.max_max_turns:
         raise InvalidInput("DEFAULT_MAX_TURNS must lie between MIN_MAX_TURNS and MAX_MAX_TURNS")
+    if settings.database_url and not settings.database_url.startswith(("postgresql://", "postgres://")):
+        raise InvalidInput("PRECLINICAL_DATABASE_URL (database_url) must be a postgresql://user:password@host/db URL; "
+                           "leave it unset to use the local SQLite file")
     return settings

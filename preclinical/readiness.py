@@ -182,7 +182,7 @@ def health_report(rt: Runtime) -> dict[str, Any]:
         "worker_concurrency": s.global_concurrency,
         "default_max_turns": s.default_max_turns,
         "max_turns_range": [s.min_max_turns, s.max_max_turns],
-        "database": str(s.database_path),
+        "database": s.database_label,
     }
     if probes is not None:
         setup["model_endpoints"] = {role: {"base_url": e.base_url, "model": e.model}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +19,7 @@ from preclinical.engine.regrade import Regrader
 from preclinical.services import Services, utc_now
 from preclinical.store import db as store_db
 from preclinical.store.events import make_appender
+from preclinical.store.relay import new_origin, relaying
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +68,16 @@ async def open_runtime(
     seed: bool = True,
     recover: bool = True,
     llm: LLM | None = None,
+    follow_others: bool = True,
 ) -> AsyncIterator[Runtime]:
-    """Open the database (migrating it), seed the bundled library on first start, and close cleanly."""
-    store_db.open_database(settings.database_path)
-    bus = EventBus(make_appender(now))
+    """Open the database (migrating it), seed the bundled library on first start, and close cleanly.
+
+    On PostgreSQL the bus also publishes the run events other processes append (`follow_others`;
+    a worker, which nobody watches, leaves it off).
+    """
+    store_db.open_database(settings.database_target)
+    origin = new_origin()
+    bus = EventBus(make_appender(now, origin))
     services = Services(bus=bus, now=now, rng=rng or random.Random())
     runtime = Runtime(settings=settings, services=services, started_at=now())
     if llm is None and settings.model_configured:
@@ -77,7 +85,11 @@ async def open_runtime(
     runtime.extras["llm"] = llm
     runtime.extras["executor"] = executor = Executor(settings, services, llm)
     runtime.extras["regrader"] = Regrader(executor)
+    stack = contextlib.AsyncExitStack()
     try:
+        if follow_others and store_db.is_postgres():  # follow runs that other processes execute (store/relay.py)
+            runtime.extras["relay"] = await stack.enter_async_context(relaying(str(settings.database_url), bus, origin))
+            executor.ownership.follow_elsewhere = False  # the relay already brings those events
         if seed:
             from preclinical.library import seed as seed_library
 
@@ -92,6 +104,7 @@ async def open_runtime(
         if probes is not None:
             await probes.close()
         await executor.shutdown()
+        await stack.aclose()
         if llm is not None:
             await llm.close()
         store_db.close_database()

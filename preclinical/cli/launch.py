@@ -13,13 +13,19 @@ from preclinical import __version__
 from preclinical.config import Settings
 
 
-async def run_app(settings: Settings, *, headless: bool) -> int:
+async def run_app(settings: Settings, *, headless: bool, worker: bool = True) -> int:
     from preclinical.logs import setup_logging
     from preclinical.runtime import open_runtime
     from preclinical.server.app import serve as serve_api
 
     setup_logging(settings, to_stderr=headless)
-    async with open_runtime(settings) as rt, contextlib.AsyncExitStack() as stack:
+    team = headless and bool(settings.database_url)  # a team server hands runs to the queue of workers
+    async with open_runtime(settings, recover=not team) as rt, contextlib.AsyncExitStack() as stack:
+        if team:
+            from preclinical.engine.dispatch import serve_queue
+
+            await stack.enter_async_context(serve_queue(rt.executor, settings.database_url, worker=worker,
+                                                        concurrency=settings.global_concurrency))
         api_url: str | None = None
         api_error: str | None = None
         try:
@@ -55,7 +61,7 @@ async def _wait_for_signal(rt: Any, api_url: str) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     engine = "offline engine" if not rt.settings.model_configured else f"models {rt.settings.tester_model}/{rt.settings.grader_model}"
-    click.echo(f"Preclinical {__version__} API on {api_url} ({engine}); data in {rt.settings.data_dir}. Ctrl+C stops.", err=True)
+    click.echo(f"Preclinical {__version__} API on {api_url} ({engine}); data in {rt.settings.database_label}. Ctrl+C stops.", err=True)
     await stop.wait()
     click.echo("Stopping…", err=True)
     return 0

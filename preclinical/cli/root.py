@@ -48,6 +48,17 @@ def _settings(host: str | None = None, port: int | None = None, data_dir: str | 
         raise click.ClickException(exc.message) from None
 
 
+def _launch(settings: Settings, *, headless: bool, worker: bool = True) -> None:
+    """Run the app; a store that cannot be opened (e.g. an unreachable PostgreSQL) is an error line, not a traceback."""
+    from preclinical.cli.launch import run_app
+
+    try:
+        code = asyncio.run(run_app(settings, headless=headless, worker=worker))
+    except InvalidInput as exc:
+        raise click.ClickException(exc.message) from None
+    sys.exit(code)
+
+
 @click.group(cls=RootGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="preclinical", message="%(prog)s %(version)s")
 @click.option("--url", envvar="PRECLINICAL_API_URL", metavar="URL",
@@ -76,22 +87,46 @@ def cli(ctx: click.Context, url: str | None, api_key: str | None, local: bool, h
         raise click.UsageError("--local and --url exclude each other: --local works without a server.")
     ctx.obj = ConnectionOptions(url=None if local else url, api_key=api_key, local=local, data_dir=data_dir)
     if ctx.invoked_subcommand is None:
-        from preclinical.cli.launch import run_app
-
-        settings = _settings(host, port, data_dir)
-        sys.exit(asyncio.run(run_app(settings, headless=False)))
+        _launch(_settings(host, port, data_dir), headless=False)
 
 
 @cli.command()
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 3000).")
 @click.option("--data-dir", default=None, help="Data directory (default: the user data dir).")
-def serve(host: str | None, port: int | None, data_dir: str | None) -> None:
+@click.option("--worker/--no-worker", default=True, show_default=True,
+              help="With PostgreSQL (PRECLINICAL_DATABASE_URL): also run scenario runs here, or only serve the API "
+                   "and leave the work to `preclinical worker` processes.")
+def serve(host: str | None, port: int | None, data_dir: str | None, worker: bool) -> None:
     """Serve the REST + SSE API without the terminal interface (Ctrl+C or SIGTERM stops it)."""
-    from preclinical.cli.launch import run_app
-
     settings = _settings(host, port, data_dir)
-    sys.exit(asyncio.run(run_app(settings, headless=True)))
+    if not worker and not settings.database_url:
+        raise click.UsageError("--no-worker needs a shared PostgreSQL store (PRECLINICAL_DATABASE_URL): "
+                               "with the local SQLite file this process is the only one that can run work.")
+    _launch(settings, headless=True, worker=worker)
+
+
+@cli.command()
+@click.option("--concurrency", "-c", type=click.IntRange(1, 1000), default=8, show_default=True,
+              help="Scenario runs this worker runs at once.")
+@click.option("--lease", type=click.FloatRange(1, 3600), default=None, metavar="SECONDS",
+              help="How long a claim holds without a heartbeat (default 30): a stopped worker's scenario runs "
+                   "are resumed by another after this.")
+def worker(concurrency: int, lease: float | None) -> None:
+    """Claim and run scenario runs from the team's PostgreSQL store (PRECLINICAL_DATABASE_URL) until stopped."""
+    settings = _settings()
+    if not settings.database_url:
+        raise click.UsageError("preclinical worker needs a shared PostgreSQL store: set PRECLINICAL_DATABASE_URL "
+                               "(or database_url in the config file) to postgresql://user:password@host/db.")
+    from preclinical.engine.dispatch import run_worker
+    from preclinical.logs import setup_logging
+
+    setup_logging(settings, to_stderr=True)
+    try:
+        code = asyncio.run(run_worker(settings, concurrency=concurrency, lease_s=lease))
+    except InvalidInput as exc:
+        raise click.ClickException(exc.message) from None
+    sys.exit(code)
 
 
 @cli.command()
@@ -100,7 +135,7 @@ def paths(data_dir: str | None) -> None:
     """Show where data, configuration and logs live."""
     s = _settings(data_dir=data_dir)
     click.echo(f"data      {s.data_dir}")
-    click.echo(f"database  {s.database_path}")
+    click.echo(f"database  {s.database_label}")
     click.echo(f"config    {s.config_file}{'' if s.config_file.exists() else '  (not created)'}")
     click.echo(f"logs      {s.log_file}")
 

@@ -24,6 +24,7 @@ from preclinical.domain.run import (
     RunEvent,
     RunRequest,
     RunRequestError,
+    RunStatus,
     ScenarioRunStatus,
 )
 from preclinical.domain.scenario_rules import NOT_GRADABLE_OFFLINE, offline_gradable
@@ -38,6 +39,7 @@ from preclinical.errors import InvalidInput, ProviderError
 from preclinical.providers import registry
 from preclinical.providers.base import ProviderEnv
 from preclinical.services import Services
+from preclinical.store import leases
 from preclinical.store import runs as store
 from preclinical.store import scenarios as scenario_store
 from preclinical.store.db import database
@@ -83,11 +85,18 @@ class Executor:
         self.sleep = sleep
         self.global_slots = asyncio.Semaphore(max(1, settings.global_concurrency))
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        # Scenario runs this process claimed one by one from a queue (engine/dispatch.py), renewed while held.
+        self._held: dict[str, asyncio.Task[Any] | None] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
+        # Where units of work go: None runs them here, in a task group per run; engine/dispatch.py sets a
+        # queue that worker processes claim from (PostgreSQL).
+        self.dispatcher: Any = None
         self.env = ProviderEnv(openai_api_key=settings.openai_api_key, openai_base_url=settings.openai_base_url,
                                browser_use_api_key=settings.browser_use_api_key,
                                request_timeout_s=settings.target_timeout_s)
         self._jitter = random.Random(0)
         self.ownership = Ownership(self, resume_limit=RESUME_LIMIT)  # one owner per run, across processes
+        self.owner = self.ownership.owner_id
         self.grader: grading.Grader = grader or (
             grading.RulesGrader() if llm is None else grading.ModelRubricGrader(llm))
 
@@ -133,9 +142,17 @@ class Executor:
         plan = self.plan(body)
         notice = {"not_gradable_offline": [s["name"] for s in plan.not_gradable_offline]} if plan.not_gradable_offline else None
         run, _ = store.create_run(self.svc, agent=plan.agent, scenario_ids=plan.scenario_ids, options=plan.options,
-                                  suite_id=plan.suite_id, owner_id=self.ownership.owner_id, started_extra=notice)
-        self.launch(run.id)
+                                  suite_id=plan.suite_id, started_extra=notice,
+                                  owner_id=leases.QUEUE_OWNER if self.dispatcher is not None else self.ownership.owner_id)
+        self.dispatch(run.id)
         return run, plan
+
+    def dispatch(self, run_id: str) -> None:
+        """Hand a run's scenario runs to the dispatcher: a queue for workers, or locally this process's task group."""
+        if self.dispatcher is not None:
+            self.dispatcher.submit(run_id)
+        else:
+            self.launch(run_id)
 
     def launch(self, run_id: str) -> None:
         if run_id not in self.tasks:
@@ -167,11 +184,82 @@ class Executor:
     def recover(self) -> dict[str, int]:
         """At start-up: resume the unfinished runs whose owner is gone (closing scenario runs interrupted too
         often); runs another live process drives are followed, never replayed (see engine/ownership.py)."""
+        if self.dispatcher is not None:  # a queue's workers resume what a dead owner left (engine/dispatch.py)
+            return self.dispatcher.recover()
         self.ownership.start()
         return self.ownership.take_over_orphans(at_start=True)
 
+    def resume_interrupted(self, run_id: str, sr: ScenarioRun) -> bool:
+        """A scenario run whose owner died mid-conversation: start it again (True), or close it if that happened too often."""
+        if sr.attempts >= RESUME_LIMIT:
+            store.set_status(self.svc, sr.id, ScenarioRunStatus.ERROR, error_code=codes.INTERRUPTED,
+                             error_message="Interrupted by a restart too many times; not resumed again.")
+            self.svc.bus.emit_run(run_id, RunEvent.SCENARIO_ERROR, {"scenario_run_id": sr.id, "scenario_id": sr.scenario_id,
+                                                                    "error": "Interrupted by a restart"})
+            return False
+        metadata = dict(sr.metadata or {})
+        metadata.setdefault("interrupted_attempts", []).append(sr.transcript or [])
+        store.set_status(self.svc, sr.id, ScenarioRunStatus.PENDING, transcript=[], metadata=metadata)
+        return True
+
+    async def run_unit(self, sr_id: str) -> bool:
+        """Run one scenario run handed over by a queue, then finalise its run if it was the last.
+
+        Returns False when a live owner holds it (the caller tries again later); True when it is done
+        with it (run here, or already ended).
+        """
+        sr = ScenarioRun.get_or_none(ScenarioRun.id == sr_id)
+        run = TestRun.get_or_none(TestRun.id == sr.test_run_id) if sr is not None else None
+        if sr is None or run is None:
+            return True
+        if sr.status in SCENARIO_ACTIVE and run.status == RunStatus.RUNNING:
+            if not self._claim(sr_id):
+                return not ScenarioRun.select().where(ScenarioRun.id == sr_id,
+                                                      ScenarioRun.status.in_(SCENARIO_ACTIVE)).exists()
+            try:
+                if sr.status == ScenarioRunStatus.RUNNING and sr.owner_id != self.owner:
+                    self.resume_interrupted(run.id, ScenarioRun.get_by_id(sr_id))  # its owner died mid-conversation
+                await self._guarded(run, sr_id, asyncio.Semaphore(1))
+            except asyncio.CancelledError:
+                leases.release_unit(sr_id, self.owner)  # stopping: the next worker resumes it at once
+                raise
+            finally:
+                self._held.pop(sr_id, None)
+        store.finalize_run(self.svc, run.id)
+        return True
+
+    # ------------------------------------------------------------------ leases
+    def _claim(self, sr_id: str) -> bool:
+        if not leases.claim_unit(sr_id, self.owner):
+            return False
+        self._held[sr_id] = asyncio.current_task()
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.get_running_loop().create_task(self._renew_leases(), name="lease heartbeat")
+        return True
+
+    async def _renew_leases(self) -> None:
+        """Renew this process's leases while it holds any; stop work another process canceled."""
+        while self._held:
+            await asyncio.sleep(leases.LEASE_S / 3)
+            held = list(self._held)
+            try:
+                still = leases.renew_units(self.owner, held)
+            except Exception:  # the store is unreachable for a moment: try again at the next beat
+                log.exception("could not renew leases")
+                continue
+            gone = [i for i in held if i not in still]
+            if gone:
+                canceled = {r.id for r in ScenarioRun.select(ScenarioRun.id).where(
+                    ScenarioRun.id.in_(gone), ScenarioRun.status == ScenarioRunStatus.CANCELED)}
+                for sr_id in canceled:
+                    task = self._held.pop(sr_id, None)
+                    if task is not None and task is not asyncio.current_task():
+                        task.cancel()
+
     async def shutdown(self) -> None:
         """Stop in-flight work now; rows stay as they are and are resumed at the next start."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
         tasks = list(self.tasks.values())
         for task in tasks:
             task.cancel()

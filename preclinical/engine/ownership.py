@@ -39,6 +39,8 @@ class Ownership:
         self.resume_limit = resume_limit
         self._task: asyncio.Task[None] | None = None
         self._followed: dict[str, int] = {}  # run id -> last event id republished here
+        # Off where another path brings other processes' events to the bus (PostgreSQL: store/relay.py).
+        self.follow_elsewhere = True
 
     # ------------------------------------------------------------------ taking over
     def take_over_orphans(self, *, at_start: bool = False) -> dict[str, int]:
@@ -52,7 +54,7 @@ class Ownership:
             if lease.owner_id == self.owner_id or (lease.owner_id is None and not at_start):
                 continue
             if not lease.gone(self.owner_id):
-                if lease.run_id not in self._followed:
+                if lease.run_id not in self._followed and self.follow_elsewhere:
                     self._follow(lease.run_id, from_start=not at_start)
                     followed += 1
                 continue
@@ -101,6 +103,8 @@ class Ownership:
 
     def _discover(self, running: list[leases.RunLease]) -> None:
         """Follow runs another live process started since the last look (a cheap indexed query per tick)."""
+        if not self.follow_elsewhere:
+            return
         for lease in running:
             if (lease.run_id not in self._followed and lease.owner_id not in (None, self.owner_id)
                     and lease.run_id not in self.executor.tasks and not lease.gone(self.owner_id)):

@@ -7,7 +7,7 @@ from typing import Any
 from preclinical.domain.run import run_verdict
 from preclinical.domain.stats import compare_runs, repeats_by_scenario, run_summary
 from preclinical.errors import InvalidInput, NotFound
-from preclinical.store.db import database
+from preclinical.store import db
 from preclinical.store.models import TestRun
 from preclinical.store.runs import RUN_NOT_FOUND, resolve_run
 
@@ -27,7 +27,7 @@ def comparison_rows(run: TestRun) -> list[dict[str, Any]]:
         {"scenario_id": sid, "scenario_name": name, "status": status,
          "passed": None if passed is None else bool(passed), "triage_result": triage, "gold_standard": gold,
          "score_percent": score}
-        for sid, name, status, passed, triage, gold, score in database.execute_sql(_ROWS_SQL, (run.id,)).fetchall()
+        for sid, name, status, passed, triage, gold, score in db.execute(_ROWS_SQL, (run.id,)).fetchall()
     ]
 
 

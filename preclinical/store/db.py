@@ -1,13 +1,21 @@
-"""The SQLite database: deferred initialisation, pragmas, and forward migrations by `PRAGMA user_version`."""
+"""The database: SQLite by default, PostgreSQL from a URL; deferred initialisation and forward migrations.
+
+`database` is a proxy that `open_database` points at either store at run time, so every module
+imports the same object. Raw SQL elsewhere in store/ is written once, in the subset both stores
+share, with `?` placeholders; `execute` adapts it to the open store (see `portable`).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from peewee import SqliteDatabase
+from peewee import Database, DatabaseProxy, Expression, Node, PostgresqlDatabase, SqliteDatabase, Value, fn
 
 from preclinical.domain import json_limits
 from preclinical.errors import InvalidInput
@@ -16,8 +24,8 @@ from preclinical.store import migrations
 
 log = logging.getLogger(__name__)
 
-# One database object for the process; `open_database` points it at a file at run time.
-database = SqliteDatabase(None)
+# One database object for the process; `open_database` points it at a file or a server at run time.
+database = DatabaseProxy()
 
 PRAGMAS = {
     "journal_mode": "wal",
@@ -27,10 +35,59 @@ PRAGMAS = {
     "cache_size": -16000,  # 16 MB page cache
 }
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
-def open_database(path: Path | str) -> SqliteDatabase:
-    """Open (creating if needed) the database file, owner-readable only, and bring its schema up to date."""
-    path = Path(path)
+
+def is_postgres_url(target: object) -> bool:
+    return isinstance(target, str) and target.startswith(POSTGRES_SCHEMES)
+
+
+class PostgresDatabase(PostgresqlDatabase):
+    """PostgreSQL through psycopg 3, reading JSON columns back as text exactly as SQLite does.
+
+    The fast read paths hand stored JSON to the client undecoded, and the models decode it once
+    with orjson; psycopg's own JSON parsing would do that work twice.
+    """
+
+    def execute_sql(self, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        # Raw SQL in store/ is written once, for SQLite (`?` placeholders, json_extract); peewee's own
+        # queries already use `%s` and carry no `?`, so they pass through untouched.
+        if "?" in sql or "json_extract(" in sql:
+            sql = _portable(sql, True)
+        return super().execute_sql(sql, params, *args, **kwargs)
+
+    def _connect(self) -> Any:
+        from psycopg.types.string import TextLoader
+
+        conn = super()._connect()  # type: ignore[misc]
+        for name in ("json", "jsonb"):
+            conn.adapters.register_loader(name, TextLoader)
+        return conn
+
+
+def _open_postgres(url: str) -> PostgresDatabase:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise InvalidInput(
+            "PRECLINICAL_DATABASE_URL points at PostgreSQL, but the PostgreSQL driver is not installed: "
+            "pip install 'preclinical-local[team]'") from None
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    db = PostgresDatabase(url, prefer_psycopg3=True)
+    try:
+        db.connect()
+    except Exception as exc:  # the driver's message names host, port and the reason
+        raise InvalidInput(f"Cannot connect to the PostgreSQL database: {_first_line(exc)}") from None
+    return db
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _open_sqlite(path: Path) -> SqliteDatabase:
     if str(path) != ":memory:":
         private_dir(path.parent)
         if not path.exists():
@@ -38,12 +95,21 @@ def open_database(path: Path | str) -> SqliteDatabase:
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
         os.chmod(path, 0o600)
-    if not database.is_closed():
-        database.close()
-    database.init(str(path), pragmas=PRAGMAS, timeout=5)
-    database.connect(reuse_if_open=True)
-    migrations.upgrade(database)
-    return database
+    db = SqliteDatabase(str(path), pragmas=PRAGMAS, timeout=5)
+    db.connect()
+    return db
+
+
+def open_database(target: Path | str) -> Database:
+    """Open the store at `target` (a SQLite file path, or a `postgresql://` URL) and bring its schema up to date.
+
+    A SQLite file is created if needed, owner-readable only.
+    """
+    close_database()
+    db = _open_postgres(str(target)) if is_postgres_url(target) else _open_sqlite(Path(target))
+    database.initialize(db)
+    migrations.upgrade(db)
+    return db
 
 
 def storable(data: Any) -> None:
@@ -55,9 +121,59 @@ def storable(data: Any) -> None:
 
 
 def close_database() -> None:
-    if not database.is_closed():
+    if database.obj is not None and not database.is_closed():
         database.close()
 
 
-def schema_version(db: SqliteDatabase = database) -> int:
-    return db.execute_sql("PRAGMA user_version").fetchone()[0]
+def is_postgres(db: Any = database) -> bool:
+    target = db.obj if isinstance(db, DatabaseProxy) else db
+    return isinstance(target, PostgresqlDatabase)
+
+
+def schema_version(db: Any = database) -> int:
+    return migrations.current_version(db.obj if isinstance(db, DatabaseProxy) else db)
+
+
+# -------------------------------------------------------------------------------------------- portable SQL
+_JSON_FIELD = re.compile(r"json_extract\(([\w.]+), '\$\.([\w.]+)'\)")
+
+
+def _json_path(m: re.Match[str]) -> str:
+    *outer, last = m.group(2).split(".")
+    return "(" + m.group(1) + "".join(f" -> '{k}'" for k in outer) + f" ->> '{last}')"
+
+
+@lru_cache(maxsize=512)
+def _portable(sql: str, postgres: bool) -> str:
+    if not postgres:
+        return sql
+    # `json_extract(col, '$.a.b')` reads one text value; `->` / `->>` is PostgreSQL's spelling.
+    sql = _JSON_FIELD.sub(_json_path, sql)
+    sql = sql.replace(" IS ?", " IS NOT DISTINCT FROM ?")  # SQLite's null-safe equality
+    if "?" not in sql:
+        return sql
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def portable(sql: str) -> str:
+    """`sql`, written for SQLite with `?` placeholders, as the open store wants it."""
+    return _portable(sql, is_postgres())
+
+
+def json_text(field: Node, key: str) -> Node:
+    """One top-level value of a JSON column, as text (a query-builder expression for either store)."""
+    if is_postgres():
+        return Expression(field, "->>", Value(key, converter=False))
+    return fn.json_extract(field, f"$.{key}")
+
+
+def execute(sql: str, params: Any = ()) -> Any:
+    """Run raw SQL written in the shared subset (see `portable`); returns the cursor."""
+    return database.execute_sql(_portable(sql, is_postgres()), params)
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A timestamp column read by raw SQL: text on SQLite, a `datetime` already on PostgreSQL."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value) if value else None

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from preclinical.domain.run import run_verdict, wire_criteria
-from preclinical.store.db import database
+from preclinical.store import db
 
 _COLUMNS = (
     "sr.id, sr.test_run_id, sr.scenario_id, sr.position, sr.status, sr.transcript, sr.metadata, sr.error_code, "
@@ -31,10 +31,10 @@ _FROM = (
 )
 
 
-def _iso(value: str | None) -> str | None:
+def _iso(value: str | datetime | None) -> str | None:
     if not value:
         return None
-    d = datetime.fromisoformat(value)
+    d = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
 
 
@@ -86,8 +86,8 @@ def scenario_runs_json(run_id: str, *, limit: int, offset: int, status: str | No
     if status:
         where += " AND sr.status = ?"
         params.append(status)
-    total = database.execute_sql(f"SELECT COUNT(*) FROM scenario_run sr WHERE {where}", params).fetchone()[0]
-    rows = database.execute_sql(
+    total = db.execute(f"SELECT COUNT(*) FROM scenario_run sr WHERE {where}", params).fetchone()[0]
+    rows = db.execute(
         f"SELECT {_COLUMNS} {_FROM} WHERE {where} ORDER BY sr.position, sr.id LIMIT ? OFFSET ?",
         (*params, limit, offset)).fetchall()
     return [_row_json(r) for r in rows], total
@@ -132,8 +132,8 @@ def test_runs_json(*, limit: int, offset: int, status: str | None = None, agent_
         where.append("agent_id = ?")
         params.append(agent_id)
     clause = " AND ".join(where)
-    total = database.execute_sql(f"SELECT COUNT(*) FROM test_run WHERE {clause}", params).fetchone()[0]
-    rows = database.execute_sql(
+    total = db.execute(f"SELECT COUNT(*) FROM test_run WHERE {clause}", params).fetchone()[0]
+    rows = db.execute(
         f"SELECT {_RUN_COLUMNS} FROM test_run WHERE {clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
         (*params, limit, offset)).fetchall()
     return [_run_json(r) for r in rows], total

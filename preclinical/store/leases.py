@@ -66,7 +66,7 @@ def owner_gone(owner_id: str | None, lease_expires_at: datetime | str | None, *,
     """Whether nobody drives work held under this owner and lease any more (`me`: the asking owner)."""
     if not owner_id:
         return True
-    if owner_id == me:
+    if owner_id == me or owner_id == QUEUE_OWNER:  # a queue's run lives as long as its workers do
         return False
     expires = datetime.fromisoformat(lease_expires_at) if isinstance(lease_expires_at, str) else lease_expires_at
     if expires is None or expires <= (now or wall_clock()):
@@ -138,3 +138,48 @@ def running_runs() -> list[RunLease]:
     rows = database.execute_sql(
         f"SELECT id, owner_id, lease_expires_at FROM test_run WHERE status = '{_RUNNING}' ORDER BY created_at").fetchall()
     return [RunLease(*row) for row in rows]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Scenario runs one at a time: the team's workers (engine/dispatch.py) each own single scenario runs of a run
+# whose scenario runs are spread over many processes. Same columns, same liveness rule as above.
+QUEUE_OWNER = "queue"  # the owner of a run whose scenario runs a queue hands to workers: never "gone"
+QUEUE_LEASE = "9999-12-31 00:00:00"
+
+
+def claim_unit(sr_id: str, owner_id: str) -> bool:
+    """Make `owner_id` the owner of an active scenario run unless a live owner holds it; True when it now does."""
+    now = wall_clock()
+    row = database.execute_sql(f"SELECT owner_id, lease_expires_at FROM scenario_run WHERE id = ? AND status IN {_ACTIVE}",
+                               (sr_id,)).fetchone()
+    if row is None:
+        return False
+    held_by, held_until = row
+    if held_by not in (None, owner_id, QUEUE_OWNER) and not owner_gone(held_by, held_until, me=owner_id, now=now):
+        return False
+    cursor = database.execute_sql(  # compare-and-swap: exactly one claimant wins
+        f"UPDATE scenario_run SET owner_id = ?, lease_expires_at = ?, last_heartbeat_at = ? "
+        f"WHERE id = ? AND status IN {_ACTIVE} AND COALESCE(owner_id, '') = ?",
+        (owner_id, expiry(now), now.isoformat(" "), sr_id, held_by or ""))
+    return cursor.rowcount > 0
+
+
+def renew_units(owner_id: str, sr_ids: list[str]) -> set[str]:
+    """Heartbeat for scenario runs claimed one by one; returns those still held and active."""
+    if not sr_ids:
+        return set()
+    now = wall_clock()
+    marks = ", ".join("?" for _ in sr_ids)
+    database.execute_sql(
+        f"UPDATE scenario_run SET lease_expires_at = ?, last_heartbeat_at = ? "
+        f"WHERE owner_id = ? AND status IN {_ACTIVE} AND id IN ({marks})",
+        (expiry(now), now.isoformat(" "), owner_id, *sr_ids))
+    rows = database.execute_sql(f"SELECT id FROM scenario_run WHERE owner_id = ? AND status IN {_ACTIVE} "
+                                f"AND id IN ({marks})", (owner_id, *sr_ids)).fetchall()
+    return {r[0] for r in rows}
+
+
+def release_unit(sr_id: str, owner_id: str) -> None:
+    """Let go of one unfinished scenario run (a worker stopping): the next worker resumes it at once."""
+    database.execute_sql("UPDATE scenario_run SET owner_id = NULL, lease_expires_at = NULL "
+                         f"WHERE id = ? AND owner_id = ? AND status IN {_ACTIVE}", (sr_id, owner_id))

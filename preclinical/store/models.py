@@ -1,19 +1,25 @@
-"""peewee models over the schema that `migrations.py` creates (the migrations, not these classes, own the DDL)."""
+"""peewee models over the schema that `migrations.py` creates (the migrations, not these classes, own the DDL).
+
+The field types behave the same on SQLite and PostgreSQL: JSON is stored and read back as text
+(encoded and decoded with orjson here), booleans as INTEGER 0/1, timestamps as naive UTC.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from peewee import (
     AutoField,
-    BooleanField,
     CharField,
     FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
+    Node,
     TextField,
 )
+from peewee import BooleanField as _BooleanField
 from peewee import DateTimeField as _DateTimeField
 from peewee import JSONField as _JSONField
 
@@ -23,10 +29,36 @@ from preclinical.store.db import database
 
 
 class JSONField(_JSONField):
-    """JSON column read and written with orjson (transcripts are the bulk of every list page)."""
+    """JSON column read and written with orjson (transcripts are the bulk of every list page).
+
+    Always text on the wire, on both stores: PostgreSQL casts the text to its `json` column type
+    (which keeps it verbatim) and the connection reads `json` back as text (see `db.PostgresDatabase`).
+    """
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(dumps=json_codec.dumps, loads=json_codec.loads, **kwargs)
+
+    def db_value(self, value: Any) -> Any:
+        if value is None or isinstance(value, Node):
+            return value
+        return self._dumps(value)  # type: ignore[attr-defined]
+
+    def python_value(self, value: Any) -> Any:
+        if isinstance(value, str | bytes):
+            return self._loads(value)  # type: ignore[attr-defined]
+        return value
+
+
+class BooleanField(_BooleanField):
+    """A flag stored as INTEGER 0/1 on both stores, so raw SQL can compare it with 1 everywhere."""
+
+    def db_value(self, value: Any) -> Any:
+        if value is None or isinstance(value, Node):
+            return value
+        return 1 if value else 0
+
+    def python_value(self, value: Any) -> Any:
+        return None if value is None else bool(value)
 
 
 class DateTimeField(_DateTimeField):

@@ -24,7 +24,7 @@ from preclinical.domain.run import (
 )
 from preclinical.errors import NotFound
 from preclinical.services import Services
-from preclinical.store import leases
+from preclinical.store import db, leases
 from preclinical.store.db import database
 from preclinical.store.ids import canonical_uuid
 from preclinical.store.models import Agent, Grading, Scenario, ScenarioRun, TestRun, TestSuite
@@ -118,7 +118,7 @@ def scenario_runs_page(run: TestRun, *, limit: int = 50, offset: int = 0, status
     """A page of a run's scenario runs in run order, each with its latest grading, name and gold level."""
     where = [ScenarioRun.test_run == run.id] + ([ScenarioRun.status == status] if status else [])
     total = ScenarioRun.select().where(*where).count()
-    gold = fn.json_extract(Scenario.content, "$.gold_standard").alias("gold")  # not the whole content
+    gold = db.json_text(Scenario.content, "gold_standard").alias("gold")  # not the whole content
     query = (
         ScenarioRun.select(ScenarioRun, Scenario.name, gold)
         .join(Scenario, JOIN.LEFT_OUTER, on=(ScenarioRun.scenario == Scenario.scenario_id))
@@ -172,13 +172,13 @@ def set_status(svc: Services, sr_id: str, status: str, *, announce: bool = True,
         raise ValueError(f"cannot set {sorted(unknown)} with set_status")
     now = svc.now()
     with database.atomic():
-        row = database.execute_sql(
+        row = db.execute(
             "SELECT status, started_at, canceled_at, test_run_id, scenario_id FROM scenario_run WHERE id = ?",
             (sr_id,)).fetchone()
         if row is None or (row[0] == ScenarioRunStatus.CANCELED and status != ScenarioRunStatus.CANCELED):
             return None
         prev, started_raw, canceled_raw, run_id, scenario_id = row
-        started = datetime.fromisoformat(started_raw) if started_raw else None
+        started = db.as_datetime(started_raw)
         values: dict[str, Any] = {"status": status, **fields}
         if status == ScenarioRunStatus.RUNNING and started is None:
             values["started_at"] = started = now
@@ -188,7 +188,7 @@ def set_status(svc: Services, sr_id: str, status: str, *, announce: bool = True,
         if status == ScenarioRunStatus.CANCELED and not canceled_raw:
             values["canceled_at"] = now
         assignments = ", ".join(f"{column} = ?" for column in values)
-        database.execute_sql(f"UPDATE scenario_run SET {assignments} WHERE id = ?",
+        db.execute(f"UPDATE scenario_run SET {assignments} WHERE id = ?",
                              (*(_db_value(c, v) for c, v in values.items()), sr_id))
     if prev != status and announce:
         svc.bus.emit_run(run_id, RunEvent.SCENARIO_STATUS, {
@@ -206,7 +206,7 @@ _SAVE_PROGRESS = (
 def save_progress(svc: Services, sr_id: str, transcript: list[dict[str, Any]]) -> bool:
     """Store the transcript so far (and a heartbeat) unless the row is no longer active (plain SQL: hot path)."""
     text = json_codec.dumps(transcript)
-    cursor = database.execute_sql(_SAVE_PROGRESS, (text, svc.now().isoformat(" "), sr_id))
+    cursor = db.execute(_SAVE_PROGRESS, (text, svc.now().isoformat(" "), sr_id))
     return cursor.rowcount > 0
 
 
@@ -226,7 +226,7 @@ def insert_grading(svc: Services, sr_id: str, values: dict[str, Any]) -> Grading
     """Store a grading unless the scenario run was canceled meanwhile."""
     now = svc.now()
     with database.atomic():
-        row = database.execute_sql("SELECT status FROM scenario_run WHERE id = ?", (sr_id,)).fetchone()
+        row = db.execute("SELECT status FROM scenario_run WHERE id = ?", (sr_id,)).fetchone()
         if row is None or row[0] == ScenarioRunStatus.CANCELED:
             return None
         return Grading.create(id=svc.new_id(), scenario_run=sr_id, graded_at=now, created_at=now, **values)
@@ -239,9 +239,14 @@ def counts(run_id: str) -> dict[str, int]:
 
 
 def finalize_run(svc: Services, run_id: str) -> bool:
-    """Complete the run once no scenario run is active. Idempotent; True only for the call that completed it."""
+    """Complete the run once no scenario run is active. Idempotent; True only for the call that completed it.
+
+    On PostgreSQL several workers may end a run's last scenario runs at once: the run's row is locked
+    while it is checked, so exactly one of them completes it.
+    """
     with database.atomic():
-        run = TestRun.get_or_none(TestRun.id == run_id)
+        query = TestRun.select().where(TestRun.id == run_id)
+        run = (query.for_update() if db.is_postgres() else query).first()
         if run is None or run.status != RunStatus.RUNNING:
             return False
         by_status = counts(run_id)

@@ -6,14 +6,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from peewee import fn
+from peewee import Cast, fn
 
 from preclinical.domain.json_limits import INT_MAX, INT_MIN
 from preclinical.domain.run import EventTable, LibraryEvent, RunRequest
 from preclinical.domain.scenario_rules import SCENARIO_TYPES, content_problems, rubric_problems, runnable_problems
 from preclinical.errors import InvalidInput, NotFound
 from preclinical.services import Services
-from preclinical.store.db import database, storable
+from preclinical.store.db import database, json_text, storable
 from preclinical.store.ids import canonical_uuid
 from preclinical.store.models import Scenario, ScenarioTag, TestSuite
 from preclinical.store.serialize import scenario_json
@@ -55,9 +55,9 @@ def _filtered(
         needle = f"%{q.strip().lower()}%"
         query = query.where(
             fn.lower(Scenario.name).contains(q.strip().lower())
-            | (fn.lower(fn.json_extract(Scenario.content, "$.initial_message")) ** needle)
-            | (fn.lower(fn.json_extract(Scenario.content, "$.chief_complaint")) ** needle)
-            | (fn.lower(Scenario.tags) ** needle)
+            | (fn.lower(json_text(Scenario.content, "initial_message")) ** needle)
+            | (fn.lower(json_text(Scenario.content, "chief_complaint")) ** needle)
+            | (fn.lower(Cast(Scenario.tags, "TEXT")) ** needle)
         )
     return query.order_by(Scenario.name, Scenario.scenario_id)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from preclinical.domain.run import RunStatus
-from preclinical.store.db import database
+from preclinical.store import db
 from preclinical.store.models import Agent, Scenario, ScenarioRun, ScenarioTag, TestRun
 from preclinical.store.serialize import test_run_json
 
@@ -39,7 +39,7 @@ def triage_accuracy(run_ids: list[str]) -> dict[str, tuple[int, int]]:
         " FROM scenario_run sr JOIN grading g ON g.scenario_run_id = sr.id"
         f" WHERE sr.test_run_id IN ({marks}) GROUP BY sr.test_run_id"
     )
-    return {run_id: (correct, graded) for run_id, correct, graded in database.execute_sql(sql, run_ids).fetchall()}
+    return {run_id: (correct, graded) for run_id, correct, graded in db.execute(sql, run_ids).fetchall()}
 
 
 def runs_with_accuracy(runs: list[TestRun]) -> list[dict[str, Any]]:
@@ -84,8 +84,8 @@ def pass_rate_trends(points: int = 20, max_agents: int = 8) -> list[dict[str, An
 _RUN_TABLE = (
     "SELECT sr.id, sr.position, sr.scenario_id, s.name, json_extract(s.content, '$.gold_standard'),"
     " sr.status, sr.duration_ms, sr.error_code,"
-    " CASE WHEN json_valid(sr.transcript) THEN json_extract(sr.transcript, '$[#-1].turn') END,"
-    " json_extract(sr.metadata, '$.max_turns'),"
+    " {last_turn},"
+    " CAST(json_extract(sr.metadata, '$.max_turns') AS INTEGER),"
     " g.passed, g.triage_result, g.triage_correct, g.score_percent, g.gold_standard,"
     " json_extract(sr.metadata, '$.grader.triage_status')"
     " FROM scenario_run sr"
@@ -99,9 +99,16 @@ _RUN_TABLE_KEYS = ("id", "position", "scenario_id", "scenario_name", "content_go
                    "gold_standard", "triage_status")
 
 
+# The turn of the transcript's last entry, read inside the database (the transcript never leaves it).
+_LAST_TURN = {
+    False: "CASE WHEN json_valid(sr.transcript) THEN json_extract(sr.transcript, '$[#-1].turn') END",
+    True: "CAST(sr.transcript -> -1 ->> 'turn' AS INTEGER)",
+}
+
+
 def run_table_rows(run_id: str, ids: list[str] | None = None) -> list[dict[str, Any]]:
     """A run's scenario runs for a results table (no transcripts loaded), in run order; only `ids` if given."""
-    sql, params = _RUN_TABLE, [run_id]
+    sql, params = _RUN_TABLE.format(last_turn=_LAST_TURN[db.is_postgres()]), [run_id]
     if ids is not None:
         if not ids:
             return []
@@ -109,7 +116,7 @@ def run_table_rows(run_id: str, ids: list[str] | None = None) -> list[dict[str, 
         params += ids
     sql += " ORDER BY sr.position, sr.id"
     rows = []
-    for values in database.execute_sql(sql, params).fetchall():
+    for values in db.execute(sql, params).fetchall():
         row = dict(zip(_RUN_TABLE_KEYS, values, strict=True))
         row["gold_standard"] = row.pop("gold_standard") or row["content_gold"]
         row.pop("content_gold")

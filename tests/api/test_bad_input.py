@@ -12,8 +12,7 @@ SEEDED_SCENARIO = "{scenario}"
 
 
 def snapshot() -> dict:
-    tables = [r[0] for r in database.execute_sql(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    tables = sorted(database.get_tables())
     return {t: database.execute_sql(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
 
 

@@ -14,7 +14,7 @@ from tests.engine.test_runs import finish, parse_sse, start
 
 def quiet_run(runtime):
     """A run that nobody drives: the test publishes its events itself."""
-    scenario = Scenario.select().where(Scenario.is_active).first()
+    scenario = Scenario.select().where(Scenario.is_active == True).first()  # noqa: E712
     run, _ = store.create_run(runtime.services, agent=Agent.get_by_id(DEMO_AGENT_ID),
                               scenario_ids=[scenario.scenario_id], options={"concurrency_limit": 1})
     return run
@@ -27,7 +27,7 @@ def errors_logged(caplog) -> list[str]:
 async def raw_stream(client, run_id: str, headers: str = ""):
     """An SSE request on a plain socket, so the test decides when (and whether) to read."""
     reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
-    writer.write(f"GET /events?run_id={run_id} HTTP/1.1\r\nHost: localhost\r\n{headers}\r\n".encode())
+    writer.write(f"GET /events?run_id={run_id} HTTP/1.1\r\nHost: localhost:{client.server.port}\r\n{headers}\r\n".encode())
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200"), head

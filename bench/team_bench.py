@@ -1,0 +1,141 @@
+"""Team-scale benchmark: 60 scenarios x 11 turns at 200 ms on the fake model, with 1, 2 and 4 worker
+processes against one PostgreSQL, and the same on SQLite in a single process.
+
+The PostgreSQL server is a throwaway one (tests/pg_server.py: Debian's postgresql binaries). The
+fake model and fake target run in their own process (bench/fake_peer.py). The run allows 60 scenario
+runs at once, so the ideal is one scenario's chain of sequential calls: (turns + model calls per
+scenario) x latency. Reported: wall time, wall / ideal, turns per second.
+
+    python -m bench.team_bench                      # 1, 2, 4 workers and SQLite, 200 ms
+    python -m bench.team_bench --workers 4 --latency 0.2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.engine_bench import N_SCENARIOS, TURNS, start_peer
+from preclinical.engine.dispatch import queue_mode
+from preclinical.runtime import open_runtime
+from preclinical.store import agents as agent_store
+from preclinical.store.db import database
+from preclinical.store.models import ScenarioRun, TestRun
+from tests.pg_server import PostgresServer
+from tests.support import isolated_settings
+
+
+def _summary(label: str, rows: list[ScenarioRun], wall: float, latency: float) -> dict:
+    turns = sum(sum(1 for e in r.transcript if e["role"] == "target") for r in rows)
+    calls = sum(r.model_calls for r in rows) / len(rows)
+    ideal = math.ceil(N_SCENARIOS / N_SCENARIOS) * (turns / len(rows) + calls) * latency
+    return {"label": label, "wall_s": wall, "ideal_s": ideal, "ratio": wall / ideal, "turns": turns,
+            "turns_per_s": turns / wall, "statuses": sorted({r.status for r in rows})}
+
+
+def _agent(rt, url: str):
+    return agent_store.create_agent(rt.services, {
+        "provider": "openai", "name": "bench target",
+        "config": {"base_url": url, "api_key": "bench", "target_model": "fake-target"}})
+
+
+def _body(agent_id: str) -> dict:
+    return {"agent_id": agent_id, "max_scenarios": N_SCENARIOS, "max_turns": TURNS, "concurrency_limit": N_SCENARIOS}
+
+
+async def sqlite_single_process(peer_url: str, latency: float) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = isolated_settings(Path(tmp), openai_base_url=peer_url, openai_api_key="bench", global_concurrency=64)
+        async with open_runtime(settings) as rt:
+            agent = _agent(rt, peer_url)
+            t0 = time.perf_counter()
+            run, _ = rt.executor.start(_body(agent.id))
+            await rt.executor.wait(run.id)
+            wall = time.perf_counter() - t0
+            return _summary("SQLite, 1 process", list(ScenarioRun.select().where(ScenarioRun.test_run == run.id)),
+                            wall, latency)
+
+
+def _start_worker(db_url: str, peer_url: str, home: Path, concurrency: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "PRECLINICAL"))}
+    env.update(PRECLINICAL_DATABASE_URL=db_url, OPENAI_BASE_URL=peer_url, OPENAI_API_KEY="bench",
+               PRECLINICAL_CONCURRENCY="64", XDG_DATA_HOME=str(home / "data"), XDG_STATE_HOME=str(home / "state"),
+               XDG_CONFIG_HOME=str(home / "config"))
+    return subprocess.Popen([sys.executable, "-m", "preclinical", "worker", "--concurrency", str(concurrency)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def postgres_workers(server: PostgresServer, peer_url: str, latency: float, n_workers: int) -> dict:
+    db_url = server.create_database()
+    procs: list[subprocess.Popen] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = isolated_settings(Path(tmp), database_url=db_url)
+        try:
+            async with open_runtime(settings, recover=False, follow_others=False) as rt, \
+                    queue_mode(rt.executor, db_url):
+                agent = _agent(rt, peer_url)
+                per_worker = math.ceil(N_SCENARIOS / n_workers)
+                procs = [_start_worker(db_url, peer_url, Path(tmp) / f"w{i}", per_worker) for i in range(n_workers)]
+                while database.execute_sql("SELECT COUNT(*) FROM procrastinate_workers").fetchone()[0] < n_workers:
+                    await asyncio.sleep(0.1)  # every worker is up before the clock starts
+                t0 = time.perf_counter()
+                run, _ = rt.executor.start(_body(agent.id))
+                while TestRun.get_by_id(run.id).status == "running":
+                    await asyncio.sleep(0.02)
+                wall = time.perf_counter() - t0
+                rows = list(ScenarioRun.select().where(ScenarioRun.test_run == run.id))
+                owners = len({r.owner_id for r in rows})
+                label = f"PostgreSQL, {n_workers} worker{'s' if n_workers > 1 else ''}"
+                return {**_summary(label, rows, wall, latency), "owners": owners}
+        finally:
+            for p in procs:
+                p.send_signal(signal.SIGTERM)
+            for p in procs:
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+async def main(latency: float, workers: list[int], sqlite: bool) -> None:
+    print(f"{N_SCENARIOS} scenarios x {TURNS} turns, fake model and target at {int(latency * 1000)} ms, "
+          f"model engine, {os.cpu_count()} cores")
+    print(f"{'store / workers':<24} {'wall s':>7} {'ideal s':>8} {'ratio':>6} {'turns/s':>8}  statuses")
+    peer, peer_url = start_peer(latency)
+    server = PostgresServer.start() if workers else None
+    try:
+        results = []
+        if sqlite:
+            results.append(await sqlite_single_process(peer_url, latency))
+            _print(results[-1])
+        for n in workers:
+            results.append(await postgres_workers(server, peer_url, latency, n))
+            _print(results[-1])
+    finally:
+        if server is not None:
+            server.stop()
+        peer.terminate()
+        peer.wait()
+
+
+def _print(r: dict) -> None:
+    extra = f"  ({r['owners']} processes ran scenario runs)" if "owners" in r else ""
+    print(f"{r['label']:<24} {r['wall_s']:>7.2f} {r['ideal_s']:>8.2f} {r['ratio']:>6.2f} {r['turns_per_s']:>8.1f}  "
+          f"{','.join(r['statuses'])}{extra}", flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--workers", type=int, action="append", help="worker processes; repeatable (default 1, 2, 4)")
+    parser.add_argument("--no-sqlite", action="store_true", help="skip the single-process SQLite row")
+    args = parser.parse_args()
+    asyncio.run(main(args.latency, args.workers or [1, 2, 4], not args.no_sqlite))
