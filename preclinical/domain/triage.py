@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import Any
 
 EMERGENCY = "Emergency"
 CLINICIAN = "Clinician"
@@ -327,10 +328,80 @@ _NUMBER_PATTERNS: list[str] = [
 # "2)" or "(2)" counts only when it is the only such number in the reply: several of them are a list.
 _PAREN_NUMBER = r"(?<![\w.,$/#-])\(?([123])\)(?!\w)"
 
+
+
+def _required_literals(pattern: str) -> frozenset[str] | None:
+    """Strings of which every match of `pattern` (compiled without flags) contains at least one; None if unknown.
+
+    A pattern whose strings are all absent from a text cannot match it, so the reader skips it without
+    running it: most replies name few care levels, and a plain substring test costs far less than a
+    regex scan. Worked out from the parsed pattern, so it follows every edit of `_PATTERNS`; anything
+    it does not understand (or another Python's parser) means "no shortcut", never a missed match.
+    """
+    try:
+        from re import _constants, _parser  # type: ignore[attr-defined]
+
+        return _required(_parser.parse(pattern), _constants)
+    except Exception:
+        return None
+
+
+_PLAIN = "abcdefghijklmnopqrstuvwxyz "
+
+
+def _required(seq: Any, c: Any) -> frozenset[str] | None:
+    candidates: list[frozenset[str]] = []
+    run: list[str] = []
+
+    def end_run() -> None:
+        if run:
+            candidates.append(frozenset(["".join(run)]))
+            run.clear()
+
+    for op, av in seq:
+        if op is c.LITERAL:
+            run.append(chr(av))
+            continue
+        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+            end_run()  # zero-width: consumes nothing, but text on either side is not adjacent in the run
+            continue
+        end_run()
+        found: frozenset[str] | None = None
+        if op is c.SUBPATTERN:
+            _group, add_flags, del_flags, sub = av
+            found = None if add_flags or del_flags else _required(sub, c)
+        elif op is c.BRANCH:
+            branches = [_required(b, c) for b in av[1]]
+            if all(b is not None for b in branches):
+                found = frozenset().union(*branches)
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and av[0] >= 1:
+            found = _required(av[2], c)
+        elif op is c.ATOMIC_GROUP:
+            found = _required(av, c)
+        if found:
+            candidates.append(found)
+    end_run()
+    candidates = [x for x in candidates if x and all(x) and len(x) <= 64]
+    if not candidates:
+        return None
+    # The longest shortest string is the most telling; then the fewest strings; then strings with a character
+    # other than a letter or a space ("&", a digit), which prose holds less often.
+    return max(candidates, key=lambda x: (min(map(len, x)), -len(x), sum(1 for r in x if r.strip(_PLAIN))))
+
+
+def _screen(required: frozenset[str] | None) -> str | tuple[str, ...] | None:
+    """`required` as the quickest test: one string (`in`), or several (any of them `in`; faster than a regex)."""
+    if required is None:
+        return None
+    return next(iter(required)) if len(required) == 1 else tuple(sorted(required))
+
+
 _COMPILED = [(re.compile(p, 0 if cs else re.IGNORECASE), level, kind) for p, level, kind, cs in _PATTERNS]
 # The same patterns for lower-cased text (case-insensitive matching is several times slower in `re`); the
-# patterns hold no upper-case escapes, so lower-casing their source keeps their meaning.
-_COMPILED_LOWER = [(re.compile(p if cs else p.lower()), cs, level, kind) for p, level, kind, cs in _PATTERNS]
+# patterns hold no upper-case escapes, so lower-casing their source keeps their meaning. Each comes with the
+# strings one of which any match contains (see `_required_literals`).
+_COMPILED_LOWER = [(re.compile(p if cs else p.lower()), cs, level, kind, _screen(_required_literals(p if cs else p.lower())))
+                   for p, level, kind, cs in _PATTERNS]
 _COMPILED_NUMBERS = [re.compile(p, re.IGNORECASE) for p in _NUMBER_PATTERNS]
 _COMPILED_PAREN = re.compile(_PAREN_NUMBER)
 _NOT_CARE = re.compile(r"^emergency (?:contracepti|pill|supply|prescription|inhaler|kit|contact|plan|sign|symptom|warning|dent)",
@@ -470,8 +541,12 @@ def _pattern_matches(text: str):
             for m in pattern.finditer(text):
                 yield m, level, kind
         return
-    for pattern, case_sensitive, level, kind in _COMPILED_LOWER:
-        for m in pattern.finditer(text if case_sensitive else lowered):
+    for pattern, case_sensitive, level, kind, screen in _COMPILED_LOWER:
+        target = text if case_sensitive else lowered
+        if screen is not None and (screen not in target if isinstance(screen, str)
+                                   else not any(map(target.__contains__, screen))):
+            continue  # none of the words every match holds is there
+        for m in pattern.finditer(target):
             yield m, level, kind
 
 
