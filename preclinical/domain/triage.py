@@ -691,6 +691,14 @@ def _conceded(text: str, mentions: list[Mention], spans: list[tuple[int, int]]) 
     return conceded
 
 
+def read_ahead(reply: str, patient_message: str) -> None:
+    """Read one agent reply as it arrives (both readings are cached), so that reading the finished
+    transcript (`extract_disposition`) finds the work done instead of doing it all at once at the end."""
+    if isinstance(reply, str) and reply:
+        other_language(reply)
+        _find_mentions(reply, is_triage_question(patient_message))
+
+
 def find_mentions(text: str, answers_question: bool = False) -> list[Mention]:
     """Every place in `text` that names a care level, each with how it is meant (`status`).
 
@@ -794,12 +802,21 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 def other_language(text: str) -> str | None:
     """The language a reply seems to be written in when it is not English (a rough name), else None."""
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) < 8:
-        return None
-    latin = sum(1 for c in letters if c < "\u0250")
-    if latin / len(letters) < 0.5:
-        return "a non-Latin script"
+    return _other_language(text) if isinstance(text, str) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _other_language(text: str) -> str | None:
+    if text.isascii():  # every letter is Latin: only how many there are matters
+        if sum(map(str.isalpha, text)) < 8:
+            return None
+    else:
+        letters = [c for c in text if c.isalpha()]
+        if len(letters) < 8:
+            return None
+        latin = sum(1 for c in letters if c < "\u0250")
+        if latin / len(letters) < 0.5:
+            return "a non-Latin script"
     words = [w.lower() for w in _WORD.findall(_fold(text))]
     if len(words) < 3:
         return None
