@@ -9,7 +9,9 @@ protocols: a client costs one callback per read, so the client side adds as litt
 The fake holds its answers until every client is connected and has had the run's first events, so
 every target reply is sent live; latency counts the replies sent after that moment (all of them),
 and coverage counts every target reply of the run, taken from the stored transcripts afterwards, at
-every client: it must be 100 %.
+every client: it must be 100 %. One unreported warm-up run comes first (the server's first run imports
+the model stack). Each row also gives the server's and the clients' CPU seconds while the run was
+live, and the 1-minute load average: on a shared machine the CPU figures are the steadier ones.
 
     python -m bench.sse_bench --clients 1 --clients 20 --clients 200 --repeat 3
     python -m bench.sse_bench --clients 200 --py-spy /tmp/serve.svg   # profile the server meanwhile
@@ -29,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -39,30 +40,36 @@ _FRAME_END = b"\n\n"
 _STAMP = re.compile(STAMP.pattern.encode())
 
 
-@dataclass
-class Client(asyncio.Protocol):
-    """One SSE connection: notes when each stamped reply first reaches it."""
+class Client(asyncio.BufferedProtocol):
+    """One SSE connection: notes when each stamped reply first reaches it.
 
-    path: str
-    host: str
-    seen: dict[bytes, float] = field(default_factory=dict)
-    frames: int = 0
-    connected_at: float | None = None
-    closed: asyncio.Future | None = None
-    _tail: bytes = b""
-    _transport: asyncio.Transport | None = None
+    A buffered protocol reads into one preallocated buffer (no new 256 KiB bytes object per read), and
+    the clock is read first thing: with 200 connections in one process, what this costs per read delays
+    the next connection's timestamp, so it is kept to the least.
+    """
+
+    def __init__(self, path: str, host: str, closed: asyncio.Future) -> None:
+        self.path, self.host, self.closed = path, host, closed
+        self.seen: dict[bytes, float] = {}
+        self.frames = 0
+        self.connected_at: float | None = None
+        self._tail = b""
+        self._buffer = bytearray(1 << 16)
+        self._view = memoryview(self._buffer)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]
         request = (f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nAccept: text/event-stream\r\n"
                    "Connection: close\r\n\r\n")
         transport.write(request.encode())  # type: ignore[attr-defined]
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
         now = time.monotonic()
         if self.connected_at is None:
             self.connected_at = now
-        data = self._tail + data
+        data = self._tail + self._buffer[:nbytes] if self._tail else bytes(self._buffer[:nbytes])
         end = data.rfind(_FRAME_END)
         if end < 0:
             self._tail = data
@@ -70,15 +77,16 @@ class Client(asyncio.Protocol):
         self._tail = data[end + 2:]
         block = data[:end]
         self.frames += block.count(b"\ndata: ")
-        for match in _STAMP.finditer(block):
-            self.seen.setdefault(match.group(1), now)
+        if b"[sent " in block:
+            for match in _STAMP.finditer(block):
+                self.seen.setdefault(match.group(1), now)
 
     def check(self) -> None:
         if self.frames == 0:
             raise RuntimeError(f"an SSE client got no frames; the server answered: {self._tail[:300]!r}")
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.closed is not None and not self.closed.done():
+        if not self.closed.done():
             self.closed.set_result(None)
 
 
@@ -137,8 +145,18 @@ async def stored_replies(http: aiohttp.ClientSession, base: str, run_id: str) ->
             return replies
 
 
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used so far (Linux /proc), else None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 async def measure(http: aiohttp.ClientSession, base: str, port: int, agent_id: str, clients: int,
-                  scenarios: int, turns: int, peer: subprocess.Popen) -> dict:
+                  scenarios: int, turns: int, peer: subprocess.Popen, server: subprocess.Popen) -> dict:
     loop = asyncio.get_running_loop()
     peer.send_signal(signal.SIGUSR2)  # hold the fake's answers until every client is connected
     await asyncio.sleep(0.2)
@@ -152,8 +170,10 @@ async def measure(http: aiohttp.ClientSession, base: str, port: int, agent_id: s
         await asyncio.sleep(0.005)
     await asyncio.sleep(1.0)  # let the late clients finish their replay of the run so far
     all_connected = time.monotonic()
+    server_cpu0, client_cpu0 = process_cpu(server.pid), time.process_time()
     peer.send_signal(signal.SIGUSR1)
     await asyncio.wait_for(asyncio.gather(*(c.closed for c in followers)), 600)
+    server_cpu1, client_cpu = process_cpu(server.pid), time.process_time() - client_cpu0
     for c in followers:
         c.check()
     truth = await stored_replies(http, base, run["id"])
@@ -164,7 +184,10 @@ async def measure(http: aiohttp.ClientSession, base: str, port: int, agent_id: s
     return {"clients": clients, "replies": len(truth), "live_replies": len(live),
             "coverage": got / (len(truth) * clients) if truth else 0.0,
             "frames_per_client": statistics.mean(c.frames for c in followers),
-            "p50": q[49], "p90": q[89], "p99": q[98], "max": max(latencies, default=0.0)}
+            "p50": q[49], "p90": q[89], "p99": q[98], "max": max(latencies, default=0.0),
+            # CPU spent while the run was live (the clients connected before): figures a busy machine does not skew
+            "server_cpu_s": server_cpu1 - server_cpu0 if server_cpu0 is not None and server_cpu1 is not None else None,
+            "client_cpu_s": client_cpu, "load1": os.getloadavg()[0]}
 
 
 def loadavg() -> str:
@@ -172,7 +195,7 @@ def loadavg() -> str:
 
 
 async def main(client_counts: list[int], latency: float, scenarios: int, turns: int, repeat: int,
-               py_spy: str | None) -> None:
+               py_spy: str | None, warmup: bool = True) -> None:
     peer, url = start_peer(latency)
     with tempfile.TemporaryDirectory() as tmp:
         server, port = start_server(url, tmp)
@@ -184,30 +207,38 @@ async def main(client_counts: list[int], latency: float, scenarios: int, turns: 
                 async with http.post(f"{base}/api/v1/agents", json={"provider": "openai", "name": "fake target",
                                      "config": {"base_url": url, "api_key": "t", "target_model": TARGET_MODEL}}) as r:
                     agent = await r.json()
+                if warmup:
+                    # The server's first run imports the model patient and grader and opens its connections:
+                    # start-up, not the steady state being measured.
+                    await measure(http, base, port, agent["id"], 1, scenarios, turns, peer, server)
                 if py_spy:
                     profiler = start_profiler(server.pid, py_spy)
                     await asyncio.sleep(1)
                 print(f"{scenarios} scenarios x {turns} turns, {latency * 1000:.0f} ms per model/target call; "
                       f"{os.cpu_count()} CPUs; load average before: {loadavg()}", flush=True)
                 print(f"{'clients':>7} {'replies':>7} {'live':>5} {'coverage':>8} {'frames/cl':>9} {'p50 ms':>7} "
-                      f"{'p90 ms':>7} {'p99 ms':>7} {'max ms':>7}", flush=True)
+                      f"{'p90 ms':>7} {'p99 ms':>7} {'max ms':>7} {'srv cpu s':>9} {'cli cpu s':>9} {'load1':>5}",
+                      flush=True)
                 results = []
                 for clients in client_counts:
                     for _ in range(repeat):
-                        r = await measure(http, base, port, agent["id"], clients, scenarios, turns, peer)
+                        r = await measure(http, base, port, agent["id"], clients, scenarios, turns, peer, server)
                         results.append(r)
+                        server_cpu = f"{r['server_cpu_s']:>9.2f}" if r["server_cpu_s"] is not None else f"{'-':>9}"
                         print(f"{clients:>7} {r['replies']:>7} {r['live_replies']:>5} {r['coverage'] * 100:>7.1f}% "
                               f"{r['frames_per_client']:>9.0f} {r['p50']:>7.1f} {r['p90']:>7.1f} {r['p99']:>7.1f} "
-                              f"{r['max']:>7.1f}", flush=True)
+                              f"{r['max']:>7.1f} {server_cpu} {r['client_cpu_s']:>9.2f} {r['load1']:>5.2f}", flush=True)
                 print(f"load average after: {loadavg()}")
-                if repeat > 1:
-                    for clients in client_counts:
-                        rs = [r for r in results if r["clients"] == clients]
-                        print(f"{clients:>4} clients over {len(rs)} runs: p50 {min(r['p50'] for r in rs):.1f}-"
-                              f"{max(r['p50'] for r in rs):.1f} ms (median {statistics.median(r['p50'] for r in rs):.1f}), "
-                              f"p99 {min(r['p99'] for r in rs):.1f}-{max(r['p99'] for r in rs):.1f} ms "
-                              f"(median {statistics.median(r['p99'] for r in rs):.1f}); coverage min "
-                              f"{min(r['coverage'] for r in rs) * 100:.1f}%")
+                for clients in client_counts:
+                    rs = [r for r in results if r["clients"] == clients]
+                    cpu = [r["server_cpu_s"] for r in rs if r["server_cpu_s"] is not None]
+                    print(f"{clients:>4} clients over {len(rs)} run(s): p50 {min(r['p50'] for r in rs):.1f}-"
+                          f"{max(r['p50'] for r in rs):.1f} ms (median {statistics.median(r['p50'] for r in rs):.1f}), "
+                          f"p99 {min(r['p99'] for r in rs):.1f}-{max(r['p99'] for r in rs):.1f} ms "
+                          f"(median {statistics.median(r['p99'] for r in rs):.1f}); coverage min "
+                          f"{min(r['coverage'] for r in rs) * 100:.1f}%"
+                          + (f"; server CPU per run median {statistics.median(cpu):.2f} s" if cpu else "")
+                          + f"; load average during {min(r['load1'] for r in rs):.2f}-{max(r['load1'] for r in rs):.2f}")
         finally:
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)
@@ -225,7 +256,8 @@ if __name__ == "__main__":
     parser.add_argument("--scenarios", type=int, default=20)
     parser.add_argument("--turns", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=1, help="runs per client count")
+    parser.add_argument("--no-warmup", action="store_true", help="measure the server's first run too")
     parser.add_argument("--py-spy", help="profile the server with py-spy into this file (.svg flame graph, .json speedscope, .txt collapsed stacks)")
     args = parser.parse_args()
     asyncio.run(main(args.clients or [1, 20, 200], args.latency, args.scenarios, args.turns, args.repeat,
-                     args.py_spy))
+                     args.py_spy, not args.no_warmup))

@@ -29,7 +29,7 @@ from preclinical.bus import Event, EventBus
 from preclinical.domain.run import RUN_TERMINAL, TERMINAL_EVENTS
 from preclinical.errors import InvalidInput
 from preclinical.server.keys import streams_key
-from preclinical.store.events import events_after, run_id_of, run_status
+from preclinical.store.events import LoggedRow, event_of, rows_after, run_id_of, run_status
 from preclinical.store.serialize import event_json
 
 log = logging.getLogger(__name__)
@@ -94,9 +94,18 @@ class Hub:
             return encode(event)
         frame = self._frames.get(event.id)
         if frame is None:
-            frame = self._frames[event.id] = encode(event)
-            if len(self._frames) > FRAME_CACHE:
-                del self._frames[next(iter(self._frames))]
+            frame = self._remember(event.id, encode(event))
+        return frame
+
+    def logged_frame(self, run_id: str, row: LoggedRow) -> bytes:
+        """The frame of an event read back from the log; the row is decoded only if no client has had it yet."""
+        frame = self._frames.get(row[0])
+        return frame if frame is not None else self._remember(row[0], encode(event_of(run_id, row)))
+
+    def _remember(self, event_id: int, frame: bytes) -> bytes:
+        self._frames[event_id] = frame
+        if len(self._frames) > FRAME_CACHE:
+            del self._frames[next(iter(self._frames))]
         return frame
 
     def listen_to(self, bus: EventBus) -> Any:
@@ -266,17 +275,17 @@ async def _catch_up(resp: web.StreamResponse, hub: Hub, follower: Follower) -> b
     before it is published, so nothing can fall between the replay and the live stream.
     """
     while True:
-        batch = events_after(follower.run_id, follower.sent, limit=REPLAY_BATCH)
+        batch = rows_after(follower.run_id, follower.sent, limit=REPLAY_BATCH)
         if not batch:
             if run_status(follower.run_id) in RUN_TERMINAL:
                 return True  # the client has already seen the end
             hub.attach(follower)
             return False
         frames = []
-        for event in batch:
-            frames.append(hub.frame(event))
-            follower.sent = event.id or follower.sent
-            if event.event_type in TERMINAL_EVENTS:
+        for row in batch:
+            frames.append(hub.logged_frame(follower.run_id, row))
+            follower.sent = row[0]
+            if row[2] in TERMINAL_EVENTS:
                 await resp.write(b"".join(frames))
                 return True
         await resp.write(b"".join(frames))

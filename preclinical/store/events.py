@@ -60,11 +60,26 @@ def events_by_id(ids: list[int]) -> list[Event]:
             for event_id, run_id, tbl, event_type, payload, created in rows]
 
 
+LoggedRow = tuple[int, str, str, Any, Any]  # id, table, event type, payload (JSON text), created at
+
+
+def rows_after(run_id: str, after_id: int = 0, limit: int = 5000) -> list[LoggedRow]:
+    """The run's logged events after `after_id`, oldest first, as stored (decode one with `event_of`).
+
+    Plain SQL, undecoded: every SSE client replays the log with it, and a frame already encoded for
+    another client needs only its id and type.
+    """
+    return execute(_AFTER, (run_id, after_id, limit)).fetchall()
+
+
+def event_of(run_id: str, row: LoggedRow) -> Event:
+    event_id, tbl, event_type, payload, created = row
+    return Event(event_type, tbl, json_codec.loads(payload) if payload else {}, run_id, event_id, iso(created))
+
+
 def events_after(run_id: str, after_id: int = 0, limit: int = 5000) -> list[Event]:
-    """The run's logged events after `after_id`, oldest first (plain SQL: every SSE client replays with it)."""
-    rows = execute(_AFTER, (run_id, after_id, limit)).fetchall()
-    return [Event(event_type, tbl, json_codec.loads(payload) if payload else {}, run_id, event_id, iso(created))
-            for event_id, tbl, event_type, payload, created in rows]
+    """The run's logged events after `after_id`, oldest first."""
+    return [event_of(run_id, row) for row in rows_after(run_id, after_id, limit)]
 
 
 def run_status(run_id: str) -> str | None:
