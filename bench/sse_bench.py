@@ -12,6 +12,8 @@ and coverage counts every target reply of the run, taken from the stored transcr
 every client: it must be 100 %. One unreported warm-up run comes first (the server's first run imports
 the model stack). Each row also gives the server's and the clients' CPU seconds while the run was
 live, and the 1-minute load average: on a shared machine the CPU figures are the steadier ones.
+`1st ms` is the median over replies of the first client's latency (engine, log and first write), `fan ms`
+the median of how much later the median client had the same reply (the fan-out and the clients' reads).
 
     python -m bench.sse_bench --clients 1 --clients 20 --clients 200 --repeat 3
     python -m bench.sse_bench --clients 200 --py-spy /tmp/serve.svg   # profile the server meanwhile
@@ -179,12 +181,22 @@ async def measure(http: aiohttp.ClientSession, base: str, port: int, agent_id: s
     truth = await stored_replies(http, base, run["id"])
     live = {s for s in truth if float(s) > all_connected}
     latencies = [(c.seen[s] - float(s)) * 1000 for c in followers for s in live if s in c.seen]
+    # Per reply, when the first client had it and how much later the median client did: the time before
+    # the fan-out (engine, event log, the first socket write) against the fan-out itself.
+    firsts, behind = [], []
+    for s in live:
+        at = sorted(c.seen[s] for c in followers if s in c.seen)
+        if at:
+            firsts.append((at[0] - float(s)) * 1000)
+            behind.append((at[len(at) // 2] - at[0]) * 1000)
     got = sum(len(truth & c.seen.keys()) for c in followers)
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [latencies[0] if latencies else 0.0] * 99
     return {"clients": clients, "replies": len(truth), "live_replies": len(live),
             "coverage": got / (len(truth) * clients) if truth else 0.0,
             "frames_per_client": statistics.mean(c.frames for c in followers),
             "p50": q[49], "p90": q[89], "p99": q[98], "max": max(latencies, default=0.0),
+            "first_p50": statistics.median(firsts) if firsts else 0.0,
+            "behind_p50": statistics.median(behind) if behind else 0.0,
             # CPU spent while the run was live (the clients connected before): figures a busy machine does not skew
             "server_cpu_s": server_cpu1 - server_cpu0 if server_cpu0 is not None and server_cpu1 is not None else None,
             "client_cpu_s": client_cpu, "load1": os.getloadavg()[0]}
@@ -217,7 +229,8 @@ async def main(client_counts: list[int], latency: float, scenarios: int, turns: 
                 print(f"{scenarios} scenarios x {turns} turns, {latency * 1000:.0f} ms per model/target call; "
                       f"{os.cpu_count()} CPUs; load average before: {loadavg()}", flush=True)
                 print(f"{'clients':>7} {'replies':>7} {'live':>5} {'coverage':>8} {'frames/cl':>9} {'p50 ms':>7} "
-                      f"{'p90 ms':>7} {'p99 ms':>7} {'max ms':>7} {'srv cpu s':>9} {'cli cpu s':>9} {'load1':>5}",
+                      f"{'p90 ms':>7} {'p99 ms':>7} {'max ms':>7} {'1st ms':>6} {'fan ms':>6} {'srv cpu s':>9} {'cli cpu s':>9} "
+                      f"{'load1':>5}",
                       flush=True)
                 results = []
                 for clients in client_counts:
@@ -227,7 +240,8 @@ async def main(client_counts: list[int], latency: float, scenarios: int, turns: 
                         server_cpu = f"{r['server_cpu_s']:>9.2f}" if r["server_cpu_s"] is not None else f"{'-':>9}"
                         print(f"{clients:>7} {r['replies']:>7} {r['live_replies']:>5} {r['coverage'] * 100:>7.1f}% "
                               f"{r['frames_per_client']:>9.0f} {r['p50']:>7.1f} {r['p90']:>7.1f} {r['p99']:>7.1f} "
-                              f"{r['max']:>7.1f} {server_cpu} {r['client_cpu_s']:>9.2f} {r['load1']:>5.2f}", flush=True)
+                              f"{r['max']:>7.1f} {r['first_p50']:>6.1f} {r['behind_p50']:>6.1f} {server_cpu} "
+                              f"{r['client_cpu_s']:>9.2f} {r['load1']:>5.2f}", flush=True)
                 print(f"load average after: {loadavg()}")
                 for clients in client_counts:
                     rs = [r for r in results if r["clients"] == clients]
