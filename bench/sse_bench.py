@@ -3,8 +3,8 @@
 Three processes, so no side measures itself: the fake OpenAI-compatible server (bench/fake_peer.py)
 plays the model (patient, judge) and the target agent and stamps each target reply with the moment it
 leaves (CLOCK_MONOTONIC, shared by every process on the machine); `preclinical serve` runs the engine
-and the API; this process holds the N SSE connections on GET /events?run_id= (plain asyncio
-protocols: a client costs one callback per read, so the client side adds as little as it can).
+and the API; this process holds the N SSE connections on GET /events?run_id= (read by one plain
+selector loop on a thread: a read costs as little as it can, see `Followers`).
 
 The fake holds its answers until every client is connected and has had the run's first events, so
 every target reply is sent live; latency counts the replies sent after that moment (all of them),
@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import os
 import re
+import selectors
 import shutil
 import signal
 import socket
@@ -32,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import aiohttp
@@ -42,36 +44,24 @@ _FRAME_END = b"\n\n"
 _STAMP = re.compile(STAMP.pattern.encode())
 
 
-class Client(asyncio.BufferedProtocol):
-    """One SSE connection: notes when each stamped reply first reaches it.
+class Client:
+    """One SSE connection: notes when each stamped reply first reaches it."""
 
-    A buffered protocol reads into one preallocated buffer (no new 256 KiB bytes object per read), and
-    the clock is read first thing: with 200 connections in one process, what this costs per read delays
-    the next connection's timestamp, so it is kept to the least.
-    """
-
-    def __init__(self, path: str, host: str, closed: asyncio.Future) -> None:
-        self.path, self.host, self.closed = path, host, closed
+    def __init__(self, port: int, path: str) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n"
+                          "Connection: close\r\n\r\n".encode())
+        self.sock.setblocking(False)
         self.seen: dict[bytes, float] = {}
         self.frames = 0
         self.connected_at: float | None = None
         self._tail = b""
-        self._buffer = bytearray(1 << 16)
-        self._view = memoryview(self._buffer)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        request = (f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nAccept: text/event-stream\r\n"
-                   "Connection: close\r\n\r\n")
-        transport.write(request.encode())  # type: ignore[attr-defined]
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        return self._view
-
-    def buffer_updated(self, nbytes: int) -> None:
-        now = time.monotonic()
+    def feed(self, data: bytes, now: float) -> None:
         if self.connected_at is None:
             self.connected_at = now
-        data = self._tail + self._buffer[:nbytes] if self._tail else bytes(self._buffer[:nbytes])
+        if self._tail:
+            data = self._tail + data
         end = data.rfind(_FRAME_END)
         if end < 0:
             self._tail = data
@@ -87,9 +77,53 @@ class Client(asyncio.BufferedProtocol):
         if self.frames == 0:
             raise RuntimeError(f"an SSE client got no frames; the server answered: {self._tail[:300]!r}")
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closed.done():
-            self.closed.set_result(None)
+
+class Followers:
+    """N SSE connections read by one plain selector loop on a thread of its own.
+
+    Two hundred followers of a run are, in life, two hundred processes (dashboards, CI jobs), each
+    reading its own socket. Here they share one process, so each read is kept as cheap as it can be:
+    no asyncio handles or callbacks, one buffer for every read, the clock read as soon as the read
+    returns. What a read still costs delays the next socket's clock reading, so the figure stays on
+    the cautious side.
+    """
+
+    def __init__(self, port: int, path: str, n: int) -> None:
+        self.clients = [Client(port, path) for _ in range(n)]
+        self._selector = selectors.DefaultSelector()
+        for c in self.clients:
+            self._selector.register(c.sock, selectors.EVENT_READ, c)
+        self._thread = threading.Thread(target=self._read, name="sse followers", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        buffer = bytearray(1 << 16)
+        view = memoryview(buffer)
+        monotonic = time.monotonic
+        open_count = len(self.clients)
+        while open_count:
+            for key, _ in self._selector.select(1.0):
+                client: Client = key.data
+                try:
+                    n = client.sock.recv_into(view)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    n = 0
+                now = monotonic()
+                if n:
+                    client.feed(bytes(view[:n]), now)
+                else:  # the server closed the stream (after the run's terminal event)
+                    self._selector.unregister(client.sock)
+                    client.sock.close()
+                    open_count -= 1
+        self._selector.close()
+
+    def connected(self) -> bool:
+        return all(c.connected_at is not None for c in self.clients)
+
+    async def closed(self, timeout: float) -> None:
+        await asyncio.wait_for(asyncio.to_thread(self._thread.join), timeout)
 
 
 def free_port() -> int:
@@ -159,22 +193,20 @@ def process_cpu(pid: int) -> float | None:
 
 async def measure(http: aiohttp.ClientSession, base: str, port: int, agent_id: str, clients: int,
                   scenarios: int, turns: int, peer: subprocess.Popen, server: subprocess.Popen) -> dict:
-    loop = asyncio.get_running_loop()
     peer.send_signal(signal.SIGUSR2)  # hold the fake's answers until every client is connected
     await asyncio.sleep(0.2)
     async with http.post(f"{base}/start-run", json={"agent_id": agent_id, "max_scenarios": scenarios,
                                                     "max_turns": turns, "concurrency_limit": scenarios}) as r:
         run = await r.json()
-    followers = [Client(f"/events?run_id={run['id']}", f"127.0.0.1:{port}", closed=loop.create_future()) for _ in range(clients)]
-    for c in followers:
-        await loop.create_connection(lambda c=c: c, "127.0.0.1", port)
-    while any(c.connected_at is None for c in followers):
+    group = Followers(port, f"/events?run_id={run['id']}", clients)
+    followers = group.clients
+    while not group.connected():
         await asyncio.sleep(0.005)
     await asyncio.sleep(1.0)  # let the late clients finish their replay of the run so far
     all_connected = time.monotonic()
     server_cpu0, client_cpu0 = process_cpu(server.pid), time.process_time()
     peer.send_signal(signal.SIGUSR1)
-    await asyncio.wait_for(asyncio.gather(*(c.closed for c in followers)), 600)
+    await group.closed(600)
     server_cpu1, client_cpu = process_cpu(server.pid), time.process_time() - client_cpu0
     for c in followers:
         c.check()
