@@ -78,8 +78,10 @@ def parse_request(body: dict[str, Any] | RunRequest) -> RunRequest:
 
 class Executor:
     def __init__(self, settings: Settings, services: Services, llm: LLM | None = None, *,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, grader: grading.Grader | None = None) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, grader: grading.Grader | None = None,
+                 providers: registry.ProviderSet | None = None) -> None:
         self.settings = settings
+        self.providers = providers or registry.ProviderSet(sleep=sleep)  # the runtime's; it closes them
         self.svc = services
         self.llm = llm
         self.sleep = sleep
@@ -266,7 +268,6 @@ class Executor:
         if tasks:
             await asyncio.wait(tasks, timeout=2)
         await self.ownership.stop()  # let go of the leases: the next process resumes at once
-        await registry.close_loaded()
 
     # ------------------------------------------------------------------ driving a run
     async def _drive(self, run_id: str) -> None:
@@ -380,7 +381,7 @@ class Executor:
 
     async def _converse(self, run: TestRun, sr_id: str, agent: Agent, scenario: dict[str, Any],
                         metadata: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any], Usage]:
-        provider = registry.get_spec(agent.provider).load()
+        provider = self.providers.get(agent.provider)
         max_turns = self.max_turns_for(run)
         usage = Usage()
         for attempt in range(1, SCENARIO_ATTEMPTS + 1):

@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from preclinical.domain.triage import CLINICIAN, DISPLAY, EMERGENCY, HOME_CARE, RANK
 from preclinical.errors import InvalidInput
 from preclinical.providers.base import ProviderEnv, TurnContext
+
+if TYPE_CHECKING:
+    from preclinical.providers.transport import HttpTransport
 
 STYLES = ("careful", "hasty")
 
@@ -1079,6 +1082,9 @@ class DemoProvider:
     name = "demo"
     label = "Demo triage bot (built in)"
 
+    def __init__(self, transport: HttpTransport | None = None) -> None:
+        """Providers share one constructor; this one makes no HTTP calls."""
+
     def validate_config(self, config: dict[str, Any]) -> None:
         if config is None:
             return
@@ -1093,11 +1099,7 @@ class DemoProvider:
         return DemoSession((config or {}).get("style", "careful"))
 
 
-PROVIDER = DemoProvider()
-
-
 __all__ = [
-    "PROVIDER",
     "Assessment",
     "DemoProvider",
     "DemoSession",

@@ -314,8 +314,8 @@ class ElevenLabsProvider:
     name = "elevenlabs"
     label = "ElevenLabs conversational agent"
 
-    def __init__(self) -> None:
-        self.transport = HttpTransport()
+    def __init__(self, transport: HttpTransport | None = None) -> None:
+        self.transport = transport or HttpTransport()
 
     def validate_config(self, config: dict[str, Any]) -> None:
         _read(config)
@@ -367,6 +367,3 @@ class ElevenLabsProvider:
 
     async def aclose(self) -> None:
         await self.transport.close()
-
-
-PROVIDER = ElevenLabsProvider()

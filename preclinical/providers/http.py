@@ -258,8 +258,8 @@ class WebhookProvider:
     name = "http"
     label = "Generic JSON webhook"
 
-    def __init__(self) -> None:
-        self.transport = HttpTransport()
+    def __init__(self, transport: HttpTransport | None = None) -> None:
+        self.transport = transport or HttpTransport()
 
     def validate_config(self, config: dict[str, Any]) -> None:
         _read(config)
@@ -269,6 +269,3 @@ class WebhookProvider:
 
     async def aclose(self) -> None:
         await self.transport.close()
-
-
-PROVIDER = WebhookProvider()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from preclinical.errors import ProviderError
 from preclinical.providers import common
 from preclinical.providers.base import ProviderEnv
+
+if TYPE_CHECKING:
+    from preclinical.providers.transport import HttpTransport
 
 NOT_RUNNABLE = (
     "LiveKit agents cannot be run yet in this version: joining a LiveKit room needs a WebRTC client that this "
@@ -44,11 +47,11 @@ class LiveKitProvider:
     name = "livekit"
     label = "LiveKit agent (room text streams)"
 
+    def __init__(self, transport: HttpTransport | None = None) -> None:
+        """Providers share one constructor; this one makes no HTTP calls."""
+
     def validate_config(self, config: dict[str, Any]) -> None:
         _read(config)
 
     async def open(self, config: dict[str, Any], *, scenario_run_id: str, env: ProviderEnv) -> NoReturn:
         raise ProviderError(NOT_RUNNABLE, code="INVALID_INPUT")
-
-
-PROVIDER = LiveKitProvider()

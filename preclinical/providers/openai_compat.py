@@ -196,8 +196,8 @@ class OpenAIProvider:
     name = "openai"
     label = "OpenAI-compatible chat API"
 
-    def __init__(self) -> None:
-        self.transport = HttpTransport()
+    def __init__(self, transport: HttpTransport | None = None) -> None:
+        self.transport = transport or HttpTransport()
 
     def validate_config(self, config: dict[str, Any]) -> None:
         _read_config(config)
@@ -207,6 +207,3 @@ class OpenAIProvider:
 
     async def aclose(self) -> None:
         await self.transport.close()
-
-
-PROVIDER = OpenAIProvider()

@@ -1,17 +1,20 @@
 """The registered target providers: their config fields (for validation, forms and docs) and their code.
 
 Implementations are imported lazily: listing providers costs nothing; validating a config loads
-the provider's module for its own rules.
+the provider's module for its own rules. Provider instances (and the pooled HTTP session they share)
+belong to a `ProviderSet`, which the runtime opens and closes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from preclinical.errors import InvalidInput
 from preclinical.providers.base import Provider
+from preclinical.providers.transport import HttpTransport, Sleep
 
 BROWSER_PROFILE_MESSAGE = (
     "Browser Use Profile ID is required. Create one at https://cloud.browser-use.com/settings?tab=profiles"
@@ -34,13 +37,16 @@ class ConfigField:
 class ProviderSpec:
     name: str
     label: str
-    module: str
+    implementation: str  # "module:Class"
     fields: tuple[ConfigField, ...] = field(default_factory=tuple)
     max_concurrency: int | None = None
     description: str = ""
 
-    def load(self) -> Provider:
-        return importlib.import_module(self.module).PROVIDER
+    def create(self, transport: HttpTransport | None = None) -> Provider:
+        """A new instance of the provider, speaking HTTP through `transport` (a private one if None)."""
+        module, _, name = self.implementation.partition(":")
+        provider: Provider = getattr(importlib.import_module(module), name)(transport)
+        return provider
 
 
 _S, _SECRET = "str", "secret"
@@ -51,7 +57,7 @@ SPECS: dict[str, ProviderSpec] = {
         ProviderSpec(
             "openai",
             "OpenAI-compatible chat API",
-            "preclinical.providers.openai_compat",
+            "preclinical.providers.openai_compat:OpenAIProvider",
             (
                 ConfigField("base_url", "Base URL", aliases=("baseUrl",), help="Defaults to OPENAI_BASE_URL, then api.openai.com"),
                 ConfigField("api_key", "API key", _SECRET, aliases=("apiKey",), help="Defaults to OPENAI_API_KEY"),
@@ -65,7 +71,7 @@ SPECS: dict[str, ProviderSpec] = {
         ProviderSpec(
             "vapi",
             "Vapi assistant (chat API)",
-            "preclinical.providers.vapi",
+            "preclinical.providers.vapi:VapiProvider",
             (
                 ConfigField("api_key", "API key", _SECRET, True, aliases=("apiKey",)),
                 ConfigField("assistant_id", "Assistant ID", required=True, aliases=("provider_id", "providerId", "assistantId")),
@@ -75,7 +81,7 @@ SPECS: dict[str, ProviderSpec] = {
         ProviderSpec(
             "livekit",
             "LiveKit agent (room text streams)",
-            "preclinical.providers.livekit",
+            "preclinical.providers.livekit:LiveKitProvider",
             (
                 ConfigField("url", "Server URL", required=True),
                 ConfigField("api_key", "API key", aliases=("apiKey",)),
@@ -91,7 +97,7 @@ SPECS: dict[str, ProviderSpec] = {
         ProviderSpec(
             "pipecat",
             "Pipecat Cloud agent",
-            "preclinical.providers.pipecat",
+            "preclinical.providers.pipecat:PipecatProvider",
             (
                 ConfigField("api_key", "API key", _SECRET, aliases=("apiKey",)),
                 ConfigField("agent_name", "Agent name", aliases=("agentName",)),
@@ -102,7 +108,7 @@ SPECS: dict[str, ProviderSpec] = {
         ProviderSpec(
             "browser",
             "Web chat (Browser Use Cloud)",
-            "preclinical.providers.browser",
+            "preclinical.providers.browser:BrowserProvider",
             (
                 ConfigField("url", "Chat page URL", required=True, aliases=("endpoint",)),
                 ConfigField("profile_id", "Browser Use profile ID", required=True, aliases=("profileId",)),
@@ -117,7 +123,7 @@ SPECS: dict[str, ProviderSpec] = {
         ProviderSpec(
             "elevenlabs",
             "ElevenLabs conversational agent",
-            "preclinical.providers.elevenlabs",
+            "preclinical.providers.elevenlabs:ElevenLabsProvider",
             (
                 ConfigField("api_key", "API key", _SECRET, True, aliases=("apiKey",)),
                 ConfigField("agent_id", "Agent ID", required=True, aliases=("agentId",)),
@@ -131,7 +137,7 @@ SPECS: dict[str, ProviderSpec] = {
         ProviderSpec(
             "http",
             "Generic JSON webhook",
-            "preclinical.providers.http",
+            "preclinical.providers.http:WebhookProvider",
             (
                 ConfigField("url", "Webhook URL", required=True),
                 ConfigField("method", "Method", "choice", default="POST", choices=("POST", "PUT")),
@@ -146,7 +152,7 @@ SPECS: dict[str, ProviderSpec] = {
         ProviderSpec(
             "demo",
             "Demo triage bot (built in)",
-            "preclinical.providers.demo",
+            "preclinical.providers.demo:DemoProvider",
             (ConfigField("style", "Style", "choice", default="careful", choices=("careful", "hasty")),),
             description="A rules-based triage bot that runs in-process, so a fresh install has something to test.",
         ),
@@ -156,15 +162,25 @@ SPECS: dict[str, ProviderSpec] = {
 NAMES: tuple[str, ...] = tuple(SPECS)
 
 
-async def close_loaded() -> None:
-    """Release what loaded providers hold (pooled HTTP sessions); they reopen lazily when used again."""
-    import sys
+class ProviderSet:
+    """The provider instances of one runtime, made on first use, and the one pooled HTTP session they share.
 
-    for spec in SPECS.values():
-        module = sys.modules.get(spec.module)
-        provider = getattr(module, "PROVIDER", None) if module else None
-        if provider is not None and hasattr(provider, "aclose"):
-            await provider.aclose()
+    `sleep` waits between a provider's HTTP retries. `aclose` releases the session (it reopens lazily
+    if the set is used again).
+    """
+
+    def __init__(self, *, sleep: Sleep = asyncio.sleep) -> None:
+        self.transport = HttpTransport(sleep=sleep)
+        self._made: dict[str, Provider] = {}
+
+    def get(self, name: str) -> Provider:
+        provider = self._made.get(name)
+        if provider is None:
+            provider = self._made[name] = get_spec(name).create(self.transport)
+        return provider
+
+    async def aclose(self) -> None:
+        await self.transport.close()
 
 
 def unsupported_message(provider: Any) -> str:
@@ -214,7 +230,7 @@ def validate_config(provider: str, config: Any) -> None:
         profile = config.get("profile_id") or config.get("profileId")
         if not isinstance(profile, str) or not profile.strip():
             raise InvalidInput(BROWSER_PROFILE_MESSAGE)
-    spec.load().validate_config(config)  # the provider's own rules (URL schemes, templates, ranges)
+    spec.create().validate_config(config)  # the provider's own rules (URL schemes, templates, ranges)
 
 
 def _kind_words(kind: str) -> str:

@@ -116,8 +116,8 @@ class VapiProvider:
     name = "vapi"
     label = "Vapi assistant (chat API)"
 
-    def __init__(self) -> None:
-        self.transport = HttpTransport()
+    def __init__(self, transport: HttpTransport | None = None) -> None:
+        self.transport = transport or HttpTransport()
 
     def validate_config(self, config: dict[str, Any]) -> None:
         _read(config)
@@ -127,6 +127,3 @@ class VapiProvider:
 
     async def aclose(self) -> None:
         await self.transport.close()
-
-
-PROVIDER = VapiProvider()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -37,9 +37,11 @@ def _trimmed(data: dict[str, Any], key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-async def _validate(url: str, profile_id: str | None, api_key: str, api_base: str | None) -> web.Response:
+async def _validate(request: web.Request, url: str, profile_id: str | None, api_key: str,
+                    api_base: str | None) -> web.Response:
+    provider = cast(browser.BrowserProvider, request.app[runtime_key].providers.get("browser"))
     try:
-        ok, error = await browser.validate_chat_page(url, profile_id, api_key=api_key, api_base=api_base)
+        ok, error = await provider.validate_chat_page(url, profile_id, api_key=api_key, api_base=api_base)
     except PreclinicalError as exc:
         ok, error = False, exc.message
     except Exception as exc:
@@ -65,7 +67,7 @@ async def validate_browser(request: web.Request) -> web.Response:
         api_base = common.url(data, ("api_base",))
     except InvalidInput:
         raise InvalidInput("api_base must be an http:// or https:// URL") from None
-    return await _validate(url, profile_id, api_key, api_base)
+    return await _validate(request, url, profile_id, api_key, api_base)
 
 
 @routes.post("/api/v1/agents/{id}/validate-browser")
@@ -81,7 +83,7 @@ async def validate_agent_browser(request: web.Request) -> web.Response:
     url = common.url(config, browser.URL)
     if not url:
         raise InvalidInput("Agent missing url in config")
-    return await _validate(url, common.text(config, browser.PROFILE_ID), api_key, common.url(config, ("api_base",)))
+    return await _validate(request, url, common.text(config, browser.PROFILE_ID), api_key, common.url(config, ("api_base",)))
 
 
 @routes.get("/api/v1/agents/{id}")

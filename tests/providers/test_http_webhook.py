@@ -15,8 +15,8 @@ ENV = ProviderEnv()
 
 
 @pytest.fixture
-async def open_session(fake_webhook):
-    provider = WebhookProvider()
+async def open_session(fake_webhook, transport):
+    provider = WebhookProvider(transport)
 
     async def open_(scenario_run_id: str = "sr-1", **config):
         config.setdefault("url", fake_webhook.url)

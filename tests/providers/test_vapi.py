@@ -13,8 +13,8 @@ ENV = ProviderEnv()
 
 
 @pytest.fixture
-async def open_session(fake_vapi):
-    provider = VapiProvider()
+async def open_session(fake_vapi, transport):
+    provider = VapiProvider(transport)
 
     async def open_(**config):
         config.setdefault("api_key", fake_vapi.api_key)
