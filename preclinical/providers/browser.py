@@ -26,15 +26,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from preclinical.domain import errors as codes
-from preclinical.errors import ProviderError
-from preclinical.providers import common
+from preclinical.errors import InvalidInput, ProviderError
+from preclinical.providers import common, registry
 from preclinical.providers.base import ProviderEnv, TurnContext
 from preclinical.providers.transport import HttpTransport
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_BASE = "https://api.browser-use.com/api/v2"
-DEFAULT_TASK_TIMEOUT_S = 300.0
+SPEC = registry.SPECS["browser"]
+DEFAULT_API_BASE = SPEC.field_named("api_base").default
 DEFAULT_POLL_INTERVAL_S = 2.0
 FIRST_TURN_MAX_STEPS = 12
 LATER_TURN_MAX_STEPS = 8
@@ -42,9 +42,6 @@ STOP_TIMEOUT_S = 10.0
 DONE_STATUSES = ("finished", "stopped", "failed")
 MISSING_KEY = ("Browser provider requires BROWSER_USE_API_KEY: set it in the environment (or the config file) "
                "and restart Preclinical")
-
-URL = ("url", "endpoint")
-PROFILE_ID = ("profile_id", "profileId")
 
 REPLY_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -79,23 +76,10 @@ class BrowserSettings:
     request_timeout_s: float
 
 
-def _read(config: Any) -> dict[str, Any]:
-    config = common.require_object(config)
-    return {
-        "url": common.url(config, URL),
-        "profile_id": common.text(config, PROFILE_ID),
-        "email": common.text(config, ("email",)),
-        "password": common.text(config, ("password",)),
-        "instructions": common.text(config, ("instructions",)),
-        "api_base": common.url(config, ("api_base",)),
-        "task_timeout_s": common.number(config, ("task_timeout_s",)),
-    }
-
-
 def resolve_settings(config: dict[str, Any], env: ProviderEnv) -> BrowserSettings:
     if not env.browser_use_api_key:
         raise ProviderError(MISSING_KEY, code="PROVIDER_AUTH")
-    values = _read(config)
+    values = SPEC.parse(config)
     if not values["url"]:
         raise common.missing("url", "url", "browser")
     return BrowserSettings(
@@ -105,8 +89,8 @@ def resolve_settings(config: dict[str, Any], env: ProviderEnv) -> BrowserSetting
         email=values["email"],
         password=values["password"],
         instructions=values["instructions"],
-        api_base=(values["api_base"] or DEFAULT_API_BASE).rstrip("/"),
-        task_timeout_s=values["task_timeout_s"] or DEFAULT_TASK_TIMEOUT_S,
+        api_base=values["api_base"].rstrip("/"),
+        task_timeout_s=values["task_timeout_s"],
         request_timeout_s=env.request_timeout_s,
     )
 
@@ -346,7 +330,9 @@ class BrowserProvider:
         self.poll_interval_s = poll_interval_s
 
     def validate_config(self, config: dict[str, Any]) -> None:
-        _read(config)
+        """Saving a browser agent needs its Browser Use profile (running does not check it again)."""
+        if not SPEC.parse(config)["profile_id"]:
+            raise InvalidInput(registry.BROWSER_PROFILE_MESSAGE)
 
     async def open(self, config: dict[str, Any], *, scenario_run_id: str, env: ProviderEnv) -> BrowserSession:
         """Check the settings only; the cloud session is created on the first turn."""

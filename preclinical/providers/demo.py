@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from preclinical.domain.triage import CLINICIAN, DISPLAY, EMERGENCY, HOME_CARE, RANK
 from preclinical.errors import InvalidInput
+from preclinical.providers import registry
 from preclinical.providers.base import ProviderEnv, TurnContext
 
 if TYPE_CHECKING:
@@ -1086,17 +1087,10 @@ class DemoProvider:
         """Providers share one constructor; this one makes no HTTP calls."""
 
     def validate_config(self, config: dict[str, Any]) -> None:
-        if config is None:
-            return
-        if not isinstance(config, dict):
-            raise InvalidInput("config must be an object")
-        style = config.get("style", "careful")
-        if style not in STYLES:
-            raise InvalidInput(f"config.style must be one of {', '.join(STYLES)}", extra={"field": "style"})
+        registry.SPECS["demo"].parse(config)
 
     async def open(self, config: dict[str, Any], *, scenario_run_id: str, env: ProviderEnv) -> DemoSession:
-        self.validate_config(config or {})
-        return DemoSession((config or {}).get("style", "careful"))
+        return DemoSession(registry.SPECS["demo"].parse(config)["style"])
 
 
 __all__ = [

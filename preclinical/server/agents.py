@@ -8,7 +8,7 @@ from typing import Any, cast
 from aiohttp import web
 
 from preclinical.errors import InvalidInput, PreclinicalError
-from preclinical.providers import browser, common
+from preclinical.providers import browser
 from preclinical.server.errors import error_response, read_json
 from preclinical.server.keys import runtime_key
 from preclinical.server.responses import json_response
@@ -64,7 +64,7 @@ async def validate_browser(request: web.Request) -> web.Response:
     if not api_key:
         return _no_browser_key()
     try:  # optional, like the agent config field of that name (tests point it at a fake Browser Use server)
-        api_base = common.url(data, ("api_base",))
+        api_base = browser.SPEC.field_named("api_base").read(data.get("api_base"))
     except InvalidInput:
         raise InvalidInput("api_base must be an http:// or https:// URL") from None
     return await _validate(request, url, profile_id, api_key, api_base)
@@ -80,10 +80,10 @@ async def validate_agent_browser(request: web.Request) -> web.Response:
     if not api_key:
         return _no_browser_key()
     config = agent.config if isinstance(agent.config, dict) else {}
-    url = common.url(config, browser.URL)
-    if not url:
+    values = browser.SPEC.parse(config)
+    if not values["url"]:
         raise InvalidInput("Agent missing url in config")
-    return await _validate(request, url, common.text(config, browser.PROFILE_ID), api_key, common.url(config, ("api_base",)))
+    return await _validate(request, values["url"], values["profile_id"], api_key, values["api_base"])
 
 
 @routes.get("/api/v1/agents/{id}")
