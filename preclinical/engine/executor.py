@@ -160,7 +160,7 @@ class Executor:
         if run_id not in self.tasks:
             task = asyncio.get_running_loop().create_task(self._drive(run_id), name=f"run {run_id}")
             self.tasks[run_id] = task
-            task.add_done_callback(lambda t, rid=run_id: self.tasks.pop(rid, None))
+            task.add_done_callback(lambda _task: self.tasks.pop(run_id, None))
         self.ownership.start()
 
     async def wait(self, run_id: str) -> None:
