@@ -78,10 +78,10 @@ def parse_request(body: dict[str, Any] | RunRequest) -> RunRequest:
 
 class Executor:
     def __init__(self, settings: Settings, services: Services, llm: LLM | None = None, *,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, grader: grading.Grader | None = None,
-                 providers: registry.ProviderSet | None = None) -> None:
+                 providers: registry.ProviderSet, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 grader: grading.Grader | None = None) -> None:
         self.settings = settings
-        self.providers = providers or registry.ProviderSet(sleep=sleep)  # the runtime's; it closes them
+        self.providers = providers  # the runtime's: it closes them
         self.svc = services
         self.llm = llm
         self.sleep = sleep
