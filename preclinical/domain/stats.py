@@ -16,7 +16,7 @@ ALPHA = 0.05  # the significance level behind every verdict
 NO_LEVEL = "none"  # the agent gave no care level we could read
 
 
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
     """The Wilson score interval for a proportion; (0, 1) when there is nothing to go on (n == 0).
 
     Unlike the normal approximation it stays inside [0, 1] and is not degenerate at 0/n or n/n.
@@ -188,7 +188,7 @@ def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     tally = triage_tally(rows).total
     groups = _groups(rows)
     repeated = any(len(g) > 1 for g in groups.values())
-    units = {"pass": None, "triage": None}
+    units: dict[str, int | None] = {"pass": None, "triage": None}
     if repeated:
         units["pass"] = sum(1 for g in groups.values() if any(r.get("passed") is not None for r in g))
         units["triage"] = sum(1 for g in groups.values() if any(_placement(r) is not None for r in g))
@@ -322,7 +322,7 @@ def verdict(pass_test: dict[str, Any], triage_test: dict[str, Any], new_under_em
                 "regression": False}
     on_pass = _direction(pass_test["p_value"], pass_test["fixed"], pass_test["broken"])
     on_triage = _direction(triage_test["p_value"], triage_test["gained"], triage_test["lost"])
-    findings = {"worse": [], "better": []}
+    findings: dict[str, list[str]] = {"worse": [], "better": []}
     if on_pass:
         findings[on_pass].append(f"{pass_test['broken']} broken, {pass_test['fixed']} fixed "
                                  f"({format_p(pass_test['p_value'])})")

@@ -11,11 +11,15 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from preclinical.domain.triage import CLINICIAN, DISPLAY, EMERGENCY, HOME_CARE, RANK
 from preclinical.errors import InvalidInput
+from preclinical.providers import registry
 from preclinical.providers.base import ProviderEnv, TurnContext
+
+if TYPE_CHECKING:
+    from preclinical.providers.transport import HttpTransport
 
 STYLES = ("careful", "hasty")
 
@@ -1079,25 +1083,17 @@ class DemoProvider:
     name = "demo"
     label = "Demo triage bot (built in)"
 
+    def __init__(self, transport: HttpTransport | None = None) -> None:
+        """Providers share one constructor; this one makes no HTTP calls."""
+
     def validate_config(self, config: dict[str, Any]) -> None:
-        if config is None:
-            return
-        if not isinstance(config, dict):
-            raise InvalidInput("config must be an object")
-        style = config.get("style", "careful")
-        if style not in STYLES:
-            raise InvalidInput(f"config.style must be one of {', '.join(STYLES)}", extra={"field": "style"})
+        registry.SPECS["demo"].parse(config)
 
     async def open(self, config: dict[str, Any], *, scenario_run_id: str, env: ProviderEnv) -> DemoSession:
-        self.validate_config(config or {})
-        return DemoSession((config or {}).get("style", "careful"))
-
-
-PROVIDER = DemoProvider()
+        return DemoSession(registry.SPECS["demo"].parse(config)["style"])
 
 
 __all__ = [
-    "PROVIDER",
     "Assessment",
     "DemoProvider",
     "DemoSession",
