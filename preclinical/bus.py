@@ -61,7 +61,7 @@ Listener = Callable[[Event], None]
 
 
 class EventBus:
-    def __init__(self, append_run_event: Callable[[str, str, str, dict[str, Any]], Event] | None = None) -> None:
+    def __init__(self, append_run_event: Callable[..., Event | None] | None = None) -> None:
         self._append = append_run_event
         self._subscriptions: set[Subscription] = set()
         self._listeners: list[Listener] = []
@@ -88,11 +88,18 @@ class EventBus:
 
     def emit_run(self, run_id: str, event_type: str, payload: dict[str, Any], table: str = EventTable.RUN_EVENTS) -> Event:
         """Append a run event to the log, then publish it (with its log id)."""
+        logged = None if self._append is None else self._append(run_id, table, event_type, payload)
+        # Only a guarded append (`emit_run_if`) can log nothing; without a log the event goes out unnumbered.
+        return self.publish(logged or Event(event_type, table, payload, run_id))
+
+    def emit_run_if(self, guard: tuple[str, tuple[Any, ...]], run_id: str, event_type: str, payload: dict[str, Any],
+                    table: str = EventTable.RUN_EVENTS) -> Event | None:
+        """Apply `guard` (a store UPDATE) and, if it changed a row, append the event in the same transaction
+        and publish it; None when it changed nothing (see `store.events.make_appender`)."""
         if self._append is None:
-            event = Event(event_type, table, payload, run_id)
-        else:
-            event = self._append(run_id, table, event_type, payload)
-        return self.publish(event)
+            raise TypeError("a guarded event needs a bus with an event log")
+        event = self._append(run_id, table, event_type, payload, guard=guard)
+        return None if event is None else self.publish(event)
 
     def emit(self, event_type: str, table: str, payload: dict[str, Any]) -> Event:
         return self.publish(Event(event_type, table, payload))

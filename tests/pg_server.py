@@ -54,7 +54,8 @@ class PostgresServer:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def start(cls) -> PostgresServer:
+    def start(cls, extra_options: str = "") -> PostgresServer:
+        """`extra_options`: more server settings, as `-c name=value` (the benchmark loads pg_stat_statements)."""
         try:
             import psycopg  # noqa: F401
         except ImportError:
@@ -82,7 +83,7 @@ class PostgresServer:
                         "--no-locale", "--no-sync")
             options = (f"-c listen_addresses='' -c unix_socket_directories={root} -p {PORT} -c fsync=off "
                        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
-                       "-c shared_buffers=32MB")
+                       "-c shared_buffers=32MB " + extra_options)
             server._run("pg_ctl", "-D", str(server.data), "-o", options, "-l", str(root / "server.log"),
                         "-w", "-t", "60", "start")
         except Unavailable:
@@ -109,6 +110,10 @@ class PostgresServer:
             except Unavailable:
                 pass
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def pid(self) -> int:
+        """The postmaster's process id (every backend is its child)."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
 
     # ------------------------------------------------------------------ databases
     def url(self, dbname: str = "postgres") -> str:

@@ -61,6 +61,22 @@ def ensure_queue_schema() -> None:
             log.info("created the work queue's tables")
 
 
+def abort_run_jobs(run_id: str) -> int:
+    """Stop a canceled run's queued and running jobs at once, on whichever worker holds them.
+
+    procrastinate cancels the jobs still waiting and asks for the running ones to be aborted: the
+    request reaches their worker by LISTEN/NOTIFY, which cancels the job's task within moments
+    (not at the next lease heartbeat). Returns how many jobs were stopped; 0 on a store without a queue.
+    """
+    if database.execute_sql("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is None:
+        return 0
+    rows = database.execute_sql(
+        "SELECT procrastinate_cancel_job_v1(id, true, true) FROM procrastinate_jobs "
+        "WHERE queue_name = %s AND split_part(lock, '/', 1) = %s AND status IN ('todo', 'doing')",
+        (QUEUE, run_id)).fetchall()
+    return sum(1 for (job_id,) in rows if job_id is not None)
+
+
 class QueueDispatcher:
     """Hands scenario runs to the queue; `recover` re-queues work whose owner is gone."""
 
@@ -144,6 +160,8 @@ class QueueDispatcher:
             await asyncio.sleep(max(0.5, lease_s / 2))
             try:
                 for job in await self.app.job_manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=lease_s):
+                    if job.task_kwargs.get("scenario_run_id") in self.executor._held:
+                        continue  # running here: only this worker's heartbeat was late (a busy machine)
                     with contextlib.suppress(Exception):  # another sweeper may have been first
                         await self.app.job_manager.retry_job(job)
                         log.info("job %s of a stopped worker is back in the queue", job.id)

@@ -42,7 +42,7 @@ from preclinical.services import Services
 from preclinical.store import leases
 from preclinical.store import runs as store
 from preclinical.store import scenarios as scenario_store
-from preclinical.store.db import database
+from preclinical.store.db import is_postgres
 from preclinical.store.ids import canonical_uuid
 from preclinical.store.models import Agent, Scenario, ScenarioRun, TestRun
 from preclinical.store.serialize import scenario_json
@@ -175,6 +175,10 @@ class Executor:
         task = self.tasks.pop(run.id, None)
         if task is not None:
             task.cancel()
+        if is_postgres():  # workers elsewhere may hold its scenario runs: stop them now (engine/dispatch.py)
+            from preclinical.engine.dispatch import abort_run_jobs
+
+            abort_run_jobs(run.id)
         return canceled
 
     def delete(self, run: TestRun) -> None:
@@ -232,6 +236,8 @@ class Executor:
 
     # ------------------------------------------------------------------ leases
     def _claim(self, sr_id: str) -> bool:
+        if sr_id in self._held:  # already running here: its job came back (a late heartbeat), try again later
+            return False
         if not leases.claim_unit(sr_id, self.owner):
             return False
         self._held[sr_id] = asyncio.current_task()
@@ -403,12 +409,9 @@ class Executor:
             patient = self._patient(run, scenario, max_turns, llm)
 
             async def on_turn(transcript: list[dict[str, Any]], info: dict[str, Any]) -> None:
-                with database.atomic():  # the transcript and its event in one commit
-                    saved = store.save_progress(self.svc, sr_id, transcript)
-                    if saved:
-                        self.svc.bus.emit_run(run.id, RunEvent.TRANSCRIPT_UPDATE, {
-                            "scenario_run_id": sr_id, "scenario_id": scenario["scenario_id"], "max_turns": max_turns,
-                            **info})
+                # The transcript and its event in one commit (one statement on PostgreSQL).
+                saved = store.save_turn(self.svc, run.id, sr_id, transcript, {
+                    "scenario_run_id": sr_id, "scenario_id": scenario["scenario_id"], "max_turns": max_turns, **info})
                 if saved:
                     await asyncio.sleep(0)  # let live followers get the turn before the next request is built
 

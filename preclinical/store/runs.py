@@ -210,6 +210,14 @@ def save_progress(svc: Services, sr_id: str, transcript: list[dict[str, Any]]) -
     return cursor.rowcount > 0
 
 
+def save_turn(svc: Services, run_id: str, sr_id: str, transcript: list[dict[str, Any]],
+              payload: dict[str, Any]) -> bool:
+    """Store the transcript so far and log its `transcript_update` event, in one transaction, unless the row
+    is no longer active (then neither happens). One statement on PostgreSQL: the hot path of every worker."""
+    guard = (_SAVE_PROGRESS, (json_codec.dumps(transcript), svc.now().isoformat(" "), sr_id))
+    return svc.bus.emit_run_if(guard, run_id, RunEvent.TRANSCRIPT_UPDATE, payload) is not None
+
+
 def save_metadata(sr_id: str, metadata: dict[str, Any]) -> None:
     ScenarioRun.update(metadata=metadata).where(ScenarioRun.id == sr_id, ScenarioRun.status.in_(SCENARIO_ACTIVE)).execute()
 

@@ -4,8 +4,26 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from preclinical.cli.exit_codes import OK, USAGE
 from tests.cli.conftest import invoke
+
+
+@pytest.fixture(autouse=True, params=["sqlite", "postgres"])
+def store(request, monkeypatch, tmp_path):
+    """Reports, regrades and clinician reviews from the command line, on either store (local mode reads
+    PRECLINICAL_DATABASE_URL as `serve` does)."""
+    url = request.getfixturevalue("postgres_databases")(tmp_path) if request.param == "postgres" else None
+    if url:
+        monkeypatch.setenv("PRECLINICAL_DATABASE_URL", url)
+    yield request.param
+    if url:  # the commands did work on that database, not on a SQLite file beside it
+        import psycopg
+
+        with psycopg.connect(url) as conn:  # (a usage error ends before the store is opened)
+            if conn.execute("SELECT to_regclass('agent')").fetchone()[0] is not None:
+                assert conn.execute("SELECT COUNT(*) FROM agent").fetchone()[0] > 0
 
 
 def test_html_report_and_comparison_from_the_command_line(local, tmp_path, monkeypatch):

@@ -19,18 +19,18 @@ from preclinical.store.models import ScenarioRun
 from preclinical.store.models import TestRun as Run
 from tests.support import isolated_settings
 
-LEASE_S = 2.0
+LEASE_S = 3.0  # short, so the test is quick; long enough that a busy machine does not fake a death
 TURNS = 5
 N = 20
 
 
-def start_worker(url: str, tmp_path, name: str, concurrency: int) -> subprocess.Popen:
+def start_worker(url: str, tmp_path, name: str, concurrency: int, lease_s: float = LEASE_S) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "PRECLINICAL"))}
     env.update(PRECLINICAL_DATABASE_URL=url, XDG_DATA_HOME=str(tmp_path / name / "data"),
                XDG_STATE_HOME=str(tmp_path / name / "state"), XDG_CONFIG_HOME=str(tmp_path / name / "config"))
     log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen([sys.executable, "-m", "preclinical", "worker", "--concurrency", str(concurrency),
-                             "--lease", str(LEASE_S)], env=env, stdout=log, stderr=subprocess.STDOUT)
+                             "--lease", str(lease_s)], env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 async def wait_until(check, timeout=60.0, step=0.1):

@@ -1,0 +1,78 @@
+"""Cancel across processes: a run canceled through one process's API stops on the worker that executes it
+at once, not at the worker's next lease heartbeat."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+
+import pytest
+
+from preclinical.engine.dispatch import QUEUE, queue_mode
+from preclinical.runtime import open_runtime
+from preclinical.server.app import make_app
+from preclinical.store import agents as agent_store
+from preclinical.store.db import database
+from preclinical.store.models import ScenarioRun
+from tests.support import isolated_settings
+from tests.team.test_workers import start_worker, wait_until
+
+# The worker renews its leases every LEASE / 3 = 20 s: the heartbeat alone would stop the canceled
+# conversations only after that, well beyond the wait below.
+LEASE_S = 60.0
+STOPPED_WITHIN_S = 8.0  # generous against the second or so it takes; far below the heartbeat
+
+
+def jobs(run_id: str) -> dict[str, int]:
+    rows = database.execute_sql(
+        "SELECT status, COUNT(*) FROM procrastinate_jobs WHERE queue_name = %s AND split_part(lock, '/', 1) = %s "
+        "GROUP BY status", (QUEUE, run_id)).fetchall()
+    return {str(status): n for status, n in rows}
+
+
+@pytest.mark.slow
+async def test_cancel_through_the_api_stops_the_conversations_a_worker_elsewhere_holds(
+        postgres_databases, tmp_path, aiohttp_client, fake_openai):
+    fake_openai.latency_s = 0.3  # every target reply takes a moment: conversations are in flight at the cancel
+    url = postgres_databases(tmp_path)
+    worker = None
+    try:
+        async with open_runtime(isolated_settings(tmp_path, database_url=url), recover=False) as rt, \
+                queue_mode(rt.executor, url):
+            client = await aiohttp_client(make_app(rt))
+            agent = agent_store.create_agent(rt.services, {
+                "provider": "openai", "name": "slow bot",
+                "config": {"base_url": fake_openai.url, "api_key": "k", "target_model": "tiny"}})
+            worker = start_worker(url, tmp_path, "w", concurrency=4, lease_s=LEASE_S)
+            resp = await client.post("/start-run", json={"agent_id": agent.id, "max_scenarios": 8, "max_turns": 30,
+                                                         "concurrency_limit": 4})
+            run = await resp.json()
+
+            def talking():
+                return [r for r in ScenarioRun.select().where(ScenarioRun.test_run == run["id"])
+                        if r.status == "running" and len(r.transcript) >= 2]
+
+            await wait_until(lambda: len(talking()) == 4, timeout=60)  # the worker holds four conversations
+            assert jobs(run["id"]).get("doing") == 4
+
+            resp = await client.post("/cancel-run", json={"test_run_id": run["id"]})
+            assert resp.status == 200 and (await resp.json())["status"] == "canceled"
+
+            # The worker let go of every job it was running (its tasks were cancelled) and the waiting
+            # jobs are gone: nothing of the run is left to do anywhere.
+            await wait_until(lambda: jobs(run["id"]) == {"aborted": 4}, timeout=STOPPED_WITHIN_S, step=0.05)
+            # ... and it asks the target nothing more for this run.
+            asked = len(fake_openai.requests)
+            await asyncio.sleep(1.0)
+            assert len(fake_openai.requests) == asked
+            rows = list(ScenarioRun.select().where(ScenarioRun.test_run == run["id"]))
+            assert {r.status for r in rows} == {"canceled"}
+            assert worker.poll() is None  # the worker itself goes on, ready for other runs
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
