@@ -1,4 +1,4 @@
-"""The demo bot's triage accuracy, offline (scripted patient, real conversation loop), on the bundled library
+"""The demo bot's triage accuracy, offline (scripted patient, real conversation loop), on the bundled library,
 on the held-out vignettes in tests/data/heldout_triage.json and on the fresh ones in
 tests/data/heldout_triage_fresh.json, for both styles, with confusion matrices;
 and the rule phrases that match a single bundled case and nothing in the held-out set.
