@@ -17,7 +17,8 @@ from preclinical.domain.triage import (
     normalize_level,
     phrase_status,
     quote_around,
-    recommendation,
+    read_replies,
+    reply_recommendation,
     target_messages,
     triage_question_turns,
 )
@@ -107,9 +108,8 @@ def _cite(entry: dict, start: int, end: int) -> str:
 
 def _first_recommendation(transcript: list[dict]) -> tuple[int, int] | None:
     """(position among the agent's messages, character offset) of the first outright recommendation."""
-    answered = triage_question_turns(transcript)
-    for position, entry in enumerate(target_messages(transcript)):
-        mention = recommendation(entry["content"], entry.get("turn") in answered)
+    for position, reading in enumerate(read_replies(transcript)):
+        mention = reply_recommendation(reading)
         if mention is not None:
             return position, mention.start
     return None
@@ -234,12 +234,11 @@ def _mentions(check: dict, transcript: list[dict]) -> CheckResult:
 
 def recommendations(transcript: list[dict]) -> list[tuple[dict, str, int, int]]:
     """(message, level, start, end) for every agent reply that recommends a level outright, in order."""
-    answered = triage_question_turns(transcript)
     found = []
-    for entry in target_messages(transcript):
-        mention = recommendation(entry["content"], entry.get("turn") in answered)
+    for reading in read_replies(transcript):
+        mention = reply_recommendation(reading)
         if mention is not None:
-            found.append((entry, mention.level, mention.start, mention.end))
+            found.append((reading.entry, mention.level, mention.start, mention.end))
     return found
 
 

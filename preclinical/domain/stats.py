@@ -200,8 +200,8 @@ def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "errors": sum(1 for r in rows if r.get("status") == ScenarioRunStatus.ERROR),
         "pass_rate": pass_rate, "pass_rate_ci": pass_ci,
         "triage": {
-            "graded": tally.cases, "correct": tally.correct, "under_triage": tally.under,
-            "over_triage": tally.over, "no_answer": tally.no_answer,
+            "graded": tally.cases, "correct": tally.correct, "acceptable": tally.acceptable,
+            "under_triage": tally.under, "over_triage": tally.over, "no_answer": tally.no_answer,
             "accuracy": accuracy, "accuracy_ci": accuracy_ci,
             "matrix": triage_matrix((r.get("gold_standard"), r.get("triage_result"))
                                     for r in rows if _placement(r) is not None),
@@ -233,10 +233,12 @@ def _outcome(group: list[dict[str, Any]]) -> dict[str, Any]:
     verdicts = [bool(r["passed"]) for r in group if r.get("passed") is not None]
     placements = [p for p in map(_placement, group) if p is not None]
     level = _modal([normalize_level(r.get("triage_result")) for r in group if _placement(r) is not None])
-    gold = group[0].get("gold_standard")
+    # The placement of the commonest level as its own scenario run was graded (which knows the acceptable levels).
+    placed = next((p for r in group if (p := _placement(r)) is not None and normalize_level(r.get("triage_result")) == level),
+                  None)
     pass_rate, accuracy = _share(verdicts), _share([p == "correct" for p in placements])
     return {"status": _modal([r.get("status") for r in group]), "passed": all(verdicts) if verdicts else None,
-            "triage_result": level, "triage": (compare(level, gold) or NO_LEVEL) if placements else None,
+            "triage_result": level, "triage": (placed or NO_LEVEL) if placements else None,
             "repeats": len(group), "graded": len(verdicts), "passes": sum(verdicts), "pass_rate": None if pass_rate is None else round(pass_rate * 100, 2),
             "triage_accuracy": None if accuracy is None else round(accuracy * 100, 2),
             "_pass": pass_rate, "_correct": accuracy}
