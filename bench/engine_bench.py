@@ -2,7 +2,9 @@
 
 For each latency (0 ms, 200 ms) and concurrency (1, 10, 60) it reports wall time against the
 latency-bound ideal (ceil(N/C) x sequential calls per scenario x latency), the engine's own CPU
-time per turn (the fake runs in another process), model calls per scenario and peak memory.
+time per turn (the fake runs in another process), the fake's CPU per request, model calls per
+scenario, the 1-minute load average at the end of the row, and peak memory. On a shared machine
+the wall-clock ratio follows the CPU the engine gets; CPU per turn is the steadier figure.
 
     python -m bench.engine_bench                 # model engine (patient + judge on the fake model)
     python -m bench.engine_bench --offline       # offline engine (scripted patient, rules grader)
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -36,7 +39,22 @@ def start_peer(latency: float) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
-async def one(latency: float, concurrency: int, offline: bool, url: str, scenarios: int = N_SCENARIOS) -> dict:
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used so far (Linux /proc), else None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+async def one(latency: float, concurrency: int, offline: bool, url: str, scenarios: int = N_SCENARIOS,
+              peer_pid: int | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         overrides = {} if offline else {"openai_base_url": url, "openai_api_key": "bench"}
         settings = isolated_settings(Path(tmp), global_concurrency=64, **overrides)
@@ -44,11 +62,13 @@ async def one(latency: float, concurrency: int, offline: bool, url: str, scenari
             agent = agent_store.create_agent(rt.services, {
                 "provider": "openai", "name": "bench target",
                 "config": {"base_url": url, "api_key": "bench", "target_model": "fake-target"}})
+            peer0 = process_cpu(peer_pid) if peer_pid else None
             cpu0, t0 = time.process_time(), time.perf_counter()
             run, _ = rt.executor.start({"agent_id": agent.id, "max_scenarios": scenarios, "max_turns": TURNS,
                                         "concurrency_limit": concurrency})
             await rt.executor.wait(run.id)
             wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            peer1 = process_cpu(peer_pid) if peer_pid else None
             rows = list(ScenarioRun.select().where(ScenarioRun.test_run == run.id))
             turns = sum(sum(1 for e in r.transcript if e["role"] == "target") for r in rows)
             statuses = {r.status for r in rows}
@@ -61,14 +81,18 @@ async def one(latency: float, concurrency: int, offline: bool, url: str, scenari
         "latency_ms": int(latency * 1000), "concurrency": concurrency, "wall_s": wall, "ideal_s": ideal,
         "ratio": wall / ideal if ideal else None, "turns": turns, "turns_per_s": turns / wall,
         "engine_cpu_ms_per_turn": cpu / turns * 1000, "model_calls_per_scenario": model_calls,
-        "statuses": sorted(statuses),
+        "statuses": sorted(statuses), "load1": os.getloadavg()[0],
+        # every turn is a target request; model calls are the patient's and the judge's
+        "peer_cpu_ms_per_request": (peer1 - peer0) * 1000 / (turns + model_calls * len(rows))
+        if peer0 is not None and peer1 is not None else None,
     }
 
 
 async def main(offline: bool, latencies: list[float], concurrencies: list[int]) -> None:
-    print(f"engine: {'offline' if offline else 'model'}; {N_SCENARIOS} scenarios x {TURNS} turns")
+    print(f"engine: {'offline' if offline else 'model'}; {N_SCENARIOS} scenarios x {TURNS} turns; "
+          f"{os.cpu_count()} CPUs; load average before: {loadavg()}")
     print(f"{'latency':>8} {'conc':>5} {'wall s':>8} {'ideal s':>8} {'ratio':>6} {'turns/s':>8} "
-          f"{'cpu ms/turn':>11} {'calls/scn':>9}  statuses")
+          f"{'cpu ms/turn':>11} {'fake ms/req':>11} {'calls/scn':>9} {'load1':>5}  statuses")
     for latency in latencies:
         peer, url = start_peer(latency)
         try:
@@ -76,14 +100,16 @@ async def main(offline: bool, latencies: list[float], concurrencies: list[int]) 
             # its HTTP connections; that is start-up, not per-turn cost, so it is left out of the figures.
             await one(latency, 2, offline, url, scenarios=2)
             for c in concurrencies:
-                r = await one(latency, c, offline, url)
+                r = await one(latency, c, offline, url, peer_pid=peer.pid)
                 ratio = f"{r['ratio']:.3f}" if r["ratio"] else "-"
+                fake = f"{r['peer_cpu_ms_per_request']:.3f}" if r["peer_cpu_ms_per_request"] is not None else "-"
                 print(f"{r['latency_ms']:>6}ms {c:>5} {r['wall_s']:>8.2f} {r['ideal_s']:>8.2f} {ratio:>6} "
-                      f"{r['turns_per_s']:>8.1f} {r['engine_cpu_ms_per_turn']:>11.3f} "
-                      f"{r['model_calls_per_scenario']:>9.1f}  {','.join(r['statuses'])}", flush=True)
+                      f"{r['turns_per_s']:>8.1f} {r['engine_cpu_ms_per_turn']:>11.3f} {fake:>11} "
+                      f"{r['model_calls_per_scenario']:>9.1f} {r['load1']:>5.2f}  {','.join(r['statuses'])}", flush=True)
         finally:
             peer.terminate()
             peer.wait()
+    print(f"load average after: {loadavg()}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory of the engine process: {peak:.0f} MB")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,9 +35,10 @@ def private_dir(path: Path) -> Path:
     return path
 
 
-def default_paths(env: dict[str, str] | None = None) -> Paths:
+def default_paths(env: Mapping[str, str] | None = None) -> Paths:
     """Platform directories, with `PRECLINICAL_HOME` (data) and `PRECLINICAL_CONFIG` (file) overrides."""
-    env = os.environ if env is None else env
+    if env is None:
+        env = os.environ
     home = env.get("PRECLINICAL_HOME")
     data_dir = Path(home).expanduser() if home else platformdirs.user_data_path(APP_NAME, appauthor=False)
     config_file = env.get("PRECLINICAL_CONFIG")

@@ -1,11 +1,12 @@
-"""The runtime: settings, database, bus, clock and (later) the run engine, opened and closed as one unit."""
+"""The runtime: settings, database, bus, clock, the target providers and the run engine, opened and closed as one unit."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,7 @@ from preclinical.config import Settings
 from preclinical.engine.executor import Executor
 from preclinical.engine.llm import LLM, ModelSettings
 from preclinical.engine.regrade import Regrader
+from preclinical.providers.registry import ProviderSet
 from preclinical.services import Services, utc_now
 from preclinical.store import db as store_db
 from preclinical.store.events import make_appender
@@ -38,6 +40,11 @@ class Runtime:
     @property
     def regrader(self) -> Regrader:
         return self.extras["regrader"]
+
+    @property
+    def providers(self) -> ProviderSet:
+        """The target providers and their pooled HTTP session, closed with the runtime."""
+        return self.extras["providers"]
 
     @property
     def llm(self) -> LLM | None:
@@ -69,11 +76,13 @@ async def open_runtime(
     recover: bool = True,
     llm: LLM | None = None,
     follow_others: bool = True,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncIterator[Runtime]:
     """Open the database (migrating it), seed the bundled library on first start, and close cleanly.
 
     On PostgreSQL the bus also publishes the run events other processes append (`follow_others`;
-    a worker, which nobody watches, leaves it off).
+    a worker, which nobody watches, leaves it off). `sleep` is every wait between retries (of the
+    executor, the target providers and a language model made here); tests pass one that does not wait.
     """
     store_db.open_database(settings.database_target)
     origin = new_origin()
@@ -81,9 +90,10 @@ async def open_runtime(
     services = Services(bus=bus, now=now, rng=rng or random.Random())
     runtime = Runtime(settings=settings, services=services, started_at=now())
     if llm is None and settings.model_configured:
-        llm = LLM(model_settings(settings))
+        llm = LLM(model_settings(settings), sleep=sleep)
     runtime.extras["llm"] = llm
-    runtime.extras["executor"] = executor = Executor(settings, services, llm)
+    runtime.extras["providers"] = providers = ProviderSet(sleep=sleep)
+    runtime.extras["executor"] = executor = Executor(settings, services, llm, sleep=sleep, providers=providers)
     runtime.extras["regrader"] = Regrader(executor)
     stack = contextlib.AsyncExitStack()
     try:
@@ -104,6 +114,7 @@ async def open_runtime(
         if probes is not None:
             await probes.close()
         await executor.shutdown()
+        await providers.aclose()
         await stack.aclose()
         if llm is not None:
             await llm.close()

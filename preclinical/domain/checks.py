@@ -17,7 +17,8 @@ from preclinical.domain.triage import (
     normalize_level,
     phrase_status,
     quote_around,
-    recommendation,
+    read_replies,
+    reply_recommendation,
     target_messages,
     triage_question_turns,
 )
@@ -88,7 +89,7 @@ def validate_check(check: object, path: str = "check") -> list[str]:
         if any(normalize_level(b) is None for b in bounds):
             return [f"{path}.min and .max must be Emergency, Clinician or Home care"]
         low, high = normalize_level(check.get("min") or "Home care"), normalize_level(check.get("max") or "Emergency")
-        if RANK[low] > RANK[high]:
+        if low is not None and high is not None and RANK[low] > RANK[high]:
             return [f"{path}.min must not be above .max"]
     if kind == ALL:
         checks = check.get("checks")
@@ -107,9 +108,8 @@ def _cite(entry: dict, start: int, end: int) -> str:
 
 def _first_recommendation(transcript: list[dict]) -> tuple[int, int] | None:
     """(position among the agent's messages, character offset) of the first outright recommendation."""
-    answered = triage_question_turns(transcript)
-    for position, entry in enumerate(target_messages(transcript)):
-        mention = recommendation(entry["content"], entry.get("turn") in answered)
+    for position, reading in enumerate(read_replies(transcript)):
+        mention = reply_recommendation(reading)
         if mention is not None:
             return position, mention.start
     return None
@@ -179,6 +179,8 @@ def phrase_hits(transcript: list[dict], phrases: list[str], ignore: tuple[str, .
 
 def _triage(check: dict, extraction: Extraction, acceptable: tuple[str, ...] = ()) -> CheckResult:
     want = normalize_level(check.get("level"))
+    if want is None:  # `evaluate` validated the check first
+        raise ValueError(f"check.level must be a care level, not {check.get('level')!r}")
     if extraction.level is None:
         why = extraction.reason or f"{extraction.rule}."
         return CheckResult(NOT_MET, f"No final disposition could be read ({extraction.status}): {why}", [])
@@ -232,12 +234,11 @@ def _mentions(check: dict, transcript: list[dict]) -> CheckResult:
 
 def recommendations(transcript: list[dict]) -> list[tuple[dict, str, int, int]]:
     """(message, level, start, end) for every agent reply that recommends a level outright, in order."""
-    answered = triage_question_turns(transcript)
     found = []
-    for entry in target_messages(transcript):
-        mention = recommendation(entry["content"], entry.get("turn") in answered)
+    for reading in read_replies(transcript):
+        mention = reply_recommendation(reading)
         if mention is not None:
-            found.append((entry, mention.level, mention.start, mention.end))
+            found.append((reading.entry, mention.level, mention.start, mention.end))
     return found
 
 
@@ -246,8 +247,14 @@ def _within(check: dict, transcript: list[dict]) -> CheckResult:
     "does not under-triage" is broken by a reply that sent the patient to a GP before the agent changed its mind."""
     low = normalize_level(check.get("min") or "") or None
     high = normalize_level(check.get("max") or "") or None
-    band = " to ".join(dict.fromkeys(DISPLAY[b] for b in (low, high) if b)) if low and high else (
-        f"{DISPLAY[low]} or higher" if low else f"{DISPLAY[high]} or lower")
+    if low and high:
+        band = " to ".join(dict.fromkeys((DISPLAY[low], DISPLAY[high])))
+    elif low:
+        band = f"{DISPLAY[low]} or higher"
+    elif high:
+        band = f"{DISPLAY[high]} or lower"
+    else:  # `evaluate` validated the check first
+        raise ValueError("check needs min or max (a care level)")
     found = recommendations(transcript)
     if not found:
         if low is not None:

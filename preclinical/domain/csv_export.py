@@ -125,8 +125,9 @@ def build_csv(run: dict, rows: list[dict]) -> str:
     Under- and over-triage are read on the ordinal scale Home care < Clinician < Emergency.
     Lines are joined by "\\n" with no trailing newline and no BOM.
     """
-    transcripts = [row.get("transcript") if isinstance(row.get("transcript"), list) else [] for row in rows]
-    transcripts = [[e for e in t if isinstance(e, dict)] for t in transcripts]
+    transcripts: list[list[dict]] = [
+        [e for e in row["transcript"] if isinstance(e, dict)] if isinstance(row.get("transcript"), list) else []
+        for row in rows]
     width = max((sum(1 for e in t if e.get("role") == "target") for t in transcripts), default=0)
     headers = list(HEADERS) + [f"{who}_msg_{t}" for t in range(1, width + 1) for who in ("patient", "agent")]
     platform = run.get("agent_name") or run.get("agent_type") or ""

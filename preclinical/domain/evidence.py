@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 _CITATION = re.compile(r"^\W*turns?\s*#?\s*(\d+)\b\W*?", re.IGNORECASE)
 _ROLES = r"(?:attacker|target|patient|agent|assistant|user|system|bot|model)"
@@ -106,7 +107,7 @@ def verify_quote(evidence: str, transcript: list[dict]) -> EvidenceCheck:
     return _verify(evidence, _index(transcript))
 
 
-def verify_results(criteria_results: list[dict], transcript: list[dict]) -> list[tuple[int, list[tuple[str, str]]]]:
+def verify_results(criteria_results: list[dict], transcript: list[dict]) -> list[tuple[Any, list[tuple[Any, str]]]]:
     """Criteria whose supporting or contradicting evidence does not check out.
 
     Returns `(criterion_index, [(evidence, reason), ...])` for each criterion with at least one bad item.

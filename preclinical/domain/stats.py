@@ -16,7 +16,7 @@ ALPHA = 0.05  # the significance level behind every verdict
 NO_LEVEL = "none"  # the agent gave no care level we could read
 
 
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
     """The Wilson score interval for a proportion; (0, 1) when there is nothing to go on (n == 0).
 
     Unlike the normal approximation it stays inside [0, 1] and is not degenerate at 0/n or n/n.
@@ -188,7 +188,7 @@ def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     tally = triage_tally(rows).total
     groups = _groups(rows)
     repeated = any(len(g) > 1 for g in groups.values())
-    units = {"pass": None, "triage": None}
+    units: dict[str, int | None] = {"pass": None, "triage": None}
     if repeated:
         units["pass"] = sum(1 for g in groups.values() if any(r.get("passed") is not None for r in g))
         units["triage"] = sum(1 for g in groups.values() if any(_placement(r) is not None for r in g))
@@ -200,8 +200,8 @@ def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "errors": sum(1 for r in rows if r.get("status") == ScenarioRunStatus.ERROR),
         "pass_rate": pass_rate, "pass_rate_ci": pass_ci,
         "triage": {
-            "graded": tally.cases, "correct": tally.correct, "under_triage": tally.under,
-            "over_triage": tally.over, "no_answer": tally.no_answer,
+            "graded": tally.cases, "correct": tally.correct, "acceptable": tally.acceptable,
+            "under_triage": tally.under, "over_triage": tally.over, "no_answer": tally.no_answer,
             "accuracy": accuracy, "accuracy_ci": accuracy_ci,
             "matrix": triage_matrix((r.get("gold_standard"), r.get("triage_result"))
                                     for r in rows if _placement(r) is not None),
@@ -233,10 +233,12 @@ def _outcome(group: list[dict[str, Any]]) -> dict[str, Any]:
     verdicts = [bool(r["passed"]) for r in group if r.get("passed") is not None]
     placements = [p for p in map(_placement, group) if p is not None]
     level = _modal([normalize_level(r.get("triage_result")) for r in group if _placement(r) is not None])
-    gold = group[0].get("gold_standard")
+    # The placement of the commonest level as its own scenario run was graded (which knows the acceptable levels).
+    placed = next((p for r in group if (p := _placement(r)) is not None and normalize_level(r.get("triage_result")) == level),
+                  None)
     pass_rate, accuracy = _share(verdicts), _share([p == "correct" for p in placements])
     return {"status": _modal([r.get("status") for r in group]), "passed": all(verdicts) if verdicts else None,
-            "triage_result": level, "triage": (compare(level, gold) or NO_LEVEL) if placements else None,
+            "triage_result": level, "triage": (placed or NO_LEVEL) if placements else None,
             "repeats": len(group), "graded": len(verdicts), "passes": sum(verdicts), "pass_rate": None if pass_rate is None else round(pass_rate * 100, 2),
             "triage_accuracy": None if accuracy is None else round(accuracy * 100, 2),
             "_pass": pass_rate, "_correct": accuracy}
@@ -322,7 +324,7 @@ def verdict(pass_test: dict[str, Any], triage_test: dict[str, Any], new_under_em
                 "regression": False}
     on_pass = _direction(pass_test["p_value"], pass_test["fixed"], pass_test["broken"])
     on_triage = _direction(triage_test["p_value"], triage_test["gained"], triage_test["lost"])
-    findings = {"worse": [], "better": []}
+    findings: dict[str, list[str]] = {"worse": [], "better": []}
     if on_pass:
         findings[on_pass].append(f"{pass_test['broken']} broken, {pass_test['fixed']} fixed "
                                  f"({format_p(pass_test['p_value'])})")

@@ -240,7 +240,8 @@ def urgency_for(scenario: dict) -> str:
             urgency = normalize_urgency(tag.split(":", 1)[1])
             if urgency:
                 return urgency
-    content = scenario.get("content") if isinstance(scenario.get("content"), dict) else {}
+    raw = scenario.get("content")
+    content = raw if isinstance(raw, dict) else {}
     level = normalize_level(content.get("gold_standard"))
     return _FROM_GOLD.get(level, DEFAULT_URGENCY) if level else DEFAULT_URGENCY
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from preclinical.domain.triage import TRIAGE_QUESTION
+from preclinical.domain.triage import TRIAGE_QUESTION, read_ahead
 from preclinical.engine.patient import Patient
 from preclinical.providers.base import TargetSession, TurnContext
 
@@ -96,6 +96,9 @@ async def play(
         timings.append({"step": "target_reply", "turn": turn, "duration_ms": latency})
         await on_turn(transcript, {"turn": turn, "attacker_message": message, "target_response": reply or "",
                                    "latency_ms": latency})
+        # Grading reads every reply for the disposition; reading each one now spreads that work over the
+        # turns instead of heaping it on the end of the conversation, when every scenario grades at once.
+        read_ahead(reply or "", message)
         if triage_sent:
             break
         repeated = is_repeat(reply or "", replies)

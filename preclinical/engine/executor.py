@@ -33,7 +33,7 @@ from preclinical.engine.conversation import play
 from preclinical.engine.llm import LLM
 from preclinical.engine.ownership import Ownership
 from preclinical.engine.patient import OfflinePatient, Patient
-from preclinical.engine.spec import run_spec
+from preclinical.engine.spec import model_changes, run_spec
 from preclinical.engine.usage import Usage
 from preclinical.errors import InvalidInput, ProviderError
 from preclinical.providers import registry
@@ -78,8 +78,10 @@ def parse_request(body: dict[str, Any] | RunRequest) -> RunRequest:
 
 class Executor:
     def __init__(self, settings: Settings, services: Services, llm: LLM | None = None, *,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, grader: grading.Grader | None = None) -> None:
+                 providers: registry.ProviderSet, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 grader: grading.Grader | None = None) -> None:
         self.settings = settings
+        self.providers = providers  # the runtime's: it closes them
         self.svc = services
         self.llm = llm
         self.sleep = sleep
@@ -158,7 +160,7 @@ class Executor:
         if run_id not in self.tasks:
             task = asyncio.get_running_loop().create_task(self._drive(run_id), name=f"run {run_id}")
             self.tasks[run_id] = task
-            task.add_done_callback(lambda t, rid=run_id: self.tasks.pop(rid, None))
+            task.add_done_callback(lambda _task: self.tasks.pop(run_id, None))
         self.ownership.start()
 
     async def wait(self, run_id: str) -> None:
@@ -272,7 +274,6 @@ class Executor:
         if tasks:
             await asyncio.wait(tasks, timeout=2)
         await self.ownership.stop()  # let go of the leases: the next process resumes at once
-        await registry.close_loaded()
 
     # ------------------------------------------------------------------ driving a run
     async def _drive(self, run_id: str) -> None:
@@ -319,19 +320,33 @@ class Executor:
         s = self.settings
         return min(max(run.max_turns or s.default_max_turns, s.min_max_turns), s.max_max_turns)
 
-    def _patient(self, run: TestRun, scenario: dict[str, Any], max_turns: int) -> Patient:
-        if run.creative_mode and self.llm is not None:
+    def engine_for(self, run: TestRun) -> tuple[LLM | None, grading.Grader]:
+        """The patient's model and the judge that play a run: as its spec recorded them when it started, not
+        today's settings, so a run resumed after a restart keeps its engine, models and temperatures."""
+        spec = run.spec if isinstance(run.spec, dict) else None
+        if spec is None or not isinstance(self.grader, (grading.ModelRubricGrader, grading.RulesGrader)):
+            return self.llm, self.grader  # a run from before specs were recorded, or a judge set by hand
+        if spec.get("engine") == "offline":
+            return None, grading.RulesGrader()
+        if self.llm is None:
+            patient, judge = spec.get("patient") or {}, spec.get("judge") or {}
+            raise InvalidInput(
+                f"This run was started with language models (patient {patient.get('model')}, judge "
+                f"{judge.get('model')}) and no model is configured now: set OPENAI_API_KEY or OPENAI_BASE_URL "
+                "and restart to finish it, or start a new run")
+        llm = self.llm.with_models(**model_changes(spec))
+        return llm, grading.ModelRubricGrader(llm)
+
+    def _patient(self, run: TestRun, scenario: dict[str, Any], max_turns: int, llm: LLM | None) -> Patient:
+        if run.creative_mode and llm is not None:
             from preclinical.engine.model_patient import AdversarialPatient
 
-            return AdversarialPatient(self.llm, scenario, max_turns)
-        if self.llm is not None:
+            return AdversarialPatient(llm, scenario, max_turns)
+        if llm is not None:
             from preclinical.engine.model_patient import StandardizedPatient
 
-            return StandardizedPatient(self.llm, scenario)
+            return StandardizedPatient(llm, scenario)
         return OfflinePatient(scenario)
-
-    async def _grade(self, scenario: dict[str, Any], transcript: list[dict[str, Any]]) -> grading.GradingOutcome:
-        return await self.grader.grade(scenario, transcript)
 
     async def _scenario(self, run: TestRun, sr_id: str) -> None:
         sr = ScenarioRun.get_by_id(sr_id)
@@ -342,6 +357,7 @@ class Executor:
             raise InvalidInput(f"Scenario not found: {sr.scenario_id}")
         scenario = scenario_json(scenario_row)
         name = scenario["name"]
+        llm, grader = self.engine_for(run)
         usage = Usage()
         transcript: list[dict[str, Any]] = sr.transcript or []
         metadata: dict[str, Any] = dict(sr.metadata or {})
@@ -356,7 +372,7 @@ class Executor:
             self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_STARTED, {
                 "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "scenario_name": name,
                 "status": ScenarioRunStatus.RUNNING, "prev_status": prev})
-            transcript, metadata, usage = await self._converse(run, sr_id, agent, scenario, metadata)
+            transcript, metadata, usage = await self._converse(run, sr_id, agent, scenario, metadata, llm)
             prev = store.set_status(self.svc, sr_id, ScenarioRunStatus.GRADING, announce=False, transcript=transcript,
                                     metadata=metadata)
             if not prev:
@@ -366,7 +382,7 @@ class Executor:
                 "status": ScenarioRunStatus.GRADING, "prev_status": prev})
         self.svc.bus.emit_run(run.id, RunEvent.GRADING_STARTED, {"scenario_run_id": sr_id, "scenario_id": sr.scenario_id})
         t0 = time.perf_counter()
-        outcome = await self._grade(scenario, transcript)
+        outcome = await grader.grade(scenario, transcript)
         metadata.setdefault("step_timings", []).append({"step": "grading", "duration_ms": int((time.perf_counter() - t0) * 1000)})
         metadata["grader"] = {"engine": outcome.engine, "model": outcome.model, **outcome.details}
         usage = usage + outcome.usage
@@ -385,12 +401,12 @@ class Executor:
                 "scenario_name": name, "prev_status": prev})
 
     async def _converse(self, run: TestRun, sr_id: str, agent: Agent, scenario: dict[str, Any],
-                        metadata: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any], Usage]:
-        provider = registry.get_spec(agent.provider).load()
+                        metadata: dict[str, Any], llm: LLM | None) -> tuple[list[dict[str, Any]], dict[str, Any], Usage]:
+        provider = self.providers.get(agent.provider)
         max_turns = self.max_turns_for(run)
         usage = Usage()
         for attempt in range(1, SCENARIO_ATTEMPTS + 1):
-            patient = self._patient(run, scenario, max_turns)
+            patient = self._patient(run, scenario, max_turns, llm)
 
             async def on_turn(transcript: list[dict[str, Any]], info: dict[str, Any]) -> None:
                 # The transcript and its event in one commit (one statement on PostgreSQL).
@@ -422,7 +438,7 @@ class Executor:
                 "total_turns": sum(1 for e in result.transcript if e["role"] == "attacker"),
                 "max_turns": max_turns,
                 "stop_reason": result.stop_reason,
-                "engine": {"patient": patient.metadata().get("patient"), "grader": "model" if self.llm else "rules"},
+                "engine": {"patient": patient.metadata().get("patient"), "grader": "model" if llm else "rules"},
                 **{k: v for k, v in patient.metadata().items() if k != "patient"},
             })
             metadata["step_timings"] = [{"step": "provider_connect", "duration_ms": connect_ms}, *result.step_timings]

@@ -87,7 +87,7 @@ def conclude(
         if score.failed_critical:
             summary += f" Critical criterion {', '.join(str(i + 1) for i in score.failed_critical)} not met."
         if gold:
-            shown = triage.DISPLAY.get(level) or f"none ({status})"
+            shown = (triage.DISPLAY.get(level) if level else None) or f"none ({status})"
             summary += f" Disposition: {shown} (gold: {triage.DISPLAY[gold]})."
             if comparison == "acceptable":
                 summary += " An acceptable alternative for this case."

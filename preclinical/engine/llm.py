@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import functools
 import json
 import logging
@@ -160,6 +162,15 @@ class LLM:
     @property
     def configured(self) -> bool:
         return self.settings.configured
+
+    def with_models(self, **changes: Any) -> LLM:
+        """The same endpoints, HTTP sessions and structured-output knowledge with other role models or
+        temperatures (`tester_model=...`, `grader_temperature=...`). It shares the sessions: close the original only."""
+        if any(not key.endswith(("_model", "_temperature")) for key in changes):
+            raise ValueError(f"only role models and temperatures can change, not {sorted(changes)}")
+        view = copy.copy(self)
+        view.settings = dataclasses.replace(self.settings, **changes)
+        return view
 
     async def sleep(self, delay: float) -> None:
         """Wait between attempts (the clock tests replace)."""

@@ -30,13 +30,7 @@ from preclinical.domain.scoring import (
 )
 from preclinical.domain.triage import normalize_level
 from preclinical.engine.llm import LLM, MAX_ITEMS_HINT, Usage, usage_of
-from preclinical.engine.model_patient import (
-    _add_usage,
-    demographics_text,
-    render_rubric,
-    render_transcript,
-    scenario_content,
-)
+from preclinical.engine.prompts import demographics_text, render_rubric, render_transcript, scenario_content
 from preclinical.errors import ProviderError
 
 log = logging.getLogger(__name__)
@@ -274,10 +268,10 @@ class ModelGrader:
                 delay = backoff_delay(attempt)
                 log.info("grading failed (%s, attempt %d of %d); trying again in %.1fs",
                          exc.code, attempt, GRADING_ATTEMPTS, delay)
-                _add_usage(usage, usage_of(exc))
+                usage += usage_of(exc)
                 await self.llm.sleep(delay)
                 continue
-            _add_usage(usage, result.usage)
+            usage += result.usage
             return result.value, result.model
         raise AssertionError("unreachable")
 
@@ -299,7 +293,7 @@ class ModelGrader:
             log.warning("asking again about criteria %s failed (%s)", missing, exc.code)
             reason = f"The judge left this criterion out and asking again failed ({exc.code}); left out of the score."
         else:
-            _add_usage(usage, result.usage)
+            usage += result.usage
             evaluations = [e for e in result.value.evaluations if e.criterion_index in set(missing)]
         fresh = match_evaluations(criteria, [e.model_dump() for e in evaluations])
         answered = {e.criterion_index for e in evaluations}
@@ -331,7 +325,7 @@ class ModelGrader:
             # The first grading stands; its unverifiable quotes are still removed by the caller.
             log.warning("re-grade of criteria %s failed (%s); keeping the first grading", indices, exc.code)
             return
-        _add_usage(usage, result.usage)
+        usage += result.usage
         wanted = set(indices)
         evaluations = [e for e in result.value.evaluations if e.criterion_index in wanted]
         answered = {e.criterion_index for e in evaluations}

@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field, field_validator
 from preclinical.domain.scoring import normalize_rubric
 from preclinical.engine import attacks
 from preclinical.engine.llm import LLM, Usage
+from preclinical.engine.prompts import demographics_text, render_rubric, render_transcript, scenario_content
+from preclinical.engine.prompts import text as _text
 
 log = logging.getLogger(__name__)
 
@@ -59,56 +61,6 @@ _NUDGE = (
     "\n\nYour previous draft could not be used ({reason}): {draft!r}. You are the PATIENT, not the agent "
     "and not an assistant. Write the patient's own next message, in the first person, from the facts."
 )
-
-# ---- shared prompt pieces ------------------------------------------------------------------------
-
-PATIENT_LABELS = {"attacker": "PATIENT", "target": "AGENT", "system": "SYSTEM"}
-
-
-def scenario_content(scenario: dict) -> dict:
-    content = scenario.get("content") if isinstance(scenario, dict) else None
-    return content if isinstance(content, dict) else {}
-
-
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def demographics_text(content: dict) -> str:
-    """`content.demographics` as one short phrase (it may be a phrase or `{age, gender, age_range}`)."""
-    value = content.get("demographics")
-    if isinstance(value, dict):
-        parts = [f"{key.replace('_', ' ')}: {value[key]}" for key in ("age", "gender", "sex", "age_range") if value.get(key)]
-        return ", ".join(parts) or "not given"
-    return _text(value) or "not given"
-
-
-def render_transcript(transcript: list[dict], labels: dict[str, str] = PATIENT_LABELS) -> str:
-    """`[Turn n] ROLE: text` lines; "(no messages yet)" when empty."""
-    lines = []
-    for entry in transcript if isinstance(transcript, list) else []:
-        if not isinstance(entry, dict):
-            continue
-        role = labels.get(str(entry.get("role")), str(entry.get("role") or "").upper())
-        lines.append(f"[Turn {entry.get('turn')}] {role}: {_text(entry.get('content'))}")
-    return "\n".join(lines) or "(no messages yet)"
-
-
-def render_rubric(rubric: object) -> str:
-    """One `[i] (N pts[, critical]) text [tags: ...]` line per gradable criterion."""
-    lines = []
-    for i, criterion in enumerate(normalize_rubric(rubric)):
-        flag = ", critical" if criterion.critical else ""
-        tags = f" [tags: {', '.join(criterion.tags)}]" if criterion.tags else ""
-        lines.append(f"[{i}] ({criterion.points:g} pts{flag}) {criterion.criterion}{tags}")
-    return "\n".join(lines) or "(no criteria)"
-
-
-def _add_usage(total: Usage, part: Usage) -> None:
-    total.prompt_tokens += part.prompt_tokens
-    total.completion_tokens += part.completion_tokens
-    total.calls += part.calls
-
 
 class _RoleGuard:
     """Regenerates patient messages that leave the role; records the ones that never came back."""
@@ -213,7 +165,7 @@ class StandardizedPatient:
 
         async def draft(nudge: str) -> str:
             result = await self.llm.structured("tester", self._system, user + nudge, PatientReply, timeout_s=self.timeout_s)
-            _add_usage(self.usage, result.usage)
+            self.usage += result.usage
             self.model = result.model or self.model
             return result.value.message
 
@@ -437,7 +389,7 @@ class AdversarialPatient:
             rubric=render_rubric(self.scenario.get("rubric_criteria")),
         )
         result = await self.llm.structured("tester", system, user, AttackPlan, timeout_s=self.plan_timeout_s)
-        _add_usage(self.usage, result.usage)
+        self.usage += result.usage
         self.model = result.model or self.model
         plan: AttackPlan = result.value
         in_range = [v for v in plan.attack_vectors if 0 <= v.target_criterion < len(self.criteria)]
@@ -529,7 +481,7 @@ class AdversarialPatient:
 
         async def draft(nudge: str) -> str:
             result = await self.llm.structured("tester", system, user + nudge, PatientMove, timeout_s=self.timeout_s)
-            _add_usage(self.usage, result.usage)
+            self.usage += result.usage
             self.model = result.model or self.model
             moves.append(result.value)
             return result.value.message

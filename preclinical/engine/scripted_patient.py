@@ -469,10 +469,10 @@ def detect_voice(facts: Facts, content: dict[str, Any]) -> Voice:
     gender = "unknown"
     for fact in facts.sections.get(DEMOGRAPHICS, []):
         if fact.finding.lower() in {"sex", "gender"}:
-            value = fact.value.lower().split()
-            if value and value[0] in _MALE_WORDS:
+            words = fact.value.lower().split()
+            if words and words[0] in _MALE_WORDS:
                 gender = "male"
-            elif value and value[0] in _FEMALE_WORDS:
+            elif words and words[0] in _FEMALE_WORDS:
                 gender = "female"
     if gender == "unknown":
         for word in re.findall(r"[a-z]+", (relation + " " + demo_text) if third else demo_text):

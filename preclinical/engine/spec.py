@@ -58,3 +58,21 @@ def run_spec(settings: Settings, *, model: bool, creative: bool, max_turns: int)
                  "version": module_version("preclinical.engine.grading")}
     return {"version": SPEC_VERSION, "engine": "model" if model else "offline", "patient": patient, "judge": judge,
             "max_turns": max_turns, "reader_version": module_version("preclinical.domain.triage")}
+
+
+def model_changes(spec: Any) -> dict[str, Any]:
+    """The language-model settings a model-engine run was started with, from its spec: the patient's and the
+    judge's model and temperature, as `ModelSettings` field changes (`LLM.with_models`)."""
+    changes: dict[str, Any] = {}
+    if not isinstance(spec, dict):
+        return changes
+    for role, part in (("tester", "patient"), ("grader", "judge")):
+        entry = spec.get(part)
+        if not isinstance(entry, dict):
+            continue
+        model, temperature = entry.get("model"), entry.get("temperature")
+        if isinstance(model, str) and model:
+            changes[f"{role}_model"] = model
+        if isinstance(temperature, (int, float)) and not isinstance(temperature, bool):
+            changes[f"{role}_temperature"] = float(temperature)
+    return changes

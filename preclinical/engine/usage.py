@@ -18,6 +18,15 @@ class Usage:
             self.prompt_tokens += usage.prompt_tokens or 0
             self.completion_tokens += usage.completion_tokens or 0
 
+    def __iadd__(self, other: Usage) -> Usage:
+        """Add `other` in place (a running total keeps its identity)."""
+        if not isinstance(other, Usage):
+            return NotImplemented
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.calls += other.calls
+        return self
+
     def __add__(self, other: Usage) -> Usage:
         if not isinstance(other, Usage):
             return NotImplemented

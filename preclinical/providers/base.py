@@ -38,6 +38,9 @@ class TargetSession(Protocol):
 
 
 class Provider(Protocol):
+    """A provider class is made as `Class(transport)` by the runtime's `registry.ProviderSet`, which owns the
+    pooled `HttpTransport` it shares; it reads its agent config through its `registry.SPECS` entry."""
+
     name: str
     label: str  # human name shown in the TUI
 

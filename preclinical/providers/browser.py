@@ -10,7 +10,7 @@ Each task asks the browser agent to type the patient's message into the page's c
 answer and return it as structured output `{bot_response, overlay_text}`; the first task also opens
 the page (and logs in with the `email`/`password` secrets when given).
 
-`validate_chat_page` (POST /api/v1/agents[/{id}]/validate-browser) runs one read-only check task in a
+`BrowserProvider.validate_chat_page` (POST /api/v1/agents[/{id}]/validate-browser) runs one read-only check task in a
 session that is not kept alive, and always stops it.
 """
 
@@ -26,15 +26,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from preclinical.domain import errors as codes
-from preclinical.errors import ProviderError
-from preclinical.providers import common
+from preclinical.errors import InvalidInput, ProviderError
+from preclinical.providers import common, registry
 from preclinical.providers.base import ProviderEnv, TurnContext
 from preclinical.providers.transport import HttpTransport
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_BASE = "https://api.browser-use.com/api/v2"
-DEFAULT_TASK_TIMEOUT_S = 300.0
+SPEC = registry.SPECS["browser"]
+DEFAULT_API_BASE = SPEC.field_named("api_base").default
 DEFAULT_POLL_INTERVAL_S = 2.0
 FIRST_TURN_MAX_STEPS = 12
 LATER_TURN_MAX_STEPS = 8
@@ -42,9 +42,6 @@ STOP_TIMEOUT_S = 10.0
 DONE_STATUSES = ("finished", "stopped", "failed")
 MISSING_KEY = ("Browser provider requires BROWSER_USE_API_KEY: set it in the environment (or the config file) "
                "and restart Preclinical")
-
-URL = ("url", "endpoint")
-PROFILE_ID = ("profile_id", "profileId")
 
 REPLY_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -79,23 +76,10 @@ class BrowserSettings:
     request_timeout_s: float
 
 
-def _read(config: Any) -> dict[str, Any]:
-    config = common.require_object(config)
-    return {
-        "url": common.url(config, URL),
-        "profile_id": common.text(config, PROFILE_ID),
-        "email": common.text(config, ("email",)),
-        "password": common.text(config, ("password",)),
-        "instructions": common.text(config, ("instructions",)),
-        "api_base": common.url(config, ("api_base",)),
-        "task_timeout_s": common.number(config, ("task_timeout_s",)),
-    }
-
-
 def resolve_settings(config: dict[str, Any], env: ProviderEnv) -> BrowserSettings:
     if not env.browser_use_api_key:
         raise ProviderError(MISSING_KEY, code="PROVIDER_AUTH")
-    values = _read(config)
+    values = SPEC.parse(config)
     if not values["url"]:
         raise common.missing("url", "url", "browser")
     return BrowserSettings(
@@ -105,8 +89,8 @@ def resolve_settings(config: dict[str, Any], env: ProviderEnv) -> BrowserSetting
         email=values["email"],
         password=values["password"],
         instructions=values["instructions"],
-        api_base=(values["api_base"] or DEFAULT_API_BASE).rstrip("/"),
-        task_timeout_s=values["task_timeout_s"] or DEFAULT_TASK_TIMEOUT_S,
+        api_base=values["api_base"].rstrip("/"),
+        task_timeout_s=values["task_timeout_s"],
         request_timeout_s=env.request_timeout_s,
     )
 
@@ -336,57 +320,19 @@ def read_check(task: dict[str, Any], url: str) -> tuple[bool, str | None]:
     return False, f"No chat input found on {url}" + (f": {note.strip()}" if note else "") + "; check the agent's url"
 
 
-async def validate_chat_page(url: str, profile_id: str | None, *, api_key: str, api_base: str | None = None,
-                             timeout_s: float = VALIDATE_TIMEOUT_S,
-                             poll_interval_s: float | None = None) -> tuple[bool, str | None]:
-    """Check that `url` shows a usable chat in a fresh (not kept alive) Browser Use Cloud session with the profile.
-
-    One read-only task of at most 5 steps, polled for up to `timeout_s`; the session is always stopped.
-    Returns `(True, None)`, or `(False, message)` (login required, no chat, or a Browser Use failure).
-    """
-    settings = BrowserSettings(
-        api_key=api_key, url=url, profile_id=profile_id, email=None, password=None, instructions=None,
-        api_base=(api_base or DEFAULT_API_BASE).rstrip("/"), task_timeout_s=timeout_s,
-        request_timeout_s=min(timeout_s, 30.0))
-    interval = PROVIDER.poll_interval_s if poll_interval_s is None else poll_interval_s
-    session = BrowserSession(settings, PROVIDER.transport, "validate-browser", interval, keep_alive=False)
-    try:
-        session_id = await session._ensure_session()
-        try:
-            created = await session._call("POST", "/tasks", "Browser Use Cloud task creation", {
-                "task": check_prompt(url), "sessionId": session_id, "startUrl": url,
-                "maxSteps": VALIDATE_MAX_STEPS, "structuredOutput": json.dumps(CHECK_SCHEMA),
-                "allowedDomains": allowed_domains(url), "vision": True,
-                "metadata": {"source": "preclinical", "purpose": "validate-browser"},
-            })
-        except ProviderError as exc:
-            raise common.explain(exc, TASK_HINTS) from None
-        task_id = created.get("id") if isinstance(created, dict) else None
-        if not isinstance(task_id, str) or not task_id:
-            return False, "Browser Use Cloud created a task without an id; try again later"
-        try:
-            task = await session._wait(task_id)
-        except ProviderError as exc:
-            if exc.code != "BROWSER_TIMEOUT":
-                raise
-            return False, f"Browser Use Cloud page check did not finish within {timeout_s:g}s; try again"
-        return read_check(task, url)
-    except ProviderError as exc:
-        return False, exc.message
-    finally:
-        await session.close()
-
-
 class BrowserProvider:
     name = "browser"
     label = "Web chat (Browser Use Cloud)"
 
-    def __init__(self, *, poll_interval_s: float = DEFAULT_POLL_INTERVAL_S) -> None:
-        self.transport = HttpTransport()
+    def __init__(self, transport: HttpTransport | None = None, *,
+                 poll_interval_s: float = DEFAULT_POLL_INTERVAL_S) -> None:
+        self.transport = transport or HttpTransport()
         self.poll_interval_s = poll_interval_s
 
     def validate_config(self, config: dict[str, Any]) -> None:
-        _read(config)
+        """Saving a browser agent needs its Browser Use profile (running does not check it again)."""
+        if not SPEC.parse(config)["profile_id"]:
+            raise InvalidInput(registry.BROWSER_PROFILE_MESSAGE)
 
     async def open(self, config: dict[str, Any], *, scenario_run_id: str, env: ProviderEnv) -> BrowserSession:
         """Check the settings only; the cloud session is created on the first turn."""
@@ -395,5 +341,40 @@ class BrowserProvider:
     async def aclose(self) -> None:
         await self.transport.close()
 
+    async def validate_chat_page(self, url: str, profile_id: str | None, *, api_key: str, api_base: str | None = None,
+                                 timeout_s: float = VALIDATE_TIMEOUT_S) -> tuple[bool, str | None]:
+        """Check that `url` shows a usable chat in a fresh (not kept alive) Browser Use Cloud session with the profile.
 
-PROVIDER = BrowserProvider()
+        One read-only task of at most 5 steps, polled for up to `timeout_s`; the session is always stopped.
+        Returns `(True, None)`, or `(False, message)` (login required, no chat, or a Browser Use failure).
+        """
+        settings = BrowserSettings(
+            api_key=api_key, url=url, profile_id=profile_id, email=None, password=None, instructions=None,
+            api_base=(api_base or DEFAULT_API_BASE).rstrip("/"), task_timeout_s=timeout_s,
+            request_timeout_s=min(timeout_s, 30.0))
+        session = BrowserSession(settings, self.transport, "validate-browser", self.poll_interval_s, keep_alive=False)
+        try:
+            session_id = await session._ensure_session()
+            try:
+                created = await session._call("POST", "/tasks", "Browser Use Cloud task creation", {
+                    "task": check_prompt(url), "sessionId": session_id, "startUrl": url,
+                    "maxSteps": VALIDATE_MAX_STEPS, "structuredOutput": json.dumps(CHECK_SCHEMA),
+                    "allowedDomains": allowed_domains(url), "vision": True,
+                    "metadata": {"source": "preclinical", "purpose": "validate-browser"},
+                })
+            except ProviderError as exc:
+                raise common.explain(exc, TASK_HINTS) from None
+            task_id = created.get("id") if isinstance(created, dict) else None
+            if not isinstance(task_id, str) or not task_id:
+                return False, "Browser Use Cloud created a task without an id; try again later"
+            try:
+                task = await session._wait(task_id)
+            except ProviderError as exc:
+                if exc.code != "BROWSER_TIMEOUT":
+                    raise
+                return False, f"Browser Use Cloud page check did not finish within {timeout_s:g}s; try again"
+            return read_check(task, url)
+        except ProviderError as exc:
+            return False, exc.message
+        finally:
+            await session.close()

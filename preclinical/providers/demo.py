@@ -11,11 +11,15 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from preclinical.domain.triage import CLINICIAN, DISPLAY, EMERGENCY, HOME_CARE, RANK
 from preclinical.errors import InvalidInput
+from preclinical.providers import registry
 from preclinical.providers.base import ProviderEnv, TurnContext
+
+if TYPE_CHECKING:
+    from preclinical.providers.transport import HttpTransport
 
 STYLES = ("careful", "hasty")
 
@@ -58,8 +62,20 @@ _JOINT = r"(?:ankle|knee|wrist|elbow|hip|shoulder|toe|finger|thumb|foot|feet|han
 _BELLY = r"(?:belly|tummy|abdom\w*|stomach|bump|pelvi\w*|womb)"
 _VOMIT = r"(?:vomit\w*|throw\w* up|threw up|thrown up|being sick|been sick|was sick|\bpuk\w*)"
 _STOOL = r"(?:stools?|poos?|poop|bowel movements?|diapers?|nappy|nappies)"
-_MEDICINES = (r"(?:pills|tablets|painkillers|paracetamol|acetaminophen|tylenol|ibuprofen|aspirin|medicines?|"
-              r"medication|sleeping pills|insulin|antidepressants?)")
+_MEDICINES = (r"(?:pills|tablets|capsules|tabs|meds|painkillers|paracetamol|acetaminophen|tylenol|ibuprofen|aspirin|"
+              r"codeine|co codamol|medicines?|medication|sleeping (pills|tablets)|insulin|antidepressants?)")
+# Household products a child (or anyone) can be poisoned by: a class of lay words, not one case's.
+_CHEMICALS = (r"(?:bleach|detergent|cleaner|cleaning (liquid|product|spray|fluid)|(dishwasher|washing up|laundry) "
+              r"(liquid|tablets?|pods?|capsules?|powder)|antifreeze|weed ?killer|drain (cleaner|unblocker)|"
+              r"white spirit|paraffin|lamp oil|turps|e cig(arette)? (liquid|refill)|batter(y|ies)|magnets?)")
+# How much was taken: a big count, or a whole or large part of a pack.
+_COUNT = r"\d{2,}\b(?! ?(mg|g|ml|mcg|micrograms?|milligrams?|grams?)\b)"  # 20 tablets, not a 500 mg dose
+_MUCH = (r"(?:(about|around|over|nearly|almost|at least|maybe|roughly|more than) )?(" + _COUNT + r"|a (whole |full )?(lot|load|"
+         r"handful|packet|pack|box|bottle|strip|sheet|tub|month'?s supply)|(most|half|all|the rest) of|"
+         r"(a |the )?(whole|full|entire)|lots|loads|too many|several|a bunch)")
+_INSECT = r"(?:insects?|mosquito(es|s)?|midges?|gnats?|fleas?|bugs?|bed ?bugs?|ants?|spiders?|ticks?|horse ?fl(y|ies))"
+_NUMBER_WORD = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_AGE_WORDS = {word: float(n) for n, word in enumerate(_NUMBER_WORD[3:-1].split("|"), start=1)}
 
 _FLAGS: tuple[_Flag, ...] = (
     # breathing
@@ -256,11 +272,28 @@ _FLAGS: tuple[_Flag, ...] = (
     _flag("cauda", r"(lost|loss of|trouble controlling) (control of )?(my |his |her )?(bladder|bowel)|"
                    r"(wet|soiled) " + _SELF + r"|numb\w* (in|around|between) (the |my |his |her )?(groin|saddle|"
                    r"buttocks|bottom|legs)|saddle"),
-    _flag("ingestion", r"(overdose|took too many|(took|taken|swallowed|had) (a |an )?(whole )?(lot|lots|load|loads|"
-                       r"handful|packet|box|bottle|\d+)[^.]{0,20}" + _MEDICINES + r"|"
-                       r"swallowed (a |an |some |the |his |her )?(pills|tablets|batter\w+|bleach|chemical|magnets?|coin)|"
-                       r"poison\w*|ingest\w*|drank (bleach|cleaner|chemical|antifreeze)|button batter|"
-                       r"(batter(y|ies)|magnets?)[^.]{0,40}(missing|swallow\w*|mouth))"),
+    # Any deliberate or possible overdose or poisoning: a large amount of a medicine taken, a household product
+    # swallowed (or maybe swallowed), or pills or small batteries gone missing near a child.
+    _flag("ingestion", r"(overdos\w*|\bod'd\b|took too many|"
+                       r"(took|taken|take|tried|had|swallowed|downed|necked|ate|eaten)\b[^.]{0,12}" + _MUCH + r"[^.]{0,25}"
+                       + _MEDICINES + r"|\b" + _COUNT + r" (\w+ ){0,2}" + _MEDICINES + r"[^.]{0,40}(all )?(at once|in one go|together|"
+                       r"at the same time|on purpose|deliberately)|"
+                       r"(swallow\w*|drank|drunk|drinking|ate|eaten|eating|lick\w*|chew\w*|suck\w*)[^.]{0,25}" + _CHEMICALS + r"|"
+                       r"swallowed (a |an |some |the |his |her )?(pills|tablets|chemical|coin)|"
+                       r"poison\w*|ingest\w*|button batter|"
+                       r"(" + _MEDICINES + r"|batter(y|ies)|magnets?)[^.]{0,40}(missing|swallow\w*|mouth)|"
+                       r"(empty|opened|open|half empty)[^.]{0,10}(packet|bottle|box|strip|blister pack|tub|container)"
+                       r"( of [^.]{0,20}" + _MEDICINES + r")?[^.]{0,30}(his|her|their|the) (room|bed|bag|hand|pocket)|"
+                       r"(might|may|could|must|think|probably|possibly) (have |ve )?(swallowed|drunk|drank|eaten|taken|"
+                       r"licked|chewed)[^.]{0,30}(" + _CHEMICALS + r"|" + _MEDICINES + r"))"),
+    # Self-harm that has already happened (not thoughts of it): hurt on purpose, or an attempt.
+    _flag("self_harm_act", r"((cut|burnt|burned|hurt|harmed|scratched|stabbed|hit|injured) (myself|himself|herself|"
+                           r"themselves|my \w+|his \w+|her \w+)[^.]{0,30}(on purpose|deliberately|intentionally|"
+                           r"to (feel|punish|cope|die))|"
+                           r"(cut|burnt|burned|hurt|harmed|injured)[^.]{0,30}\b(on purpose|deliberately|intentionally)\b|"
+                           r"(tried|attempted|trying) to (kill|hang|end|hurt|harm) (my|him|her|them)sel(f|ves)|"
+                           r"(tried|attempted) (to )?(suicide|to end (my|his|her|their) life)|suicide attempt|"
+                           r"(took|taken|swallowed|had)[^.]{0,40}(on purpose|deliberately|intentionally))"),
     _flag("testicular", r"(testic|testicle|scrot|(balls?|privates)[^.]{0,10}(pain|hurt|sore|swollen))"),
     _flag("eye_pain", r"eye[^.]{0,10}(pain|hurts|hurting|aching|ache|sore)|(pain|ache)[^.]{0,15}(my |his |her |the )?"
                       r"(left |right )?eye|(chemical|bleach)[^.]{0,20}eye|something in (my |his |her )?eye"),
@@ -283,7 +316,10 @@ _FLAGS: tuple[_Flag, ...] = (
                            r"(less|fewer) (milk|feeds|fluids)"),
     _flag("discharge", r"(discharge|\bpus\b|drainage)"),
     _flag("sti", r"(unprotected|new (sexual )?partner|(no|without( a)?) condom|\bstds?\b|\bstis?\b|sexually transmitted)"),
-    _flag("animal_bite", r"\bbitten\b|\b(dog|cat|animal|spider|tick|snake|human|insect|mosquito) bites?|\bbit (me|him|her)\b"),
+    # A bite from an animal or a person (infection, tetanus, rabies) — unlike an insect's, which is looked after at home.
+    _flag("animal_bite", r"\bbitten\b(?! (by |alive )?(an? |some |the )?" + _INSECT + r")|\b(dog|cat|animal|snake|human) bites?|"
+                         r"\bbit (me|him|her)\b"),
+    _flag("insect_bite", r"\b" + _INSECT + r" (bites?|stings?)|bitten (by |alive )?(an? |some |the )?" + _INSECT),
     _flag("postmenopausal_bleeding", r"(periods? (stopped|ended|finished))|menopaus|after the change"),
     _flag("itching", r"\bitch"),
     _flag("headache", r"headache|head[^.]{0,10}(hurts|pain|pounding|aching|ache|throbbing)"),
@@ -306,10 +342,13 @@ _DURATION_RE = re.compile(
     r"\b(\d+(?:\.\d+)?|a couple of|a few|an|a|one|two|three|four|five|six|seven|eight|nine|ten|several|few|couple)"
     r"\s*(?:\+|or (?:so|more))?\s*(minute|min|hour|hr|day|night|week|month|year)s?\b"
 )
+_AGE_NUMBER = r"(\d+(?:\.\d+)?|" + _NUMBER_WORD + r")"
 _AGE_RE = re.compile(
-    r"\b(?:i'm|i am|he's|she's|they're|he is|she is|they are|aged?)\s+(\d+(?:\.\d+)?)"
-    r"(?:\s*(year|month|week|day)s?\s*old)?\b|\b(\d+(?:\.\d+)?)[ -]?(year|month|week|day)s?[ -]?old\b"
+    r"\b(?:i'm|i am|he's|she's|they're|he is|she is|they are|(?:baby|son|daughter|child|boy|girl|little one) is|aged?)\s+(?:only |just |about |nearly )?"
+    + _AGE_NUMBER + r"(?:\s*(year|month|week|day)s?(?:\s*old)?)?\b|\b" + _AGE_NUMBER
+    + r"[ -]?(year|month|week|day)s?[ -]?old\b"
 )
+_NEWBORN_RE = re.compile(r"\bnew ?born\b")
 _TEMP_RE = re.compile(r"\b(\d{2,3}(?:\.\d)?)\s*(?:°|degrees)?\s*(f|c)\b")
 _BP_RE = re.compile(r"\b(\d{2,3})\s*/\s*(\d{2,3})\b(?!\s*(?:out of|10\b))")
 _HR_RE = re.compile(r"(heart rate|pulse|heart|racing|bpm)[^.]{0,30}?\b(\d{2,3})\b")
@@ -459,7 +498,12 @@ def _read_numbers(sentence: str, found_here: set[str], heard: Heard) -> None:
     for match in _AGE_RE.finditer(sentence):
         number = match.group(1) or match.group(3)
         unit = match.group(2) or match.group(4) or "year"
-        age = float(number)
+        if match.group(2) and not match.group(0).endswith("old") and (
+                match.group(0).startswith(("i'm", "i am", "age")) or re.match(
+                    r"\s*(pregnant|along|gone|into|ago|of|since|now|later|overdue|late|postpartum|after)\b",
+                    sentence[match.end():])):
+            continue  # "I'm 26 weeks", "she's 26 weeks pregnant": not an age; "he's only six weeks" is
+        age = float(number) if number[0].isdigit() else float(_AGE_WORDS[number])
         if unit == "month":
             age /= 12
         elif unit == "week":
@@ -472,13 +516,15 @@ def _read_numbers(sentence: str, found_here: set[str], heard: Heard) -> None:
             continue  # "I'm 26 weeks pregnant", "I'm 7 out of 10"
         if age < 120 and (match.group(2) or match.group(4) or re.match(r"(i'm|i am|aged?)", match.group(0))):
             heard.age_years = age
+    if heard.age_years is None and _NEWBORN_RE.search(sentence):
+        heard.age_years = 2 / 52  # a newborn: the first weeks of life
 
 
 # ---- which body system ----------------------------------------------------------------------------
 
 _SYSTEM_KEYWORDS: tuple[tuple[str, str], ...] = (
     # Each alternative is one class of lay words for the system, not a case's sentence.
-    ("mental", r"(depress\w*|hopeless|worthless|empty|numb inside|low mood|feel(ing)? (so |really )?(down|low|flat)|"
+    ("mental", r"(depress\w*|hopeless|worthless|feel(ing)? empty|empty inside|numb inside|low mood|feel(ing)? (so |really )?(down|low|flat)|"
                r"not enjoying|(no|see the|any) point in|can't cope|overwhelm\w*|can't stop crying)|"
                r"(suicid\w*|kill myself|end (my life|it all)|want to die|don't want to (be here|live|wake up)|"
                r"harm myself|hurt myself|take them all|(stockpil|hoard)\w*)|"
@@ -492,7 +538,7 @@ _SYSTEM_KEYWORDS: tuple[tuple[str, str], ...] = (
     ("allergy", r"(allerg\w*|reaction|hives|itchy (lumps|bumps|welts))|"
                 r"(\b(lips?|face|tongue|throat)\b[^.]{0,12}(swell|swollen|puff)|swell\w* (of|in|around) (my |his |her )?"
                 r"(lips?|face|tongue|throat))|(\bbees?\b|wasps?|\bstung\b|peanuts?|nuts|shellfish|prawns?)"),
-    ("chest", r"(chest|heart|breastbone|palpitat\w*|racing heart|\bjaw\b)"),
+    ("chest", r"(chest|heart(?!burn)|breastbone|palpitat\w*|racing heart|\bjaw\b)"),
     ("breathing", r"(breath|breathe|breathing|wheez\w*|asthma|inhaler|can't get (enough )?air|puffer)"),
     ("neuro", r"(numb|tingl\w*|droop\w*|slurr\w*|\bwords\b|can't (talk|speak)|clumsy|dropping things|"
               r"weak(ness)? (in|on)|can't move (my|his|her))|"
@@ -519,7 +565,8 @@ _SYSTEM_KEYWORDS: tuple[tuple[str, str], ...] = (
               r"(aches|achy|wiped out|washed out|weak|unwell|poorly|thirsty)"),
 )
 _CHILD_RE = re.compile(
-    r"\bmy (son|daughter|baby|child|kid|toddler|boy|girl|infant|newborn|little one|\d+[- ]?(?:year|month|week|"
+    r"\b(?:my|our) (son|daughter|baby|child|kid|toddler|boy|girl|infant|new ?born|little one|(?:\d+|" + _NUMBER_WORD
+    + r")[- ]?(?:year|month|week|"
     r"day)s?[- ]?old)\b"
 )
 
@@ -577,6 +624,11 @@ _QUESTIONS: dict[str, tuple[str, str]] = {
     "general": ("Do you have any trouble breathing, chest pain, fainting or confusion?",
                 "Do you have a fever, and is it getting worse?"),
 }
+# An opener that names no symptom ("something has happened and I'm scared") can hide an overdose, a poisoning or
+# self-harm: ask what happened and about those first.
+_VAGUE_OPENER = ("Can you tell me a bit more about what has happened? Has anything been taken or swallowed, "
+                 "such as tablets, medicine or a cleaning product, or has anyone been hurt?")
+_CONTEXT_FLAGS = {"plan", "mild", "sudden", "worsening", "improving"}  # words about a symptom, not one
 _ACK = "I'm sorry you're dealing with this."
 _FOLLOW_ACK = ("Thank you, that helps.", "Thanks for the details.", "Okay, that's useful to know.")
 
@@ -622,7 +674,7 @@ def assess(heard: Heard, system: str, child: bool, reassuring: bool = False) -> 
     emergency: list[str] = []
     clinician: list[str] = []
     age = h.age_years
-    infant = child and age is not None and age < 0.25
+    infant = age is not None and age < 0.25  # under about 3 months, whoever is speaking
     fever = h.has("fever")
     sev = h.severity or 0.0
     preg = system == "pregnancy" or h.has("pregnant")
@@ -714,6 +766,8 @@ def assess(heard: Heard, system: str, child: bool, reassuring: bool = False) -> 
         emergency.append("sudden, severe testicle pain")
     if h.has("ingestion"):
         emergency.append("something dangerous may have been swallowed")
+    if h.has("self_harm_act"):
+        emergency.append("an injury or overdose that was done on purpose")
     if h.has("open_fracture"):
         emergency.append("a bone through the skin")
     if h.has("high_sugar") and h.has("vomiting", "cant_keep_down", "fast_breathing", "lethargy", "confusion"):
@@ -747,9 +801,10 @@ def assess(heard: Heard, system: str, child: bool, reassuring: bool = False) -> 
             clinician.append("thoughts of harming yourself")
 
     # Children
+    if infant and fever:
+        # Any fever in a baby under about 3 months needs to be seen now, however well the baby looks.
+        emergency.append("a fever in a baby under 3 months")
     if child:
-        if infant and fever:
-            emergency.append("a fever in a baby under 3 months")
         if h.has("lethargy") and (fever or h.has("vomiting", "diarrhea", "dehydration", "fewer_diapers")):
             emergency.append("a child who is unusually sleepy or floppy")
         if h.has("dehydration"):
@@ -794,7 +849,9 @@ def assess(heard: Heard, system: str, child: bool, reassuring: bool = False) -> 
         clinician.append("wheezing")
     if h.has("cant_keep_down"):
         clinician.append("not keeping fluids down")
-    if h.has("diarrhea", "vomiting") and (h.duration_days or 0) >= 3:
+    # Sickness in pregnancy that still lets you keep fluids down is expected and is looked after at home.
+    morning_sickness = preg and not h.has("diarrhea", "cant_keep_down", "dehydration", "weight_loss", "belly_pain")
+    if h.has("diarrhea", "vomiting") and (h.duration_days or 0) >= 3 and not morning_sickness:
         clinician.append("vomiting or diarrhoea for several days")
     if h.has("blood_stool", "hematuria"):
         clinician.append("blood where it should not be")
@@ -810,7 +867,9 @@ def assess(heard: Heard, system: str, child: bool, reassuring: bool = False) -> 
         clinician.append("changes in vision or eye pain")
     if h.has("dizziness") and not h.has("mild"):
         clinician.append("dizziness")
-    if h.has("lump", "weight_loss") and not h.has("injury", "head_injury"):
+    # An itchy lump is a skin reaction (a bite, a hive), not a growth.
+    growth = h.has("lump") and not h.has("itching", "animal_bite", "insect_bite")
+    if (growth or h.has("weight_loss")) and not h.has("injury", "head_injury"):
         clinician.append("a new lump or weight loss")
     if h.has("leg_swelling"):
         clinician.append("a swollen leg")
@@ -942,6 +1001,7 @@ class DemoTriageBot:
         self.heard_messages: list[str] = []
         self.system: str | None = None
         self.child = False
+        self.vague = False  # the opener named no symptom
         self.rounds_asked = 0
         self.recommended: Assessment | None = None
         self.after_recommendation = 0
@@ -959,6 +1019,7 @@ class DemoTriageBot:
         if self.system is None:
             self.system = detect_system(message)
             self.child = bool(_CHILD_RE.search(_normalize(message)))
+            self.vague = self.system == "general" and not set(listen([message]).flags) - _CONTEXT_FLAGS
 
         assessment = self.assessment()
         if self.style == "hasty":
@@ -972,6 +1033,11 @@ class DemoTriageBot:
     def _plan(self) -> list[str]:
         """The question rounds for this complaint: red flags first, then follow-up, then background."""
         system = self.system or "general"
+        if self.vague:
+            return [_VAGUE_OPENER, *self._system_plan(system)]
+        return self._system_plan(system)
+
+    def _system_plan(self, system: str) -> list[str]:
         red_flags, follow_up = _QUESTIONS.get(system, _QUESTIONS["general"])
         if self.child and system not in {"mental", "pregnancy"}:
             child_screen, child_more = _QUESTIONS["child"]
@@ -1079,25 +1145,17 @@ class DemoProvider:
     name = "demo"
     label = "Demo triage bot (built in)"
 
+    def __init__(self, transport: HttpTransport | None = None) -> None:
+        """Providers share one constructor; this one makes no HTTP calls."""
+
     def validate_config(self, config: dict[str, Any]) -> None:
-        if config is None:
-            return
-        if not isinstance(config, dict):
-            raise InvalidInput("config must be an object")
-        style = config.get("style", "careful")
-        if style not in STYLES:
-            raise InvalidInput(f"config.style must be one of {', '.join(STYLES)}", extra={"field": "style"})
+        registry.SPECS["demo"].parse(config)
 
     async def open(self, config: dict[str, Any], *, scenario_run_id: str, env: ProviderEnv) -> DemoSession:
-        self.validate_config(config or {})
-        return DemoSession((config or {}).get("style", "careful"))
-
-
-PROVIDER = DemoProvider()
+        return DemoSession(registry.SPECS["demo"].parse(config)["style"])
 
 
 __all__ = [
-    "PROVIDER",
     "Assessment",
     "DemoProvider",
     "DemoSession",

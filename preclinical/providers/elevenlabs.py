@@ -35,22 +35,18 @@ import aiohttp
 
 from preclinical.domain.errors import code_for_status
 from preclinical.errors import ProviderError
-from preclinical.providers import common
+from preclinical.providers import common, registry
 from preclinical.providers.base import ProviderEnv, TurnContext
 from preclinical.providers.transport import HttpTransport
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.elevenlabs.io"
 SIGNED_URL_PATH = "/v1/convai/conversation/get-signed-url"
-DEFAULT_QUIET_S = 1.5
 CONNECT_TIMEOUT_S = 15.0
 CLOSE_TIMEOUT_S = 2.0
 NORMAL_CLOSE = 1000
 
-API_KEY = ("api_key", "apiKey")
-AGENT_ID = ("agent_id", "agentId")
-BASE_URL = ("base_url", "api_base")
+SPEC = registry.SPECS["elevenlabs"]
 
 HINTS = {
     "PROVIDER_AUTH": "check the agent's api_key (an ElevenLabs API key with access to Conversational AI)",
@@ -70,27 +66,8 @@ class ElevenLabsSettings:
     dynamic_variables: dict[str, Any]
 
 
-def _read(config: Any) -> dict[str, Any]:
-    config = common.require_object(config)
-    variables = config.get("dynamic_variables")
-    if variables is not None and (
-        not isinstance(variables, dict)
-        or not all(isinstance(v, (str, int, float, bool)) for v in variables.values())
-    ):
-        raise common.bad_field("dynamic_variables", "an object of string, number or boolean values")
-    return {
-        "api_key": common.text(config, API_KEY),
-        "agent_id": common.text(config, AGENT_ID),
-        "base_url": common.url(config, BASE_URL),
-        "quiet_s": common.number(config, ("response_quiet_s",)),
-        "timeout_s": common.number(config, ("timeout_s",)),
-        "text_only": common.flag(config, ("text_only",)),
-        "dynamic_variables": dict(variables or {}),
-    }
-
-
 def resolve_settings(config: dict[str, Any], env: ProviderEnv) -> ElevenLabsSettings:
-    values = _read(config)
+    values = SPEC.parse(config)
     if not values["api_key"]:
         raise ProviderError("Agent missing api_key in config: set an ElevenLabs API key on the agent",
                             code="PROVIDER_AUTH")
@@ -99,11 +76,11 @@ def resolve_settings(config: dict[str, Any], env: ProviderEnv) -> ElevenLabsSett
     return ElevenLabsSettings(
         api_key=values["api_key"],
         agent_id=values["agent_id"],
-        base_url=(values["base_url"] or DEFAULT_BASE_URL).rstrip("/"),
-        quiet_s=values["quiet_s"] or DEFAULT_QUIET_S,
+        base_url=values["base_url"].rstrip("/"),
+        quiet_s=values["response_quiet_s"],
         timeout_s=values["timeout_s"] or env.request_timeout_s,
         text_only=bool(values["text_only"]),
-        dynamic_variables=values["dynamic_variables"],
+        dynamic_variables=dict(values["dynamic_variables"] or {}),
     )
 
 
@@ -314,11 +291,11 @@ class ElevenLabsProvider:
     name = "elevenlabs"
     label = "ElevenLabs conversational agent"
 
-    def __init__(self) -> None:
-        self.transport = HttpTransport()
+    def __init__(self, transport: HttpTransport | None = None) -> None:
+        self.transport = transport or HttpTransport()
 
     def validate_config(self, config: dict[str, Any]) -> None:
-        _read(config)
+        SPEC.parse(config)
 
     async def open(self, config: dict[str, Any], *, scenario_run_id: str, env: ProviderEnv) -> ElevenLabsSession:
         settings = resolve_settings(config, env)
@@ -367,6 +344,3 @@ class ElevenLabsProvider:
 
     async def aclose(self) -> None:
         await self.transport.close()
-
-
-PROVIDER = ElevenLabsProvider()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preclinical.errors import InvalidInput, ProviderError
-from preclinical.providers import common
+from preclinical.providers import common, registry
 from preclinical.providers.base import ProviderEnv, TurnContext
 from preclinical.providers.transport import HttpTransport
 
@@ -28,8 +28,7 @@ PLACEHOLDERS = ("message", "session_id", "turn", "history")
 DEFAULT_TEMPLATE: dict[str, Any] = {
     "message": "{{message}}", "session_id": "{{session_id}}", "turn": "{{turn}}", "history": "{{history}}",
 }
-DEFAULT_RESPONSE_PATH = "reply"
-METHODS = ("POST", "PUT")
+SPEC = registry.SPECS["http"]
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(-?\d+)\]")
@@ -87,39 +86,24 @@ def _template_placeholders(node: Any) -> set[str]:
 
 
 def _read(config: Any) -> dict[str, Any]:
-    config = common.require_object(config)
-    values: dict[str, Any] = {
-        "url": common.url(config, ("url",)),
-        "headers": common.headers(config),
-        "auth_token": common.text(config, ("auth_token",)),
-        "timeout_s": common.number(config, ("timeout_s",)),
-    }
-    method = common.text(config, ("method",))
-    if method is not None and method.upper() not in METHODS:
-        raise common.bad_field("method", "POST or PUT")
-    values["method"] = (method or "POST").upper()
-
-    template = config.get("request_template")
+    """The agent config by canonical key, with the template's placeholders and the reply path checked."""
+    values = SPEC.parse(config)
+    template = values["request_template"]
     if template is None:
         template = DEFAULT_TEMPLATE
-    elif not isinstance(template, dict):
-        raise common.bad_field("request_template", "a JSON object")
     unknown = sorted(_template_placeholders(template) - set(PLACEHOLDERS))
     if unknown:
         known = ", ".join("{{" + name + "}}" for name in PLACEHOLDERS)
         raise InvalidInput(
-            f"Agent config field 'request_template' uses unknown placeholder {{{{{unknown[0]}}}}}; known: {known}",
+            f"config.request_template uses unknown placeholder {{{{{unknown[0]}}}}}; known: {known}",
             extra={"field": "request_template"})
     values["template"] = template
-
-    response_path = common.text(config, ("response_path",)) or DEFAULT_RESPONSE_PATH
     try:
-        values["path"] = parse_path(response_path)
+        values["path"] = parse_path(values["response_path"])
     except ValueError as exc:
         raise InvalidInput(
-            f"Agent config field 'response_path' is not a dotted path like choices.0.message.content ({exc})",
+            f"config.response_path is not a dotted path like choices.0.message.content ({exc})",
             extra={"field": "response_path"}) from None
-    values["response_path"] = response_path
     return values
 
 
@@ -127,7 +111,7 @@ def resolve_settings(config: dict[str, Any], env: ProviderEnv) -> WebhookSetting
     values = _read(config)
     if not values["url"]:
         raise common.missing("url", "url", "http")
-    headers = dict(values["headers"])
+    headers = dict(values["headers"] or {})
     if values["auth_token"]:
         headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         headers["Authorization"] = f"Bearer {values['auth_token']}"
@@ -258,8 +242,8 @@ class WebhookProvider:
     name = "http"
     label = "Generic JSON webhook"
 
-    def __init__(self) -> None:
-        self.transport = HttpTransport()
+    def __init__(self, transport: HttpTransport | None = None) -> None:
+        self.transport = transport or HttpTransport()
 
     def validate_config(self, config: dict[str, Any]) -> None:
         _read(config)
@@ -269,6 +253,3 @@ class WebhookProvider:
 
     async def aclose(self) -> None:
         await self.transport.close()
-
-
-PROVIDER = WebhookProvider()

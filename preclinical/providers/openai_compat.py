@@ -9,29 +9,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from preclinical.domain.secrets import SERVER_KEY_OPT_IN
-from preclinical.errors import InvalidInput, ProviderError
+from preclinical.errors import ProviderError
+from preclinical.providers import registry
 from preclinical.providers.base import ProviderEnv, TurnContext
 from preclinical.providers.transport import HttpTransport
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_MODEL = "gpt-4o-mini"
-DEFAULT_TEMPERATURE = 0.7
-DEFAULT_MAX_TOKENS = 1024
+DEFAULT_BASE_URL = "https://api.openai.com/v1"  # when neither the agent nor OPENAI_BASE_URL names one
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
-# canonical name -> accepted spellings, first match wins
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "api_key": ("api_key", "apiKey"),
-    "base_url": ("base_url", "baseUrl"),
-    "model": ("target_model", "model", "targetModel"),
-    "system_prompt": ("system_prompt", "systemPrompt"),
-    "temperature": ("temperature",),
-    "max_tokens": ("max_tokens",),
-    "headers": ("headers",),
-    "timeout_s": ("timeout_s",),
-}
+SPEC = registry.SPECS["openai"]
 
 
 @dataclass(frozen=True)
@@ -46,67 +34,13 @@ class TargetSettings:
     timeout_s: float
 
 
-def _pick(config: dict[str, Any], name: str) -> tuple[str, Any]:
-    for key in _ALIASES[name]:
-        if config.get(key) is not None:
-            return key, config[key]
-    return _ALIASES[name][0], None
-
-
-def _read_config(config: dict[str, Any]) -> dict[str, Any]:
-    """Type-check the agent config and return the values given, by canonical name (None = not given)."""
-    if not isinstance(config, dict):
-        raise InvalidInput("Agent config must be an object", extra={"field": "config"})
-    values: dict[str, Any] = {}
-    for name in ("api_key", "base_url", "model", "system_prompt"):
-        key, value = _pick(config, name)
-        if value is not None and not isinstance(value, str):
-            raise InvalidInput(f"Agent config field '{key}' must be a string", extra={"field": key})
-        values[name] = (value.strip() or None) if isinstance(value, str) else None
-    if values["base_url"] and urlsplit(values["base_url"]).scheme not in ("http", "https"):
-        raise InvalidInput("Agent config field 'base_url' must be an http:// or https:// URL", extra={"field": "base_url"})
-
-    key, value = _pick(config, "temperature")
-    if value is not None and (not _is_number(value) or not 0 <= value <= 2):
-        raise InvalidInput(f"Agent config field '{key}' must be a number between 0 and 2", extra={"field": key})
-    values["temperature"] = value
-
-    key, value = _pick(config, "max_tokens")
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-        raise InvalidInput(f"Agent config field '{key}' must be a positive integer", extra={"field": key})
-    values["max_tokens"] = value
-
-    key, value = _pick(config, "timeout_s")
-    if value is not None and (not _is_number(value) or value <= 0):
-        raise InvalidInput(f"Agent config field '{key}' must be a positive number of seconds", extra={"field": key})
-    values["timeout_s"] = value
-
-    key, value = _pick(config, "headers")
-    if value is not None and (
-        not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-    ):
-        raise InvalidInput(f"Agent config field '{key}' must be an object of string header values", extra={"field": key})
-    values["headers"] = value
-
-    value = config.get(SERVER_KEY_OPT_IN)
-    if value is not None and not isinstance(value, bool):
-        raise InvalidInput(f"Agent config field '{SERVER_KEY_OPT_IN}' must be true or false",
-                           extra={"field": SERVER_KEY_OPT_IN})
-    values[SERVER_KEY_OPT_IN] = bool(value)
-    return values
-
-
 def _same_endpoint(a: str, b: str) -> bool:
     return a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def resolve_settings(config: dict[str, Any], env: ProviderEnv) -> TargetSettings:
     """The settings a session uses: the agent config, then the environment fallbacks, then defaults."""
-    values = _read_config(config)
+    values = SPEC.parse(config)
     own_base_url = env.openai_base_url or DEFAULT_BASE_URL
     base_url = values["base_url"] or own_base_url
     api_key = values["api_key"]
@@ -128,12 +62,12 @@ def resolve_settings(config: dict[str, Any], env: ProviderEnv) -> TargetSettings
     return TargetSettings(
         api_key=api_key,
         base_url=base_url,
-        model=values["model"] or DEFAULT_MODEL,
+        model=values["target_model"],
         system_prompt=values["system_prompt"],
-        temperature=DEFAULT_TEMPERATURE if values["temperature"] is None else float(values["temperature"]),
-        max_tokens=values["max_tokens"] or DEFAULT_MAX_TOKENS,
+        temperature=values["temperature"],
+        max_tokens=values["max_tokens"],
         headers=dict(values["headers"] or {}),
-        timeout_s=float(values["timeout_s"] or env.request_timeout_s),
+        timeout_s=values["timeout_s"] or env.request_timeout_s,
     )
 
 
@@ -196,17 +130,14 @@ class OpenAIProvider:
     name = "openai"
     label = "OpenAI-compatible chat API"
 
-    def __init__(self) -> None:
-        self.transport = HttpTransport()
+    def __init__(self, transport: HttpTransport | None = None) -> None:
+        self.transport = transport or HttpTransport()
 
     def validate_config(self, config: dict[str, Any]) -> None:
-        _read_config(config)
+        SPEC.parse(config)
 
     async def open(self, config: dict[str, Any], *, scenario_run_id: str, env: ProviderEnv) -> OpenAISession:
         return OpenAISession(resolve_settings(config, env), self.transport)
 
     async def aclose(self) -> None:
         await self.transport.close()
-
-
-PROVIDER = OpenAIProvider()

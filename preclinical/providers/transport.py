@@ -1,4 +1,4 @@
-"""HTTP for providers: one pooled aiohttp session per provider, JSON calls with bounded retries, error codes.
+"""HTTP for providers: one pooled aiohttp session per provider set (the runtime's), JSON calls with bounded retries, error codes.
 
 Providers speak plain HTTP to the agents under test (no per-session client to build), and every
 failure becomes a `ProviderError` with a code: 429 → RATE_LIMIT, 5xx and connection resets →
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -25,14 +26,19 @@ from preclinical.errors import ProviderError
 log = logging.getLogger(__name__)
 
 MAX_RETRIES = 2
-_sleep = asyncio.sleep  # tests replace this to skip backoff waits
+
+Sleep = Callable[[float], Awaitable[Any]]
 
 
 class HttpTransport:
-    """A lazily created, pooled client session shared by every conversation of one provider."""
+    """A lazily created, pooled client session shared by every conversation of the providers that hold it.
 
-    def __init__(self) -> None:
+    `sleep` waits between retries (tests pass one that records the backoff instead of waiting).
+    """
+
+    def __init__(self, *, sleep: Sleep = asyncio.sleep) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self.sleep = sleep
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is not None and self._session._loop is not asyncio.get_running_loop():
@@ -80,7 +86,7 @@ class HttpTransport:
             if not error.retryable or attempt >= retries or loop.time() + delay >= deadline:
                 raise error
             log.info("%s: %s; retry %d in %.2fs", what, error.code, attempt + 1, delay)
-            await _sleep(delay)
+            await self.sleep(delay)
             attempt += 1
 
 

@@ -7,18 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from preclinical.errors import ProviderError
-from preclinical.providers import common
+from preclinical.providers import common, registry
 from preclinical.providers.base import ProviderEnv, TurnContext
 from preclinical.providers.transport import HttpTransport
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.vapi.ai"
-
-API_KEY = ("api_key", "apiKey")
-ASSISTANT_ID = ("assistant_id", "provider_id", "providerId", "assistantId")
-BASE_URL = ("base_url", "api_base")
-TIMEOUT = ("timeout_s",)
+SPEC = registry.SPECS["vapi"]
 
 HINTS = {
     "PROVIDER_AUTH": "check the agent's api_key (Vapi private API key, not the public one)",
@@ -36,18 +31,8 @@ class VapiSettings:
     timeout_s: float
 
 
-def _read(config: Any) -> dict[str, Any]:
-    config = common.require_object(config)
-    return {
-        "api_key": common.text(config, API_KEY),
-        "assistant_id": common.text(config, ASSISTANT_ID),
-        "base_url": common.url(config, BASE_URL),
-        "timeout_s": common.number(config, TIMEOUT),
-    }
-
-
 def resolve_settings(config: dict[str, Any], env: ProviderEnv) -> VapiSettings:
-    values = _read(config)
+    values = SPEC.parse(config)
     if not values["api_key"]:
         raise ProviderError("Agent missing api_key in config: set the Vapi private API key on the agent",
                             code="PROVIDER_AUTH")
@@ -56,7 +41,7 @@ def resolve_settings(config: dict[str, Any], env: ProviderEnv) -> VapiSettings:
     return VapiSettings(
         api_key=values["api_key"],
         assistant_id=values["assistant_id"],
-        base_url=(values["base_url"] or DEFAULT_BASE_URL).rstrip("/"),
+        base_url=values["base_url"].rstrip("/"),
         timeout_s=values["timeout_s"] or env.request_timeout_s,
     )
 
@@ -116,17 +101,14 @@ class VapiProvider:
     name = "vapi"
     label = "Vapi assistant (chat API)"
 
-    def __init__(self) -> None:
-        self.transport = HttpTransport()
+    def __init__(self, transport: HttpTransport | None = None) -> None:
+        self.transport = transport or HttpTransport()
 
     def validate_config(self, config: dict[str, Any]) -> None:
-        _read(config)
+        SPEC.parse(config)
 
     async def open(self, config: dict[str, Any], *, scenario_run_id: str, env: ProviderEnv) -> VapiSession:
         return VapiSession(resolve_settings(config, env), self.transport)
 
     async def aclose(self) -> None:
         await self.transport.close()
-
-
-PROVIDER = VapiProvider()

@@ -83,7 +83,7 @@ def _graders(rows: list[dict[str, Any]]) -> list[str]:
 
 
 _GRADING_FIELDS = ("passed", "triage_result", "gold_standard", "score_percent", "criteria_results", "grade_summary",
-                   "total_points", "max_points", "triage_correct")
+                   "total_points", "max_points", "triage_correct", "triage_comparison")
 
 
 def run_report(ref: Any, *, now: str | None = None, grading: Any = None) -> dict[str, Any]:

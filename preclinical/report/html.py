@@ -475,6 +475,12 @@ def _evidence_link(i: int, evidence: str, transcript: list[dict[str, Any]]) -> s
 # ---- a comparison --------------------------------------------------------------------------------
 
 
+def _side_placement(side: dict[str, Any]) -> str:
+    """Where one side of a compared scenario landed against the gold: under, over, or an acceptable alternative."""
+    return {"under": ' <span class="under">(under)</span>', "over": ' <span class="over">(over)</span>',
+            "acceptable": " (✓ acceptable alternative)"}.get(side.get("triage") or "", "")
+
+
 def render_comparison(model: dict[str, Any]) -> str:
     result = model["comparison"]
     base, cand = result["base"], result["candidate"]
@@ -500,6 +506,10 @@ def render_comparison(model: dict[str, Any]) -> str:
         _card("Triage accuracy", f"{_pct(base['triage']['accuracy'], 0)} → {_pct(cand['triage']['accuracy'], 0)}",
               f"{delta(triage['delta'])} · {format_p(triage['p_value'])} · {triage['gained']} gained, "
               f"{triage['lost']} lost"),
+        *([_card("Acceptable alternative",
+                 f"{base['triage'].get('acceptable', 0)} → {cand['triage'].get('acceptable', 0)}",
+                 "not the gold level but one the case accepts; counted apart from correct")]
+          if base["triage"].get("acceptable") or cand["triage"].get("acceptable") else []),
         _card("Under-triage", f"{base['triage']['under_triage']} → {cand['triage']['under_triage']}",
               f"{len(result['changes']['new_under_triaged_emergencies'])} emergencies newly under-triaged",
               "bad" if result["changes"]["new_under_triaged_emergencies"] else ""),
@@ -528,8 +538,9 @@ def render_comparison(model: dict[str, Any]) -> str:
             continue
         lines = "".join(
             f"<tr><td>{esc(c.get('scenario_name') or c['scenario_id'])}</td><td>{esc(_level(c.get('gold_standard')))}"
-            f"</td><td>{_verdict_pill(c['base'])} {esc(_level(c['base'].get('triage_result')))}</td>"
-            f"<td>{_verdict_pill(c['candidate'])} {esc(_level(c['candidate'].get('triage_result')))}</td></tr>"
+            f"</td><td>{_verdict_pill(c['base'])} {esc(_level(c['base'].get('triage_result')))}"
+            f"{_side_placement(c['base'])}</td><td>{_verdict_pill(c['candidate'])} "
+            f"{esc(_level(c['candidate'].get('triage_result')))}{_side_placement(c['candidate'])}</td></tr>"
             for c in changes)
         parts.append(f"<h2>{esc(label)} ({len(changes)})</h2><div class=\"panel\"><table><thead><tr><th>Scenario</th>"
                      f"<th>Gold</th><th>Base</th><th>Candidate</th></tr></thead><tbody>{lines}</tbody></table></div>")

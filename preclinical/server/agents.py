@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
 from preclinical.errors import InvalidInput, PreclinicalError
-from preclinical.providers import browser, common
+from preclinical.providers import browser
 from preclinical.server.errors import error_response, read_json
 from preclinical.server.keys import runtime_key
 from preclinical.server.responses import json_response
@@ -37,9 +37,11 @@ def _trimmed(data: dict[str, Any], key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-async def _validate(url: str, profile_id: str | None, api_key: str, api_base: str | None) -> web.Response:
+async def _validate(request: web.Request, url: str, profile_id: str | None, api_key: str,
+                    api_base: str | None) -> web.Response:
+    provider = cast(browser.BrowserProvider, request.app[runtime_key].providers.get("browser"))
     try:
-        ok, error = await browser.validate_chat_page(url, profile_id, api_key=api_key, api_base=api_base)
+        ok, error = await provider.validate_chat_page(url, profile_id, api_key=api_key, api_base=api_base)
     except PreclinicalError as exc:
         ok, error = False, exc.message
     except Exception as exc:
@@ -62,10 +64,10 @@ async def validate_browser(request: web.Request) -> web.Response:
     if not api_key:
         return _no_browser_key()
     try:  # optional, like the agent config field of that name (tests point it at a fake Browser Use server)
-        api_base = common.url(data, ("api_base",))
+        api_base = browser.SPEC.field_named("api_base").read(data.get("api_base"))
     except InvalidInput:
         raise InvalidInput("api_base must be an http:// or https:// URL") from None
-    return await _validate(url, profile_id, api_key, api_base)
+    return await _validate(request, url, profile_id, api_key, api_base)
 
 
 @routes.post("/api/v1/agents/{id}/validate-browser")
@@ -78,10 +80,10 @@ async def validate_agent_browser(request: web.Request) -> web.Response:
     if not api_key:
         return _no_browser_key()
     config = agent.config if isinstance(agent.config, dict) else {}
-    url = common.url(config, browser.URL)
-    if not url:
+    values = browser.SPEC.parse(config)
+    if not values["url"]:
         raise InvalidInput("Agent missing url in config")
-    return await _validate(url, common.text(config, browser.PROFILE_ID), api_key, common.url(config, ("api_base",)))
+    return await _validate(request, values["url"], values["profile_id"], api_key, values["api_base"])
 
 
 @routes.get("/api/v1/agents/{id}")

@@ -27,10 +27,9 @@ from aiohttp.http import HttpVersion11
 from preclinical import json_codec
 from preclinical.bus import Event, EventBus
 from preclinical.domain.run import RUN_TERMINAL, TERMINAL_EVENTS
-from preclinical.errors import InvalidInput, NotFound
+from preclinical.errors import InvalidInput
 from preclinical.server.keys import streams_key
-from preclinical.store import runs as store
-from preclinical.store.events import events_after, run_status
+from preclinical.store.events import LoggedRow, event_of, rows_after, run_id_of, run_status
 from preclinical.store.serialize import event_json
 
 log = logging.getLogger(__name__)
@@ -39,6 +38,7 @@ routes = web.RouteTableDef()
 PING_INTERVAL_S = 15.0
 LAG_LIMIT = 256 * 1024  # bytes waiting in a client's socket buffer before it is caught up from the log instead
 REPLAY_BATCH = 500  # events read from the log per round trip while catching up
+FRAME_CACHE = 4096  # encoded frames kept by event id, so that clients replaying the same log share the encoding
 MAX_EVENT_ID = 2**63 - 1  # event ids are SQLite integers
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "Connection": "keep-alive",
                "X-Accel-Buffering": "no"}
@@ -86,6 +86,27 @@ class Hub:
         self.writes = 0  # socket writes those took
         self._pending: dict[str, list[tuple[int | None, bytes, bool]]] = {}
         self._flush_scheduled = False
+        self._frames: dict[int, bytes] = {}  # event id -> its frame, oldest first (insertion order)
+
+    def frame(self, event: Event) -> bytes:
+        """The frame of a logged event, encoded once however many clients send it (live or replaying)."""
+        if event.id is None:
+            return encode(event)
+        frame = self._frames.get(event.id)
+        if frame is None:
+            frame = self._remember(event.id, encode(event))
+        return frame
+
+    def logged_frame(self, run_id: str, row: LoggedRow) -> bytes:
+        """The frame of an event read back from the log; the row is decoded only if no client has had it yet."""
+        frame = self._frames.get(row[0])
+        return frame if frame is not None else self._remember(row[0], encode(event_of(run_id, row)))
+
+    def _remember(self, event_id: int, frame: bytes) -> bytes:
+        self._frames[event_id] = frame
+        if len(self._frames) > FRAME_CACHE:
+            del self._frames[next(iter(self._frames))]
+        return frame
 
     def listen_to(self, bus: EventBus) -> Any:
         return bus.listen(self.on_event)
@@ -104,7 +125,7 @@ class Hub:
         if event.run_id is None or event.run_id not in self.followers:
             return
         pending = self._pending.setdefault(event.run_id, [])
-        pending.append((event.id, encode(event), event.event_type in TERMINAL_EVENTS))
+        pending.append((event.id, self.frame(event), event.event_type in TERMINAL_EVENTS))
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self.flush)
@@ -193,10 +214,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     if not run_ref:
         raise InvalidInput("run_id query parameter is required")
     after = last_event_id(request)  # a bad id is answered with 400 before the stream starts
-    try:
-        run = store.resolve_run(run_ref, include_deleted=True)
-    except NotFound:
-        run = None
+    run_id = run_id_of(run_ref)
     resp = web.StreamResponse(headers=SSE_HEADERS)
     if request.version >= HttpVersion11:
         resp.enable_chunked_encoding()
@@ -206,7 +224,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     request.app[streams_key].add(asyncio.current_task())
     transport = request.transport
     hub = request.app[hub_key]
-    follower = Follower(run.id, transport, resp.chunked, after) if run is not None and transport else None
+    follower = Follower(run_id, transport, resp.chunked, after) if run_id is not None and transport else None
     try:
         connected = json.dumps({"type": "connected", "run_id": run_ref})
         await resp.write(f"event: connected\ndata: {connected}\n\n".encode())
@@ -257,17 +275,17 @@ async def _catch_up(resp: web.StreamResponse, hub: Hub, follower: Follower) -> b
     before it is published, so nothing can fall between the replay and the live stream.
     """
     while True:
-        batch = events_after(follower.run_id, follower.sent, limit=REPLAY_BATCH)
+        batch = rows_after(follower.run_id, follower.sent, limit=REPLAY_BATCH)
         if not batch:
             if run_status(follower.run_id) in RUN_TERMINAL:
                 return True  # the client has already seen the end
             hub.attach(follower)
             return False
         frames = []
-        for event in batch:
-            frames.append(encode(event))
-            follower.sent = event.id or follower.sent
-            if event.event_type in TERMINAL_EVENTS:
+        for row in batch:
+            frames.append(hub.logged_frame(follower.run_id, row))
+            follower.sent = row[0]
+            if row[2] in TERMINAL_EVENTS:
                 await resp.write(b"".join(frames))
                 return True
         await resp.write(b"".join(frames))

@@ -364,6 +364,8 @@ SCHEMAS: dict[str, Any] = {
             "pass_rate_ci": _PERCENT_CI,
             "triage": {"type": "object", "properties": {
                 "graded": _INT, "correct": _INT, "under_triage": _INT, "over_triage": _INT, "no_answer": _INT,
+                "acceptable": {**_INT, "description": "Not the gold level but one the case accepts (acceptable_levels); "
+                                                      "counted apart from correct, not in accuracy"},
                 "accuracy": _NUM_OR_NULL, "accuracy_ci": _PERCENT_CI,
                 "matrix": {"type": "object", "description": "gold level → agent's level (or none) → count"}}},
         },

@@ -13,7 +13,8 @@ from preclinical.store.runs import RUN_NOT_FOUND, resolve_run
 
 _ROWS_SQL = (
     "SELECT sr.scenario_id, s.name, sr.status, g.passed, g.triage_result,"
-    " COALESCE(NULLIF(g.gold_standard, ''), json_extract(s.content, '$.gold_standard')), g.score_percent"
+    " COALESCE(NULLIF(g.gold_standard, ''), json_extract(s.content, '$.gold_standard')), g.score_percent,"
+    " json_extract(sr.metadata, '$.grader.triage_comparison')"
     " FROM scenario_run sr LEFT JOIN scenario s ON s.scenario_id = sr.scenario_id"
     " LEFT JOIN grading g ON g.id = (SELECT id FROM grading WHERE scenario_run_id = sr.id"
     " ORDER BY created_at DESC, id DESC LIMIT 1)"
@@ -22,12 +23,13 @@ _ROWS_SQL = (
 
 
 def comparison_rows(run: TestRun) -> list[dict[str, Any]]:
-    """A run's scenario runs in run order, each with its latest verdict and triage against the gold level."""
+    """A run's scenario runs in run order, each with its latest verdict and triage against the gold level (the
+    grader's own placement, which knows the case's acceptable alternatives)."""
     return [
         {"scenario_id": sid, "scenario_name": name, "status": status,
          "passed": None if passed is None else bool(passed), "triage_result": triage, "gold_standard": gold,
-         "score_percent": score}
-        for sid, name, status, passed, triage, gold, score in db.execute(_ROWS_SQL, (run.id,)).fetchall()
+         "score_percent": score, "triage_comparison": placement if passed is not None else None}
+        for sid, name, status, passed, triage, gold, score, placement in db.execute(_ROWS_SQL, (run.id,)).fetchall()
     ]
 
 

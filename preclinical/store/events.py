@@ -9,7 +9,8 @@ from typing import Any
 
 from preclinical import json_codec
 from preclinical.bus import Event
-from preclinical.store.db import database, is_postgres
+from preclinical.store.db import database, execute, is_postgres
+from preclinical.store.ids import canonical_uuid
 from preclinical.store.serialize import iso
 
 _INSERT = ("INSERT INTO run_event (test_run_id, tbl, event_type, payload, created_at) VALUES (?, ?, ?, ?, ?) "
@@ -86,14 +87,45 @@ def events_by_id(ids: list[int]) -> list[Event]:
             for event_id, run_id, tbl, event_type, payload, created in rows]
 
 
+LoggedRow = tuple[int, str, str, Any, Any]  # id, table, event type, payload (JSON text), created at
+
+
+def rows_after(run_id: str, after_id: int = 0, limit: int = 5000) -> list[LoggedRow]:
+    """The run's logged events after `after_id`, oldest first, as stored (decode one with `event_of`).
+
+    Plain SQL, undecoded: every SSE client replays the log with it, and a frame already encoded for
+    another client needs only its id and type.
+    """
+    return execute(_AFTER, (run_id, after_id, limit)).fetchall()
+
+
+def event_of(run_id: str, row: LoggedRow) -> Event:
+    event_id, tbl, event_type, payload, created = row
+    return Event(event_type, tbl, json_codec.loads(payload) if payload else {}, run_id, event_id, iso(created))
+
+
 def events_after(run_id: str, after_id: int = 0, limit: int = 5000) -> list[Event]:
-    """The run's logged events after `after_id`, oldest first (plain SQL: every SSE client replays with it)."""
-    rows = database.execute_sql(_AFTER, (run_id, after_id, limit)).fetchall()
-    return [Event(event_type, tbl, json_codec.loads(payload) if payload else {}, run_id, event_id, iso(created))
-            for event_id, tbl, event_type, payload, created in rows]
+    """The run's logged events after `after_id`, oldest first."""
+    return [event_of(run_id, row) for row in rows_after(run_id, after_id, limit)]
 
 
 def run_status(run_id: str) -> str | None:
     """The run's status, or None when there is no such run (cheap enough to ask on every SSE catch-up)."""
-    row = database.execute_sql("SELECT status FROM test_run WHERE id = ?", (run_id,)).fetchone()
+    row = execute("SELECT status FROM test_run WHERE id = ?", (run_id,)).fetchone()
+    return row[0] if row else None
+
+
+def run_id_of(ref: object) -> str | None:
+    """The id of the run `ref` names (its UUID or its human `run_…` id), deleted runs included; None if none.
+
+    Plain SQL: every SSE client asks this once on connecting, and a connect storm of hundreds of
+    clients should not build hundreds of ORM queries and model objects.
+    """
+    if not isinstance(ref, str) or not ref.strip():
+        return None
+    key = canonical_uuid(ref)
+    if key:
+        row = execute("SELECT id FROM test_run WHERE id = ?", (key,)).fetchone()
+    else:
+        row = execute("SELECT id FROM test_run WHERE test_run_id = ?", (ref.strip(),)).fetchone()
     return row[0] if row else None

@@ -198,10 +198,11 @@ class ScenarioRun(BaseModel):
         table_name = "scenario_run"
 
 
-class Grading(BaseModel):
+class GradingColumns(BaseModel):
+    """The columns a grading of one scenario run has, shared by the run's own (`Grading`) and a regrade's
+    (`RegradeGrading`). Never a table of its own; the migrations, not this class, define both tables."""
+
     id = CharField(primary_key=True)
-    scenario_run = ForeignKeyField(ScenarioRun, column_name="scenario_run_id", on_delete="CASCADE")
-    scenario_run_id: str
     passed = BooleanField(null=True)
     total_points = FloatField(default=0)
     max_points = FloatField(default=0)
@@ -211,10 +212,15 @@ class Grading(BaseModel):
     triage_result = TextField(null=True)
     gold_standard = TextField(null=True)
     triage_correct = BooleanField(null=True)
-    graded_at = DateTimeField()
-    created_at = DateTimeField()
-    engine = TextField(default="model")
     model = TextField(null=True)
+    created_at = DateTimeField()
+
+
+class Grading(GradingColumns):
+    scenario_run = ForeignKeyField(ScenarioRun, column_name="scenario_run_id", on_delete="CASCADE")
+    scenario_run_id: str
+    graded_at = DateTimeField()
+    engine = TextField(default="model")
 
     class Meta:
         table_name = "grading"
@@ -255,24 +261,12 @@ class Regrade(BaseModel):
         table_name = "regrade"
 
 
-class RegradeGrading(BaseModel):
-    id = CharField(primary_key=True)
+class RegradeGrading(GradingColumns):
     regrade = ForeignKeyField(Regrade, column_name="regrade_id", on_delete="CASCADE")
     scenario_run = ForeignKeyField(ScenarioRun, column_name="scenario_run_id", on_delete="CASCADE")
     scenario_run_id: str
-    passed = BooleanField(null=True)
-    total_points = FloatField(default=0)
-    max_points = FloatField(default=0)
-    score_percent = FloatField(default=0)
-    summary = TextField(null=True)
-    criteria_results = JSONField(default=list)
-    triage_result = TextField(null=True)
-    gold_standard = TextField(null=True)
-    triage_correct = BooleanField(null=True)
     engine = TextField()
-    model = TextField(null=True)
     error = TextField(null=True)
-    created_at = DateTimeField()
 
     class Meta:
         table_name = "regrade_grading"

@@ -12,6 +12,8 @@ from typing import Any
 from preclinical.domain import scoring
 from preclinical.domain.agreement import RegradeStatus, compare_gradings
 from preclinical.domain.run import ScenarioRunStatus
+from preclinical.domain.scenario_rules import acceptable_levels
+from preclinical.domain.triage import compare
 from preclinical.errors import NotFound
 from preclinical.services import Services
 from preclinical.store.ids import canonical_uuid
@@ -90,8 +92,8 @@ def grading_rows(run: TestRun, regrade: Regrade | None = None) -> list[dict[str,
     runs = list(ScenarioRun.select(ScenarioRun.id, ScenarioRun.scenario, ScenarioRun.status, ScenarioRun.position,
                                    ScenarioRun.repeat_index)
                 .where(ScenarioRun.test_run == run.id).order_by(ScenarioRun.position, ScenarioRun.id))
-    names: dict[str | None, tuple[str | None, str | None]] = {
-        s.scenario_id: (s.name, (s.content or {}).get("gold_standard")) for s in Scenario.select(
+    names: dict[str | None, tuple[str | None, str | None, list[str]]] = {
+        s.scenario_id: (s.name, (s.content or {}).get("gold_standard"), acceptable_levels(s.content)) for s in Scenario.select(
         Scenario.scenario_id, Scenario.name, Scenario.content).where(
         Scenario.scenario_id.in_([r.scenario_id for r in runs if r.scenario_id]))}
     if regrade is None:
@@ -102,7 +104,7 @@ def grading_rows(run: TestRun, regrade: Regrade | None = None) -> list[dict[str,
     rows = []
     for sr in runs:
         g = gradings.get(sr.id)
-        name, gold = names.get(sr.scenario_id, (None, None))
+        name, gold, acceptable = names.get(sr.scenario_id, (None, None, []))
         results = [dict(r) for r in (g.criteria_results if g else None) or []]
         for result in results:
             index = result.get("criterion_index")
@@ -119,6 +121,9 @@ def grading_rows(run: TestRun, regrade: Regrade | None = None) -> list[dict[str,
             "grade_summary": g.summary if g else None, "total_points": g.total_points if g else None,
             "max_points": g.max_points if g else None,
             "triage_correct": None if g is None or g.triage_correct is None else bool(g.triage_correct),
+            # Against the gold and the case's acceptable alternatives, as the grader places it.
+            "triage_comparison": None if g is None or g.passed is None else compare(
+                g.triage_result, (g.gold_standard if g.gold_standard else gold), acceptable),
         })
     return rows
 

@@ -78,7 +78,8 @@ async def test_agent_validation_messages(client):
     for body, message in cases:
         resp = await client.post("/api/v1/agents", json=body)
         assert resp.status == 400, body
-        assert await resp.json() == {"error": message}
+        named = message.split()[0].removeprefix("config.") if message.startswith("config.") else None
+        assert await resp.json() == ({"error": message, "field": named} if named else {"error": message})
 
 
 async def test_browser_patch_must_keep_a_profile(client):

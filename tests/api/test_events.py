@@ -125,7 +125,11 @@ async def test_every_follower_gets_the_same_frames_once_in_order(client, runtime
                                             "test_run_complete"]
     assert [f["data"]["turn"] for f in frames if f["event"] == "transcript_update"] == list(range(1, 31))
     assert hub.frames == 5 * 31  # all but the replayed first event went out live
-    # What was sent live is exactly what a late client gets from the log.
+    # What was sent live is exactly what a late client gets from the log: frames the hub encoded once
+    # and kept, or (once it has let them go) decoded from the log and encoded again.
+    resp = await client.get("/events", params={"run_id": run.id})
+    assert await resp.text() == bodies[0]
+    hub._frames.clear()
     resp = await client.get("/events", params={"run_id": run.id})
     assert await resp.text() == bodies[0]
     assert not hub.followers

@@ -132,3 +132,16 @@ async def test_bad_temperature(client, runtime, temperature):
     run = await finished_run(client, runtime, max_scenarios=1)
     resp = await client.post(f"/api/v1/tests/{run['id']}/regrades", json={"temperature": temperature})
     assert resp.status == 400 and (await resp.json())["error"] == "temperature must be a number from 0 to 2"
+
+
+async def test_a_regrade_counts_acceptable_alternatives_like_the_run_does(client, runtime):
+    # CL-02 accepts Home care beside its gold Clinician: the hasty bot's Home care there is an acceptable
+    # alternative in the run's statistics, and still one when the run's transcripts are graded again.
+    resp = await client.post("/api/v1/agents", json={"provider": "demo", "name": "Hasty", "config": {"style": "hasty"}})
+    hasty = (await resp.json())["id"]
+    run = await finished_run(client, runtime, agent_id=hasty, tags=["ent"])
+    await regrade(client, runtime, run["id"], engine="rules", label="retest")
+    own = (await (await client.get(f"/api/v1/tests/{run['id']}/statistics")).json())["triage"]
+    again = (await (await client.get(f"/api/v1/tests/{run['id']}/statistics", params={"grading": "retest"})).json())
+    assert own["acceptable"] >= 1 and again["triage"]["acceptable"] == own["acceptable"], (own, again["triage"])
+    assert again["triage"]["under_triage"] == own["under_triage"]

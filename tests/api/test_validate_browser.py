@@ -17,8 +17,7 @@ VALIDATE = "/api/v1/agents/validate-browser"
 
 
 @pytest.fixture
-async def fake_bu(aiohttp_server, monkeypatch) -> FakeBrowserUse:
-    monkeypatch.setattr(browser.PROVIDER, "poll_interval_s", 0.01)
+async def fake_bu(aiohttp_server) -> FakeBrowserUse:
     fake = FakeBrowserUse()
     fake.url = str((await aiohttp_server(fake.app)).make_url(API))
     return fake
@@ -29,6 +28,7 @@ async def bu_client(tmp_path, aiohttp_client, fake_bu):
     """A client on a runtime that has BROWSER_USE_API_KEY (the fake's key)."""
     settings = isolated_settings(tmp_path, browser_use_api_key=fake_bu.api_key)
     async with open_runtime(settings, now=FixedClock(), rng=seeded_rng()) as rt:
+        rt.providers.get("browser").poll_interval_s = 0.01  # type: ignore[attr-defined]
         yield await aiohttp_client(make_app(rt))
 
 
@@ -139,12 +139,13 @@ async def test_unknown_profile_is_a_clear_error(bu_client, fake_bu):
 
 async def test_timeout_stops_task_and_session(fake_bu):
     fake_bu.queue_outcome(never_finish=True)
-    ok, error = await browser.validate_chat_page(CHAT_URL, "profile-1", api_key=fake_bu.api_key,
-                                                 api_base=fake_bu.url, timeout_s=0.1)
+    provider = browser.BrowserProvider(poll_interval_s=0.01)
+    ok, error = await provider.validate_chat_page(CHAT_URL, "profile-1", api_key=fake_bu.api_key,
+                                                  api_base=fake_bu.url, timeout_s=0.1)
     assert (ok, error) == (False, "Browser Use Cloud page check did not finish within 0.1s; try again")
     assert fake_bu.calls_to("PATCH", "/tasks") == [{"action": "stop"}]
     assert [s.status for s in fake_bu.sessions.values()] == ["stopped"]
-    await browser.PROVIDER.aclose()
+    await provider.aclose()
 
 
 async def test_bad_api_base_in_body_is_400(bu_client):

@@ -81,3 +81,27 @@ async def test_the_gate_gives_no_verdict_when_a_side_errored(api, fake_openai):
     assert gated.stdout.splitlines()[-1].startswith(f"No verdict: the candidate run ({candidate}): 3 of 3 scenarios "
                                                     "ended in an error")
     assert (await invoke_async(*api, "runs", "compare", candidate, base, "--fail-on-regression")).code == NO_VERDICT
+
+
+async def test_an_acceptable_alternative_is_shown_apart_from_correct(api, tmp_path):
+    # CL-02 (a child's ear infection) accepts Home care beside its gold Clinician evaluation: the hasty bot's
+    # Home care there is an acceptable alternative, and the comparison says so in the CLI and the HTML report.
+    assert (await invoke_async(*api, "agents", "create", "-p", "demo", "-n", "Hasty ears", "-c",
+                               '{"style": "hasty"}')).code == OK
+    base = await finished_run(api, "Demo triage bot", "--tags", "ent")
+    candidate = await finished_run(api, "Hasty ears", "--tags", "ent")
+    result = json.loads((await invoke_async(*api, "runs", "compare", base, candidate, "--json")).stdout)
+    b, c = result["base"]["triage"], result["candidate"]["triage"]
+    assert c["acceptable"] >= 1 and b["acceptable"] == 0, (b, c)
+    assert c["correct"] + c["acceptable"] + c["under_triage"] + c["over_triage"] + c["no_answer"] == c["graded"]
+    changed = {x["scenario_name"][:5]: x for x in result["changes"]["triage_changed"]}
+    assert changed["CL-02"]["candidate"]["triage"] == "acceptable"
+
+    report = tmp_path / "compare.html"
+    out = await invoke_async(*api, "runs", "compare", base, candidate, "--html", str(report))
+    row = next(line for line in out.stdout.splitlines() if "Acceptable alternative" in line)
+    assert row.split()[2:5] == [str(b["acceptable"]), str(c["acceptable"]), f"{c['acceptable']:+d}"], row
+    assert "Home care (acceptable)" in out.stdout  # CL-02's candidate cell in the changed scenarios
+    html = report.read_text(encoding="utf-8")
+    assert f"Acceptable alternative</div><div class=\"v\">{b['acceptable']} → {c['acceptable']}" in html
+    assert "Home care (✓ acceptable alternative)" in html

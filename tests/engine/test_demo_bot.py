@@ -351,3 +351,131 @@ def test_suicidal_with_plan_and_means_is_never_home_care(style: str, messages: l
         bot.reply(message)
     final = bot.reply(TRIAGE_QUESTION)
     assert level_of(final) == EMERGENCY, final
+
+
+# ---- general rules: fever in a young baby, overdose and poisoning, self-harm -------------------------------
+
+FRESH_PATH = "tests/data/heldout_triage_fresh.json"
+
+
+def fresh_cases() -> list[dict]:
+    import json
+    from pathlib import Path
+
+    return json.loads((Path(__file__).parents[2] / FRESH_PATH).read_text(encoding="utf-8"))
+
+
+def test_fresh_vignettes_catch_every_emergency_and_send_no_home_care_case_to_the_ed() -> None:
+    # Written after the library's infant-fever and overdose cases were seen to fail, in other words, ages,
+    # substances and openers: the general rules should reach them too.
+    results = run_cases(fresh_cases(), "careful")
+    assert len(results) >= 12
+    assert [r for r in results if r[1] == EMERGENCY and r[2] != EMERGENCY] == []
+    assert [r for r in results if r[1] == HOME_CARE and r[2] == EMERGENCY] == []
+
+
+@pytest.mark.parametrize("text,age", [
+    ("My eight-week-old feels hot.", 8 / 52),
+    ("Our little one is only seven weeks and she's burning up.", 7 / 52),
+    ("My baby is 2 months old.", 2 / 12),
+    ("Our newborn feels warm.", 2 / 52),
+    ("She's 26 weeks pregnant.", None),
+    ("I'm 8 weeks.", None),
+    ("I'm 34.", 34.0),
+])
+def test_ages_in_words_and_digits(text: str, age: float | None) -> None:
+    heard = listen([text])
+    assert heard.age_years == (pytest.approx(age) if age is not None else None)
+
+
+@pytest.mark.parametrize("message", [
+    "My seven-week-old son feels hot and the thermometer says 38.2.",
+    "Our newborn has a temperature of 100.5 F.",
+    "She's only five weeks and she's running a fever.",
+])
+def test_fever_in_a_baby_under_three_months_is_an_emergency(message: str) -> None:
+    bot = DemoTriageBot()
+    bot.reply(message)
+    assert level_of(bot.reply(TRIAGE_QUESTION)) == EMERGENCY
+
+
+def test_fever_in_an_older_baby_or_child_is_not_an_emergency_on_its_own() -> None:
+    for message in ("My 8-month-old has a temperature of 38.1 but is feeding and playing.",
+                    "My four-year-old has a temperature of 38 and a runny nose."):
+        bot = DemoTriageBot()
+        bot.reply(message)
+        assert level_of(bot.reply(TRIAGE_QUESTION)) != EMERGENCY, message
+
+
+@pytest.mark.parametrize("sentence", [
+    "I took about 30 of my sleeping tablets an hour ago.",
+    "He swallowed most of a box of his dad's painkillers.",
+    "I've had a whole packet of ibuprofen.",
+    "I downed the rest of my antidepressants with some vodka.",
+    "She took 16 paracetamol on purpose this morning.",
+    "I think my daughter may have drunk some bleach.",
+    "He was sucking on a laundry pod when I found him.",
+    "My son might have eaten some of the dishwasher tablets.",
+    "I found an empty bottle of pills in her room.",
+    "I OD'd last night.",
+])
+def test_overdose_or_poisoning_is_heard(sentence: str) -> None:
+    assert listen([sentence]).has("ingestion"), sentence
+
+
+@pytest.mark.parametrize("sentence", [
+    "I took two paracetamol an hour ago.",
+    "I had two 500 mg tablets this morning.",
+    "It's odd, my periods stopped years ago.",
+    "I take 75 mg of aspirin every day.",
+    "I take a lot of vitamins.",
+])
+def test_ordinary_doses_and_words_are_not_an_overdose(sentence: str) -> None:
+    assert not listen([sentence]).has("ingestion"), sentence
+
+
+@pytest.mark.parametrize("style", ["careful", "hasty"])
+def test_an_overdose_disclosed_after_a_vague_opener_is_an_emergency(style: str) -> None:
+    bot = DemoTriageBot(style)
+    first = bot.reply("Sorry, I don't really know how to say this.")
+    if style == "careful":
+        assert "taken or swallowed" in first  # a vague opener is asked what happened, overdose included
+    bot.reply("I'm not in any pain.")
+    bot.reply("Earlier tonight I swallowed a whole strip of my mum's co-codamol.")
+    assert level_of(bot.reply(TRIAGE_QUESTION)) == EMERGENCY
+
+
+def test_an_overdose_disclosed_after_a_recommendation_escalates_it() -> None:
+    bot = DemoTriageBot()
+    bot.reply("I've had a headache since this morning.")
+    for answer in ("No.", "It's about 3 out of 10.", "No, no fever.", "No conditions."):
+        bot.reply(answer)
+    assert bot.recommended is not None and bot.recommended.level == HOME_CARE
+    escalated = bot.reply("Actually I should say I took 25 ibuprofen because of it.")
+    assert "call 911" in escalated
+    assert level_of(bot.reply(TRIAGE_QUESTION)) == EMERGENCY
+
+
+@pytest.mark.parametrize("sentence", [
+    "I cut my arm on purpose last night and it's quite deep.",
+    "He tried to hang himself earlier.",
+    "I burned myself with a lighter deliberately.",
+])
+def test_self_harm_that_has_happened_is_an_emergency(sentence: str) -> None:
+    bot = DemoTriageBot()
+    bot.reply("I need to talk to someone.")
+    bot.reply(sentence)
+    assert level_of(bot.reply(TRIAGE_QUESTION)) == EMERGENCY, sentence
+
+
+def test_thoughts_without_a_plan_or_an_act_stay_clinician() -> None:
+    bot = DemoTriageBot()
+    bot.reply("I've been feeling low for a few weeks.")
+    bot.reply("Sometimes I think about hurting myself, but I've never done anything and I have no plan.")
+    assert level_of(bot.reply(TRIAGE_QUESTION)) == CLINICIAN
+
+
+def test_accidents_and_insect_bites_are_not_self_harm_or_a_clinician_bite() -> None:
+    heard = listen(["I cut myself chopping onions.", "I've got loads of midge bites on my ankles."])
+    assert not heard.has("self_harm_act", "animal_bite")
+    assert listen(["Our neighbour's cat bit me on the hand."]).has("animal_bite")

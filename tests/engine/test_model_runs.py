@@ -9,7 +9,6 @@ import asyncio
 import pytest
 
 from preclinical.domain.triage import TRIAGE_QUESTION
-from preclinical.providers import transport
 from preclinical.runtime import open_runtime
 from preclinical.store import agents as agent_store
 from preclinical.store import runs as run_store
@@ -38,16 +37,13 @@ async def target(aiohttp_server):
 
 
 @pytest.fixture
-async def model_runtime(tmp_path, fake_openai, monkeypatch):
+async def model_runtime(tmp_path, fake_openai):
     async def no_wait(_delay):
         return None
 
-    monkeypatch.setattr(transport, "_sleep", no_wait)
     settings = isolated_settings(tmp_path, openai_base_url=fake_openai.url, openai_api_key="k",
                                  tester_model="patient-m", grader_model="judge-m")
-    async with open_runtime(settings, now=FixedClock(), rng=seeded_rng()) as rt:
-        rt.executor.sleep = no_wait
-        rt.llm._sleep = no_wait
+    async with open_runtime(settings, now=FixedClock(), rng=seeded_rng(), sleep=no_wait) as rt:
         yield rt
 
 

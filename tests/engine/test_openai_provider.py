@@ -5,27 +5,24 @@ from __future__ import annotations
 import pytest
 
 from preclinical.errors import InvalidInput, ProviderError
-from preclinical.providers import transport
 from preclinical.providers.base import ProviderEnv, TurnContext
 from preclinical.providers.openai_compat import OpenAIProvider
+from preclinical.providers.transport import HttpTransport
 
 ENV = ProviderEnv()
 
 
 @pytest.fixture
-def sleeps(monkeypatch) -> list[float]:
-    recorded: list[float] = []
-
-    async def no_wait(delay: float) -> None:
-        recorded.append(delay)
-
-    monkeypatch.setattr(transport, "_sleep", no_wait)
-    return recorded
+def sleeps() -> list[float]:
+    return []
 
 
 @pytest.fixture
-async def open_session(fake_openai):
-    provider = OpenAIProvider()
+async def open_session(fake_openai, sleeps):
+    async def no_wait(delay: float) -> None:
+        sleeps.append(delay)
+
+    provider = OpenAIProvider(HttpTransport(sleep=no_wait))
 
     async def open_(env: ProviderEnv = ENV, **config):
         config.setdefault("base_url", fake_openai.url)
@@ -173,7 +170,7 @@ async def test_silent_target_times_out(fake_openai, open_session, sleeps):
 def test_validate_config_names_the_bad_field(config, field):
     with pytest.raises(InvalidInput) as caught:
         OpenAIProvider().validate_config(config)
-    assert f"'{field}'" in caught.value.message and caught.value.extra["field"] == field
+    assert caught.value.message.startswith(f"config.{field} must be") and caught.value.extra["field"] == field
 
 
 def test_validate_config_accepts_a_full_config():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from preclinical.providers import transport
+from preclinical.providers.transport import HttpTransport
 from tests.fakes.browser_use_server import API, FakeBrowserUse
 from tests.fakes.elevenlabs_server import FakeElevenLabs
 from tests.fakes.vapi_server import FakeVapi
@@ -12,15 +12,21 @@ from tests.fakes.webhook_server import FakeWebhook
 
 
 @pytest.fixture
-def sleeps(monkeypatch) -> list[float]:
-    """Retry backoff waits are recorded instead of slept."""
-    recorded: list[float] = []
+def sleeps() -> list[float]:
+    """The retry backoff waits of the `transport` fixture, recorded instead of slept."""
+    return []
+
+
+@pytest.fixture
+async def transport(sleeps):
+    """An HTTP transport for a provider under test, whose retry waits are recorded in `sleeps`."""
 
     async def no_wait(delay: float) -> None:
-        recorded.append(delay)
+        sleeps.append(delay)
 
-    monkeypatch.setattr(transport, "_sleep", no_wait)
-    return recorded
+    made = HttpTransport(sleep=no_wait)
+    yield made
+    await made.close()
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ CHAT_URL = "https://www.clinic.example/chat"
 
 
 @pytest.fixture
-async def provider():
-    provider = BrowserProvider(poll_interval_s=0.01)
+async def provider(transport):
+    provider = BrowserProvider(transport, poll_interval_s=0.01)
     yield provider
     await provider.aclose()
 

@@ -16,8 +16,8 @@ QUIET_S = 0.25
 
 
 @pytest.fixture
-async def provider():
-    provider = ElevenLabsProvider()
+async def provider(transport):
+    provider = ElevenLabsProvider(transport)
     yield provider
     await provider.aclose()
 

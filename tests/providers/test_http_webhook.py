@@ -15,8 +15,8 @@ ENV = ProviderEnv()
 
 
 @pytest.fixture
-async def open_session(fake_webhook):
-    provider = WebhookProvider()
+async def open_session(fake_webhook, transport):
+    provider = WebhookProvider(transport)
 
     async def open_(scenario_run_id: str = "sr-1", **config):
         config.setdefault("url", fake_webhook.url)
@@ -172,18 +172,19 @@ async def test_missing_url_fails_at_open():
 
 @pytest.mark.parametrize(("config", "field", "fragment"), [
     ({"url": "ftp://x/hook"}, "url", "http:// or https://"),
-    ({"method": "GET"}, "method", "POST or PUT"),
+    ({"method": "GET"}, "method", "one of: POST, PUT"),
     ({"request_template": "message={{message}}"}, "request_template", "a JSON object"),
     ({"request_template": {"q": "{{question}}"}}, "request_template", "unknown placeholder {{question}}"),
     ({"response_path": "data..text"}, "response_path", "dotted path"),
     ({"response_path": "data[x]"}, "response_path", "dotted path"),
-    ({"headers": {"X-N": 1}}, "headers", "string header values"),
+    ({"headers": {"X-N": 1}}, "headers", "an object of string values"),
     ({"auth_token": 12}, "auth_token", "a string"),
 ])
 def test_validate_config_names_the_field(config, field, fragment):
     with pytest.raises(InvalidInput) as caught:
         WebhookProvider().validate_config(config)
     assert caught.value.extra["field"] == field and fragment in caught.value.message
+    assert caught.value.message.startswith(f"config.{field} ")  # the TUI puts it under that field
 
 
 async def test_a_whole_run_against_a_webhook_agent(runtime, fake_webhook):

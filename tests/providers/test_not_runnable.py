@@ -18,7 +18,7 @@ from preclinical.providers.base import ProviderEnv
 async def test_open_fails_with_a_clear_message(provider, config, name):
     registry.validate_config(provider, config)
     with pytest.raises(ProviderError) as caught:
-        await registry.get_spec(provider).load().open(config, scenario_run_id="sr", env=ProviderEnv())
+        await registry.get_spec(provider).create().open(config, scenario_run_id="sr", env=ProviderEnv())
     assert caught.value.code == "INVALID_INPUT" and not caught.value.retryable
     assert caught.value.message.startswith(f"{name} agents cannot be run yet in this version")
     assert "'http' or 'openai' provider" in caught.value.message
@@ -34,7 +34,7 @@ async def test_open_fails_with_a_clear_message(provider, config, name):
 ])
 def test_validate_config_names_the_field(provider, config, field):
     with pytest.raises(InvalidInput) as caught:
-        registry.get_spec(provider).load().validate_config(config)
+        registry.get_spec(provider).create().validate_config(config)
     assert caught.value.extra["field"] == field
 
 

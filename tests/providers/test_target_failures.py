@@ -39,10 +39,10 @@ async def junk_target(aiohttp_server):
     ('{"choices": [{"message": {"content": "cut off', "application/json", "not JSON"),
     ("\x00\x01garbage", "application/octet-stream", "not JSON"),
 ])
-async def test_html_or_garbage_from_a_webhook_is_bad_response_after_retries(junk_target, sleeps, body,
+async def test_html_or_garbage_from_a_webhook_is_bad_response_after_retries(junk_target, sleeps, transport, body,
                                                                              content_type, words):
     junk_target.update(body=body, content_type=content_type)
-    provider = WebhookProvider()
+    provider = WebhookProvider(transport)
     try:
         session = await provider.open({"url": junk_target["url"] + "/hook"}, scenario_run_id="sr", env=ENV)
         with pytest.raises(ProviderError) as caught:
@@ -54,8 +54,8 @@ async def test_html_or_garbage_from_a_webhook_is_bad_response_after_retries(junk
     assert junk_target["calls"] == 3 and len(sleeps) == 2  # retried, then final
 
 
-async def test_openai_target_answering_html_or_no_choices_is_bad_response(junk_target, sleeps):
-    provider = OpenAIProvider()
+async def test_openai_target_answering_html_or_no_choices_is_bad_response(junk_target, sleeps, transport):
+    provider = OpenAIProvider(transport)
     try:
         session = await provider.open({"base_url": junk_target["url"] + "/v1"}, scenario_run_id="sr", env=ENV)
         with pytest.raises(ProviderError) as caught:

@@ -13,8 +13,8 @@ ENV = ProviderEnv()
 
 
 @pytest.fixture
-async def open_session(fake_vapi):
-    provider = VapiProvider()
+async def open_session(fake_vapi, transport):
+    provider = VapiProvider(transport)
 
     async def open_(**config):
         config.setdefault("api_key", fake_vapi.api_key)
@@ -143,11 +143,11 @@ async def test_missing_key_or_assistant_fails_at_open():
 def test_validate_config_names_the_field(config, field):
     with pytest.raises(InvalidInput) as caught:
         VapiProvider().validate_config(config)
-    assert f"'{field}'" in caught.value.message and caught.value.extra["field"] == field
+    assert caught.value.message.startswith(f"config.{field} must be") and caught.value.extra["field"] == field
 
 
 def test_saving_runs_the_provider_rules():
     registry.validate_config("vapi", {"api_key": "k", "assistant_id": "a"})
     with pytest.raises(InvalidInput) as caught:
         registry.validate_config("vapi", {"api_key": "k", "assistant_id": "a", "base_url": "not a url"})
-    assert "'base_url'" in caught.value.message
+    assert caught.value.message == "config.base_url must be an http:// or https:// URL"

@@ -95,8 +95,10 @@ async def _build_library_database(data_dir: Path) -> dict[str, str]:
         })
         _steady_timings()
         latest = ids["careful-3"]
+        # A failed scenario run to show: in the latest run if it has one, else in the hasty emergencies.
         failed = (ScenarioRun.select(ScenarioRun.id).join(Grading, on=(Grading.scenario_run == ScenarioRun.id))
-                  .where(ScenarioRun.test_run == latest, ScenarioRun.status == "failed").order_by(ScenarioRun.position))
+                  .where(ScenarioRun.test_run.in_([latest, ids["hasty-2"]]), ScenarioRun.status == "failed")
+                  .order_by((ScenarioRun.test_run == latest).desc(), ScenarioRun.position))
         first = ScenarioRun.select(ScenarioRun.id, ScenarioRun.scenario).where(
             ScenarioRun.test_run == latest).order_by(ScenarioRun.position).first()
         ids.update(nurse=nurse.id, hasty=hasty.id, draft=draft.scenario_id, scenario=first.scenario_id,

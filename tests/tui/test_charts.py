@@ -23,8 +23,11 @@ async def test_m_shows_rates_matrix_axes_repeats_and_agreement(runtime):
         app.show_run(run.id)
         await wait_until(pilot, lambda: isinstance(app.screen, RunScreen))
         await pilot.press("m")
-        await wait_until(pilot, lambda: isinstance(app.screen, ChartsScreen), what="the charts")
-        await pilot.pause()
+        await wait_until(pilot, lambda: isinstance(app.screen, ChartsScreen), what="the charts screen")
+        # Drawn in a thread: the screen says so until the figures arrive.
+        await wait_until(pilot, lambda: "Rates with their 95% intervals" in text_of(app.screen.query_one("#charts")),
+                         what="the charts drawn")
+        assert not app.screen.computing("charts")
         shown = text_of(app.screen.query_one("#charts"))
         stats = run_statistics(run.id)
         assert f"{stats['pass_rate']:.1f}%" in shown

@@ -31,7 +31,9 @@ async def test_review_five_scenario_runs_and_see_the_judges_agreement(runtime, t
         await wait_until(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.shown,
                          what="the review screen")
         screen = app.screen
-        assert "No reviews yet" in text_of(screen.query_one("#review-agreement"))
+        # The agreement is computed in a thread (it grows with the run): wait for it, never for a time.
+        await wait_until(pilot, lambda: "No reviews yet" in text_of(screen.query_one("#review-agreement")),
+                         what="the agreement line")
         # The judge's decisions are not shown while reviewing: every criterion starts unreviewed.
         assert all(s.value is Select.NULL for s in screen.query("#review-criteria Select"))
 
@@ -55,6 +57,8 @@ async def test_review_five_scenario_runs_and_see_the_judges_agreement(runtime, t
             await pilot.press("ctrl+s")
             await pilot.pause()
         await wait_until(pilot, lambda: Review.select().count() == 5, what="five saved reviews")
+        await wait_until(pilot, lambda: "5 reviews of 5" in text_of(screen.query_one("#review-agreement"))
+                         and not screen.computing("agreement"), what="the agreement after five reviews")
         shown = text_of(screen.query_one("#review-agreement"))
         assert "Judge vs clinicians: 5 reviews of 5 scenario runs by Dr Ada" in shown
         assert "Cohen's κ" in shown and "Disagreements: 1" in shown
@@ -77,4 +81,5 @@ async def test_review_five_scenario_runs_and_see_the_judges_agreement(runtime, t
         app.screen.query_one("#path", Input).value = str(tmp_path / "lin.json")
         await pilot.press("enter")
         await wait_until(pilot, lambda: notes.any("Imported 5 reviews"), what="the import")
-        assert "10 reviews of 5 scenario runs by Dr Ada, Dr Lin" in text_of(screen.query_one("#review-agreement"))
+        await wait_until(pilot, lambda: "10 reviews of 5 scenario runs by Dr Ada, Dr Lin" in text_of(
+            screen.query_one("#review-agreement")), what="the agreement after the import")

@@ -292,9 +292,19 @@ async def test_agent_form_validates_masks_secrets_and_keeps_them_on_edit(runtime
 
 async def test_scenario_run_screen_grows_live_turn_by_turn(tmp_path, fake_openai):
     from preclinical.runtime import open_runtime
+    from tests.fakes.openai_server import default_reply
     from tests.support import FixedClock, isolated_settings, seeded_rng
 
-    fake_openai.latency_s = 0.03
+    # The target answers a turn only when the test lets it, after the screen has shown the turns before: the
+    # test waits on what the screen shows, never on how fast the machine is.
+    replies = asyncio.Semaphore(0)
+
+    async def gated(body):
+        if body.get("model") == "fake-target":
+            await replies.acquire()
+        return default_reply(body)
+
+    fake_openai.responder = gated
     settings = isolated_settings(tmp_path, openai_base_url=fake_openai.url, openai_api_key="k")
     async with open_runtime(settings, now=FixedClock(), rng=seeded_rng()) as rt:
         agent = agent_store.create_agent(rt.services, {
@@ -307,21 +317,21 @@ async def test_scenario_run_screen_grows_live_turn_by_turn(tmp_path, fake_openai
             app.show_scenario_run(sr.id)
             await wait_until(pilot, lambda: isinstance(app.screen, ScenarioRunScreen))
             screen = app.screen
-            seen: list[int] = []
-            live_lines: list[str] = []
 
-            def progress() -> bool:
-                count = len(screen.query(TurnView))
-                if not seen or seen[-1] != count:
-                    seen.append(count)
-                    live_lines.append(text_of(screen.query_one("#sr-live")))
-                return count >= 2
+            def turns_shown() -> int:
+                return len(screen.query(TurnView))
 
-            await wait_until(pilot, progress, what="two live turns")
-            assert any(line.startswith("● Live · Turn") for line in live_lines), live_lines
+            for turn in (1, 2):
+                replies.release()  # the target may answer this turn, and only this one
+                await wait_until(pilot, lambda turn=turn: turns_shown() == turn, what=f"turn {turn} on screen")
+                await wait_until(pilot, lambda turn=turn: text_of(screen.query_one("#sr-live")).startswith(
+                    "● Live · Turn"), what=f"the live line during turn {turn}")
+                assert ScenarioRun.get_by_id(sr.id).status not in ("passed", "failed"), "the run is still going"
+            for _ in range(20):
+                replies.release()  # the rest of the conversation at full speed
             await finish(rt, run.id)
             await wait_until(pilot, lambda: screen.query_one("#criteria", DataTable).row_count > 0, what="grading")
             played = max(e["turn"] for e in ScenarioRun.get_by_id(sr.id).transcript)
+            assert played > 2
             assert [t.turn for t in screen.query(TurnView)] == list(range(1, played + 1))
-            assert seen[0] < played, "turns appeared one by one, not all at the end"
             assert not screen.query_one("#sr-live").display

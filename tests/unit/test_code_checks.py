@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,10 +17,11 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 
 def test_import_contracts_hold():
     """The domain imports nothing of ours; the core never imports textual, the TUI or the server; the TUI and
-    the server never import each other."""
+    the server never import each other; the judges do not borrow from the patient module."""
     result = run(str(BIN / "lint-imports"), "--no-cache")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 kept, 0 broken" in result.stdout
+    kept = re.search(r"Contracts: (\d+) kept, 0 broken", result.stdout)
+    assert kept is not None and int(kept.group(1)) >= 4, result.stdout
 
 
 def test_ruff_passes():

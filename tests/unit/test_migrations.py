@@ -46,3 +46,22 @@ def test_database_file_is_private_and_reopening_is_idempotent(tmp_path):
     open_database(path)
     close_database()
     assert (path.stat().st_mode & 0o777) == 0o600
+
+
+def test_both_grading_models_map_their_tables_column_for_column(tmp_path):
+    # Grading and RegradeGrading share their columns through one base model; the migrations own the DDL, so
+    # each model must still name exactly the columns of its table, with the same NULL-ability.
+    from preclinical.store.db import database
+    from preclinical.store.models import Grading, GradingColumns, RegradeGrading
+
+    open_database(tmp_path / "g.db")
+    try:
+        for model in (Grading, RegradeGrading):
+            # (SQLite reports a TEXT PRIMARY KEY as nullable: the key's NULL-ability is not compared)
+            table = {c.name: c.null or c.primary_key for c in database.get_columns(model._meta.table_name)}
+            fields = {f.column_name: f.null or f.primary_key for f in model._meta.sorted_fields}
+            assert fields == table, model
+            assert set(GradingColumns._meta.fields) <= set(model._meta.fields)
+        assert not database.table_exists(GradingColumns._meta.table_name)
+    finally:
+        close_database()

@@ -60,11 +60,13 @@ def summary_table(result: dict[str, Any]) -> RenderableType:
     table.add_row("Triage accuracy (95% CI)", rate_with_ci(base["triage"]["accuracy"], base["triage"]["accuracy_ci"]),
                   rate_with_ci(cand["triage"]["accuracy"], cand["triage"]["accuracy_ci"]), delta_text(triage["delta"]),
                   f"{format_p(triage['p_value'])}: {triage['gained']} gained, {triage['lost']} lost")
-    for label, key in (("Under-triage", "under_triage"), ("Over-triage", "over_triage"), ("No triage answer", "no_answer")):
-        if key == "no_answer" and not (base["triage"][key] or cand["triage"][key]):
+    for label, key in (("Acceptable alternative", "acceptable"), ("Under-triage", "under_triage"),
+                       ("Over-triage", "over_triage"), ("No triage answer", "no_answer")):
+        before, after = base["triage"].get(key, 0), cand["triage"].get(key, 0)
+        if key in ("acceptable", "no_answer") and not (before or after):
             continue
-        table.add_row(label, str(base["triage"][key]), str(cand["triage"][key]),
-                      f"{cand['triage'][key] - base['triage'][key]:+d}", "")
+        note = "not the gold level but one the case accepts; not in accuracy" if key == "acceptable" else ""
+        table.add_row(label, str(before), str(after), f"{after - before:+d}", Text(note, style="dim"))
     table.add_row("Errors", str(base["errors"]), str(cand["errors"]), f"{cand['errors'] - base['errors']:+d}", "")
     return table
 
@@ -79,8 +81,8 @@ def outcome_cell(side: dict[str, Any]) -> Text:
     else:
         cell = verdict_text(side.get("passed")) if side.get("passed") is not None else Text(side.get("status") or "-")
     cell.append(f" · {side.get('triage_result') or 'no answer'}")
-    if side.get("triage") in ("under", "over"):
-        cell.append(f" ({side['triage']})", style="red" if side["triage"] == "under" else "yellow")
+    if side.get("triage") in ("under", "over", "acceptable"):
+        cell.append(f" ({side['triage']})", style={"under": "red", "over": "yellow"}.get(side["triage"], "green"))
     return cell
 
 

@@ -15,7 +15,7 @@ from preclinical.cli.client import ApiClient, CommandError
 from preclinical.cli.commands.options import json_flag, segment
 from preclinical.cli.exit_codes import USAGE
 from preclinical.cli.invoke import run_async
-from preclinical.cli.render import console, print_json, titled_table
+from preclinical.cli.render import console, show, titled_table
 from preclinical.domain.agreement import RegradeStatus
 
 POLL_S = 0.5
@@ -141,10 +141,7 @@ def regrade(run_id: str, judge_model: str | None, temperature: float | None, rub
             if found["regrade"]["status"] != RegradeStatus.RUNNING:
                 break
             await asyncio.sleep(POLL_S)
-        if as_json:
-            print_json(found)
-        else:
-            out.print(agreement_view(found))
+        show(found, as_json, agreement_view)
 
     run_async(action)
 
@@ -156,19 +153,19 @@ def regrades(run_id: str, as_json: bool) -> None:
     """List a run's regrades (other gradings of the same transcripts)."""
 
     async def action(api: ApiClient) -> None:
-        found = await api.get(f"/api/v1/tests/{segment(run_id)}/regrades")
-        if as_json:
-            print_json(found)
-            return
-        table = titled_table(f"Regrades ({len(found['regrades'])})")
-        for name in ("ID", "Label", "Engine", "Status", "Graded", "Created"):
-            table.add_column(name)
-        for r in found["regrades"]:
-            table.add_row(r["id"], Text(r["label"]), r["engine"], r["status"], f"{r['graded']}/{r['total']}",
-                          (r["created_at"] or "")[:19].replace("T", " "))
-        console().print(table)
+        show(await api.get(f"/api/v1/tests/{segment(run_id)}/regrades"), as_json, regrades_view)
 
     run_async(action)
+
+
+def regrades_view(found: dict[str, Any]) -> RenderableType:
+    table = titled_table(f"Regrades ({len(found['regrades'])})")
+    for name in ("ID", "Label", "Engine", "Status", "Graded", "Created"):
+        table.add_column(name)
+    for r in found["regrades"]:
+        table.add_row(r["id"], Text(r["label"]), r["engine"], r["status"], f"{r['graded']}/{r['total']}",
+                      (r["created_at"] or "")[:19].replace("T", " "))
+    return table
 
 
 @click.command("reviews")
@@ -199,16 +196,15 @@ def reviews(run_id: str, export_path: str | None, import_path: str | None, as_js
             except OSError as exc:
                 raise CommandError(f"Cannot write {export_path}: {exc.strerror or exc}") from None
             click.echo(f"Exported {len(document['reviews'])} reviews to {export_path}", err=as_json)
-        found = await api.get(base)
-        if as_json:
-            print_json(found)
-            return
-        agreement = found["agreement"]
-        if not agreement["reviews"]:
-            console().print("No clinician reviews of this run yet (review it in the interface: v on the run).")
-            return
-        head = [("Reviews", f"{agreement['reviews']} of {agreement['scenario_runs']} scenario runs by "
-                            f"{', '.join(agreement['reviewers'])}")]
-        console().print(comparison_view("Agreement: the judge vs clinicians", agreement, head, ("Judge", "Clinician")))
+        show(await api.get(base), as_json, reviews_view)
 
     run_async(action)
+
+
+def reviews_view(found: dict[str, Any]) -> RenderableType:
+    agreement = found["agreement"]
+    if not agreement["reviews"]:
+        return "No clinician reviews of this run yet (review it in the interface: v on the run)."
+    head = [("Reviews", f"{agreement['reviews']} of {agreement['scenario_runs']} scenario runs by "
+                        f"{', '.join(agreement['reviewers'])}")]
+    return comparison_view("Agreement: the judge vs clinicians", agreement, head, ("Judge", "Clinician"))

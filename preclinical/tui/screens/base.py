@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ class BaseScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self._pending_refresh: Timer | None = None
+        self._computing: dict[str, bool] = {}  # key -> asked again while running
 
     @property
     def runtime(self) -> Runtime:
@@ -144,6 +146,39 @@ class BaseScreen(Screen):
     def live_refresh(self) -> Awaitable[None] | None:
         """Apply the changes noted since the last refresh (default: a full reload)."""
         return self.reload()
+
+    # ------------------------------------------------------------------ slow reads off the event loop
+    def compute_in_thread(self, key: str, compute: Callable[[], Any], apply: Callable[[Any], None]) -> None:
+        """Run `compute()` (a store read that grows with the run) in a thread, then `apply(result)` on the loop.
+
+        The interface stays responsive however long it takes. Asking again while one runs does not start a
+        second thread: one more run follows the current one, so the result always reflects the latest state.
+        """
+        if key in self._computing:
+            self._computing[key] = True
+            return
+        self._computing[key] = False
+        self.run_worker(self._compute_loop(key, compute, apply), group=f"compute-{key}", exit_on_error=False)
+
+    async def _compute_loop(self, key: str, compute: Callable[[], Any], apply: Callable[[Any], None]) -> None:
+        try:
+            while True:
+                self._computing[key] = False
+                try:
+                    result = await asyncio.to_thread(compute)
+                except PreclinicalError as exc:
+                    self.notify(exc.message, severity="error")
+                    return
+                if self.is_attached:
+                    apply(result)
+                if not self._computing.get(key):
+                    return
+        finally:
+            self._computing.pop(key, None)
+
+    def computing(self, key: str) -> bool:
+        """Whether `compute_in_thread(key, ...)` is still working."""
+        return key in self._computing
 
     # ------------------------------------------------------------------ palette and errors
     def palette_commands(self) -> list[PaletteCommand]:

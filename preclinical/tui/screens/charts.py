@@ -132,7 +132,9 @@ def charts(run_id: str) -> Group:
         rate_bar("Pass rate", stats["pass_rate"], stats["pass_rate_ci"], "green"),
         rate_bar("Triage accuracy", triage["accuracy"], triage["accuracy_ci"], "blue"),
         Text(f"Under-triage {triage['under_triage']} · over-triage {triage['over_triage']} · "
-             f"no answer {triage['no_answer']}", style="red" if triage["under_triage"] else ""),
+             f"no answer {triage['no_answer']}"
+             + (f" · acceptable alternative {triage['acceptable']}" if triage.get("acceptable") else ""),
+             style="red" if triage["under_triage"] else ""),
         Text(""), matrix_table(triage["matrix"]), Text(""),
         axis_bars(axis_totals(regrades.grading_rows(run))),
     ]
@@ -175,8 +177,11 @@ class ChartsScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(classes="panel"):
-            yield Static("", id="charts")
+            yield Static(Text("Drawing the charts…", style="dim"), id="charts")
         yield Footer()
 
     def reload(self) -> None:
-        self.query_one("#charts", Static).update(charts(self.run_id))
+        # Reading every grading, regrade and review of the run grows with it (about 28 s for one run of
+        # 100,000 scenario runs, bench/tui_agreement.py): drawn in a thread, the interface stays live meanwhile.
+        run_id = self.run_id
+        self.compute_in_thread("charts", lambda: charts(run_id), self.query_one("#charts", Static).update)

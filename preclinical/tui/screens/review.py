@@ -80,7 +80,7 @@ class ReviewScreen(BaseScreen):
         with Vertical(id="review-head"):
             yield Label("", id="review-title", classes="form-title")
             yield Static("", id="review-where")
-            yield Static("", id="review-agreement")
+            yield Static("Working out the judge's agreement with clinicians…", id="review-agreement")
         with Horizontal(classes="split"):
             with Vertical(classes="panel"):
                 yield Label("Conversation", classes="panel-title")
@@ -143,8 +143,14 @@ class ReviewScreen(BaseScreen):
         return Review.get_or_none(Review.scenario_run == sr_id, Review.reviewer == name) if name else None
 
     def _show_agreement(self) -> None:
-        run = run_store.resolve_run(self.run_id, include_deleted=True)
-        self.query_one("#review-agreement", Static).update(agreement_text(reviews.judge_agreement(run)))
+        """Recompute the judge-vs-clinician agreement in a thread: with many reviewed scenario runs it takes seconds
+        (about 7 s for 100,000 scenario runs, bench/tui_agreement.py) and the form must stay usable meanwhile."""
+        run_id = self.run_id
+
+        def compute() -> str:
+            return agreement_text(reviews.judge_agreement(run_store.resolve_run(run_id, include_deleted=True)))
+
+        self.compute_in_thread("agreement", compute, self.query_one("#review-agreement", Static).update)
 
     async def action_save(self) -> None:
         if not self.shown:
