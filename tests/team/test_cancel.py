@@ -123,3 +123,41 @@ async def test_a_run_driven_here_stops_when_another_process_cancels_it(postgres_
         assert asked - asked_at_cancel <= 4, asked - asked_at_cancel
         statuses = [r.status for r in ScenarioRun.select().where(ScenarioRun.test_run == run.id)]
         assert "canceled" in statuses and not {"pending", "running", "grading"} & set(statuses)
+
+
+@pytest.mark.slow
+async def test_the_jobs_of_a_dead_worker_in_a_canceled_run_are_closed_not_resumed(
+        postgres_databases, tmp_path, aiohttp_client, fake_openai):
+    fake_openai.latency_s = 1.0
+    url = postgres_databases(tmp_path)
+    workers = []
+    try:
+        async with open_runtime(isolated_settings(tmp_path, database_url=url), recover=False) as rt, \
+                queue_mode(rt.executor, url):
+            client = await aiohttp_client(make_app(rt))
+            agent = agent_store.create_agent(rt.services, {
+                "provider": "openai", "name": "slow bot",
+                "config": {"base_url": fake_openai.url, "api_key": "k", "target_model": "tiny"}})
+            workers.append(start_worker(url, tmp_path, "a", concurrency=2, lease_s=3.0))
+            resp = await client.post("/start-run", json={"agent_id": agent.id, "max_scenarios": 4, "max_turns": 30,
+                                                         "concurrency_limit": 2})
+            run = await resp.json()
+            await wait_until(lambda: jobs(run["id"]).get("doing") == 2, timeout=60)
+            workers[0].send_signal(signal.SIGKILL)  # a dies holding two jobs ...
+            workers[0].wait(10)
+            resp = await client.post("/cancel-run", json={"test_run_id": run["id"]})  # ... and the run is canceled
+            assert (await resp.json())["status"] == "canceled"
+            asked = len(fake_openai.requests)
+            workers.append(start_worker(url, tmp_path, "b", concurrency=2, lease_s=3.0))
+            # b's sweeper closes a's jobs (their abort was asked for) instead of putting them back in the queue.
+            await wait_until(lambda: jobs(run["id"]) == {"aborted": 2}, timeout=60)
+            assert len(fake_openai.requests) == asked  # nothing of the canceled run was played again
+            assert {r.status for r in ScenarioRun.select().where(ScenarioRun.test_run == run["id"])} == {"canceled"}
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
