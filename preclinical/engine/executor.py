@@ -175,7 +175,12 @@ class Executor:
     # ------------------------------------------------------------------ cancel / delete
     def cancel(self, run: TestRun, *, emit: bool = True) -> int:
         task = self.tasks.pop(run.id, None)  # first: the canceled event below is this process's own news
-        canceled = store.cancel_run(self.svc, run, emit=emit)
+        try:
+            canceled = store.cancel_run(self.svc, run, emit=emit)
+        except BaseException:
+            if task is not None:  # not canceled after all: the run goes on here
+                self.tasks[run.id] = task
+            raise
         if task is not None:
             task.cancel()
         if is_postgres():  # workers elsewhere may hold its scenario runs: stop them now (engine/dispatch.py)
