@@ -13,7 +13,6 @@ the wall-clock ratio follows the CPU the engine gets; CPU per turn is the steadi
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
 import os
 import resource
@@ -23,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from preclinical.loop import run_loop
 from preclinical.runtime import open_runtime
 from preclinical.store import agents as agent_store
 from preclinical.store.models import ScenarioRun
@@ -119,5 +119,8 @@ if __name__ == "__main__":
     parser.add_argument("--offline", action="store_true")
     parser.add_argument("--latency", type=float, action="append", help="seconds; repeatable (default 0 and 0.2)")
     parser.add_argument("--concurrency", type=int, action="append", help="repeatable (default 1, 10, 60)")
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop",
+                        help="the engine's event loop (default uvloop, as `preclinical serve` and `worker` use)")
     args = parser.parse_args()
-    asyncio.run(main(args.offline, args.latency or [0.0, 0.2], args.concurrency or [1, 10, 60]))
+    print(f"event loop: {args.loop}")
+    run_loop(main(args.offline, args.latency or [0.0, 0.2], args.concurrency or [1, 10, 60]), fast=args.loop == "uvloop")
