@@ -20,7 +20,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from preclinical.domain.run import SCENARIO_ACTIVE, RunStatus, sql_in
+from preclinical.domain.run import SCENARIO_ACTIVE, RunStatus, ScenarioRunStatus, sql_in
 from preclinical.engine.executor import Executor
 from preclinical.store import db, leases
 from preclinical.store.db import database
@@ -160,9 +160,17 @@ class QueueDispatcher:
             await asyncio.sleep(max(0.5, lease_s / 2))
             try:
                 for job in await self.app.job_manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=lease_s):
-                    if job.task_kwargs.get("scenario_run_id") in self.executor._held:
+                    sr_id = job.task_kwargs.get("scenario_run_id")
+                    if sr_id in self.executor._held:
                         continue  # running here: only this worker's heartbeat was late (a busy machine)
                     with contextlib.suppress(Exception):  # another sweeper may have been first
+                        if ScenarioRun.select().where(ScenarioRun.id == sr_id,
+                                                      ScenarioRun.status == ScenarioRunStatus.CANCELED).exists():
+                            # Its run was canceled (the abort asked for can no longer be put back in the
+                            # queue): nothing to resume, close the job.
+                            await self.app.job_manager.finish_job(job, status=_procrastinate().jobs.Status.ABORTED,
+                                                                  delete_job=False)
+                            continue
                         await self.app.job_manager.retry_job(job)
                         log.info("job %s of a stopped worker is back in the queue", job.id)
                 self.recover()

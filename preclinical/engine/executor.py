@@ -98,6 +98,9 @@ class Executor:
                                request_timeout_s=settings.target_timeout_s)
         self._jitter = random.Random(0)
         self.ownership = Ownership(self, resume_limit=RESUME_LIMIT)  # one owner per run, across processes
+        # A run this process drives that another process canceled or deleted stops as soon as the news
+        # arrives (on PostgreSQL the relay brings it at once), not only at the next lease heartbeat.
+        services.bus.listen(self._stop_when_ended_elsewhere)
         self.owner = self.ownership.owner_id
         self.grader: grading.Grader = grader or (
             grading.RulesGrader() if llm is None else grading.ModelRubricGrader(llm))
@@ -171,8 +174,8 @@ class Executor:
 
     # ------------------------------------------------------------------ cancel / delete
     def cancel(self, run: TestRun, *, emit: bool = True) -> int:
+        task = self.tasks.pop(run.id, None)  # first: the canceled event below is this process's own news
         canceled = store.cancel_run(self.svc, run, emit=emit)
-        task = self.tasks.pop(run.id, None)
         if task is not None:
             task.cancel()
         if is_postgres():  # workers elsewhere may hold its scenario runs: stop them now (engine/dispatch.py)
@@ -180,6 +183,12 @@ class Executor:
 
             abort_run_jobs(run.id)
         return canceled
+
+    def _stop_when_ended_elsewhere(self, event: Any) -> None:
+        if event.event_type in (RunEvent.TEST_RUN_CANCELED, RunEvent.TEST_RUN_DELETED) and event.run_id in self.tasks:
+            log.info("run %s was %s by another process; stopping it here", event.run_id,
+                     "canceled" if event.event_type == RunEvent.TEST_RUN_CANCELED else "deleted")
+            self.tasks.pop(event.run_id).cancel()
 
     def delete(self, run: TestRun) -> None:
         if run.status in RUN_ACTIVE:
