@@ -4,7 +4,9 @@ For each latency (0 ms, 200 ms) and concurrency (1, 10, 60) it reports wall time
 latency-bound ideal (ceil(N/C) x sequential calls per scenario x latency), the engine's own CPU
 time per turn (the fake runs in another process), the fake's CPU per request, model calls per
 scenario, the 1-minute load average at the end of the row, and peak memory. On a shared machine
-the wall-clock ratio follows the CPU the engine gets; CPU per turn is the steadier figure.
+the wall-clock ratio follows the CPU the engine gets; CPU per turn is the steadier figure. *Excess* is
+how long a target call took beyond the set latency, on average (at 200 ms and concurrency 60 the
+conversations move in step, so a reply waits behind the other conversations' work of that round).
 
     python -m bench.engine_bench                 # model engine (patient + judge on the fake model)
     python -m bench.engine_bench --offline       # offline engine (scripted patient, rules grader)
@@ -13,7 +15,6 @@ the wall-clock ratio follows the CPU the engine gets; CPU per turn is the steadi
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
 import os
 import resource
@@ -23,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from preclinical.loop import run_loop
 from preclinical.runtime import open_runtime
 from preclinical.store import agents as agent_store
 from preclinical.store.models import ScenarioRun
@@ -71,6 +73,9 @@ async def one(latency: float, concurrency: int, offline: bool, url: str, scenari
             peer1 = process_cpu(peer_pid) if peer_pid else None
             rows = list(ScenarioRun.select().where(ScenarioRun.test_run == run.id))
             turns = sum(sum(1 for e in r.transcript if e["role"] == "target") for r in rows)
+            # How long each target call took beyond the set latency (request sent → reply read by the engine):
+            # in a 60-conversation lockstep, the time a reply waits behind the other conversations' work.
+            waits = [e["latency_ms"] for r in rows for e in r.transcript if e["role"] == "target"]
             statuses = {r.status for r in rows}
             model_calls = sum(r.model_calls for r in rows) / len(rows)
     # Within a scenario every call waits for the one before: each target reply, and (model engine) a
@@ -82,6 +87,7 @@ async def one(latency: float, concurrency: int, offline: bool, url: str, scenari
         "ratio": wall / ideal if ideal else None, "turns": turns, "turns_per_s": turns / wall,
         "engine_cpu_ms_per_turn": cpu / turns * 1000, "model_calls_per_scenario": model_calls,
         "statuses": sorted(statuses), "load1": os.getloadavg()[0],
+        "excess_ms_per_call": sum(waits) / len(waits) - latency * 1000,
         # every turn is a target request; model calls are the patient's and the judge's
         "peer_cpu_ms_per_request": (peer1 - peer0) * 1000 / (turns + model_calls * len(rows))
         if peer0 is not None and peer1 is not None else None,
@@ -92,7 +98,7 @@ async def main(offline: bool, latencies: list[float], concurrencies: list[int]) 
     print(f"engine: {'offline' if offline else 'model'}; {N_SCENARIOS} scenarios x {TURNS} turns; "
           f"{os.cpu_count()} CPUs; load average before: {loadavg()}")
     print(f"{'latency':>8} {'conc':>5} {'wall s':>8} {'ideal s':>8} {'ratio':>6} {'turns/s':>8} "
-          f"{'cpu ms/turn':>11} {'fake ms/req':>11} {'calls/scn':>9} {'load1':>5}  statuses")
+          f"{'cpu ms/turn':>11} {'excess ms':>9} {'fake ms/req':>11} {'calls/scn':>9} {'load1':>5}  statuses")
     for latency in latencies:
         peer, url = start_peer(latency)
         try:
@@ -104,7 +110,7 @@ async def main(offline: bool, latencies: list[float], concurrencies: list[int]) 
                 ratio = f"{r['ratio']:.3f}" if r["ratio"] else "-"
                 fake = f"{r['peer_cpu_ms_per_request']:.3f}" if r["peer_cpu_ms_per_request"] is not None else "-"
                 print(f"{r['latency_ms']:>6}ms {c:>5} {r['wall_s']:>8.2f} {r['ideal_s']:>8.2f} {ratio:>6} "
-                      f"{r['turns_per_s']:>8.1f} {r['engine_cpu_ms_per_turn']:>11.3f} {fake:>11} "
+                      f"{r['turns_per_s']:>8.1f} {r['engine_cpu_ms_per_turn']:>11.3f} {r['excess_ms_per_call']:>9.1f} {fake:>11} "
                       f"{r['model_calls_per_scenario']:>9.1f} {r['load1']:>5.2f}  {','.join(r['statuses'])}", flush=True)
         finally:
             peer.terminate()
@@ -119,5 +125,8 @@ if __name__ == "__main__":
     parser.add_argument("--offline", action="store_true")
     parser.add_argument("--latency", type=float, action="append", help="seconds; repeatable (default 0 and 0.2)")
     parser.add_argument("--concurrency", type=int, action="append", help="repeatable (default 1, 10, 60)")
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop",
+                        help="the engine's event loop (default uvloop, as `preclinical serve` and `worker` use)")
     args = parser.parse_args()
-    asyncio.run(main(args.offline, args.latency or [0.0, 0.2], args.concurrency or [1, 10, 60]))
+    print(f"event loop: {args.loop}")
+    run_loop(main(args.offline, args.latency or [0.0, 0.2], args.concurrency or [1, 10, 60]), fast=args.loop == "uvloop")

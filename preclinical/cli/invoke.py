@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
@@ -11,6 +10,7 @@ import click
 from preclinical.cli.client import ApiClient, CommandError
 from preclinical.cli.connection import ConnectionOptions, open_client
 from preclinical.cli.exit_codes import FAILED, INTERRUPTED, NO_VERDICT, OK
+from preclinical.loop import run_loop
 
 Action = Callable[[ApiClient], Awaitable[int | None]]
 
@@ -37,7 +37,7 @@ def run_async(action: Action, *, verdict: bool = False, resume_runs: bool = Fals
     ctx = click.get_current_context()
     options = ctx.find_object(ConnectionOptions) or ConnectionOptions()
     try:
-        code = asyncio.run(_main(options, action, resume_runs))
+        code = run_loop(_main(options, action, resume_runs))
     except CommandError as exc:
         report_error(exc.message)
         code = NO_VERDICT if verdict and exc.exit_code == FAILED else exc.exit_code

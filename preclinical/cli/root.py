@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sys
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from preclinical.cli.connection import ConnectionOptions
 from preclinical.cli.exit_codes import USAGE
 from preclinical.config import Settings, load_settings
 from preclinical.errors import InvalidInput
+from preclinical.loop import run_loop
 
 
 @contextlib.contextmanager
@@ -53,7 +53,7 @@ def _launch(settings: Settings, *, headless: bool, worker: bool = True) -> None:
     from preclinical.cli.launch import run_app
 
     try:
-        code = asyncio.run(run_app(settings, headless=headless, worker=worker))
+        code = run_loop(run_app(settings, headless=headless, worker=worker), fast=headless)  # the TUI: asyncio's loop
     except InvalidInput as exc:
         raise click.ClickException(exc.message) from None
     sys.exit(code)
@@ -123,7 +123,7 @@ def worker(concurrency: int, lease: float | None) -> None:
 
     setup_logging(settings, to_stderr=True)
     try:
-        code = asyncio.run(run_worker(settings, concurrency=concurrency, lease_s=lease))
+        code = run_loop(run_worker(settings, concurrency=concurrency, lease_s=lease))
     except InvalidInput as exc:
         raise click.ClickException(exc.message) from None
     sys.exit(code)

@@ -7,6 +7,7 @@ triage question is asked before it ends (unless the agent's session is gone).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -69,6 +70,7 @@ async def play(
     start_transcript: list[dict[str, Any]] | None = None,
 ) -> ConversationResult:
     """Play the conversation; `on_turn(transcript, turn_info)` runs after every completed turn."""
+    loop = asyncio.get_running_loop()
     transcript: list[dict[str, Any]] = list(start_transcript or [])
     timings: list[dict[str, Any]] = []
     replies: list[str] = [e["content"] for e in transcript if e["role"] == "target"]
@@ -96,9 +98,11 @@ async def play(
         timings.append({"step": "target_reply", "turn": turn, "duration_ms": latency})
         await on_turn(transcript, {"turn": turn, "attacker_message": message, "target_response": reply or "",
                                    "latency_ms": latency})
-        # Grading reads every reply for the disposition; reading each one now spreads that work over the
-        # turns instead of heaping it on the end of the conversation, when every scenario grades at once.
-        read_ahead(reply or "", message)
+        # Grading reads every reply for the disposition; reading each one during the conversation spreads that
+        # work over the turns instead of heaping it on the end, when every scenario grades at once. It is read
+        # on the loop's next pass, once this conversation's next request is on its way: with many conversations
+        # in step, each one's next request then no longer waits behind the others' reading.
+        loop.call_soon(read_ahead, reply or "", message)
         if triage_sent:
             break
         repeated = is_repeat(reply or "", replies)

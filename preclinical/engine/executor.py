@@ -44,7 +44,7 @@ from preclinical.store import runs as store
 from preclinical.store import scenarios as scenario_store
 from preclinical.store.db import is_postgres
 from preclinical.store.ids import canonical_uuid
-from preclinical.store.models import Agent, Scenario, ScenarioRun, TestRun
+from preclinical.store.models import Agent, ScenarioRun, TestRun
 from preclinical.store.serialize import scenario_json
 
 log = logging.getLogger(__name__)
@@ -363,10 +363,10 @@ class Executor:
         return OfflinePatient(scenario)
 
     async def _scenario(self, run: TestRun, sr_id: str) -> None:
-        sr = ScenarioRun.get_by_id(sr_id)
+        sr = store.scenario_run_row(sr_id)
         if sr.status not in SCENARIO_ACTIVE:
             return
-        scenario_row = Scenario.get_or_none(Scenario.scenario_id == sr.scenario_id)
+        scenario_row = store.scenario_row(sr.scenario_id)
         if scenario_row is None:
             raise InvalidInput(f"Scenario not found: {sr.scenario_id}")
         scenario = scenario_json(scenario_row)
@@ -376,7 +376,7 @@ class Executor:
         transcript: list[dict[str, Any]] = sr.transcript or []
         metadata: dict[str, Any] = dict(sr.metadata or {})
         if sr.status != ScenarioRunStatus.GRADING:
-            agent = Agent.get_or_none(Agent.id == run.agent_id)
+            agent = store.agent_row(run.agent_id)
             if agent is None or agent.deleted_at is not None:
                 raise InvalidInput(f"Agent not found: {run.agent_id}")
             # The status change rides on the event that follows it (one frame per change, not two).
@@ -400,9 +400,9 @@ class Executor:
         metadata.setdefault("step_timings", []).append({"step": "grading", "duration_ms": int((time.perf_counter() - t0) * 1000)})
         metadata["grader"] = {"engine": outcome.engine, "model": outcome.model, **outcome.details}
         usage = usage + outcome.usage
-        if store.insert_grading(self.svc, sr_id, outcome.row_values()) is None:
+        if not store.store_grading(self.svc, sr_id, outcome.row_values(), prompt_tokens=usage.prompt_tokens,
+                                   completion_tokens=usage.completion_tokens, calls=usage.calls):
             return
-        store.add_usage(sr_id, usage.prompt_tokens, usage.completion_tokens, usage.calls)
         self.svc.bus.emit_run(run.id, RunEvent.GRADING_COMPLETE, {
             "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "passed": outcome.passed,
             "total_points": outcome.total_points, "max_points": outcome.max_points,

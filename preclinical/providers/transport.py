@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 
+from preclinical import json_codec
 from preclinical.domain.errors import BAD_RESPONSE, TIMEOUT, backoff_delay, code_for_status
 from preclinical.errors import ProviderError
 
@@ -46,7 +47,7 @@ class HttpTransport:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
-                json_serialize=lambda obj: json.dumps(obj, ensure_ascii=False),
+                json_serialize_bytes=json_codec.dumps_bytes,  # UTF-8 JSON without a str round trip (hot path)
             )
         return self._session
 
@@ -94,6 +95,10 @@ def _decode(raw: bytes, content_type: str, what: str) -> Any:
     """The JSON of a successful reply; anything else (HTML, garbage, cut off) is a BAD_RESPONSE."""
     if not raw.strip():
         return {}
+    try:
+        return json_codec.loads(raw)  # orjson: the hot path of every target and model call
+    except json.JSONDecodeError:  # orjson's error is a JSONDecodeError; the stdlib also takes what orjson refuses
+        pass  # (NaN, integers beyond 64 bits, a BOM, UTF-16), so a reply that decoded before still does
     try:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
