@@ -58,7 +58,7 @@ def resolve_settings(config: dict[str, Any], env: ProviderEnv) -> TargetSettings
             raise ProviderError(
                 "Agent missing api_key in config and no OPENAI_API_KEY is set", code="PROVIDER_AUTH", retryable=False
             )
-        api_key = "local"  # local servers ignore the key, the SDK insists on one
+        api_key = "local"  # placeholder bearer token: local servers ignore it, and the Authorization header always carries one
     return TargetSettings(
         api_key=api_key,
         base_url=base_url,
