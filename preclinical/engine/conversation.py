@@ -57,7 +57,9 @@ class ConversationResult:
     step_timings: list[dict[str, Any]] = field(default_factory=list)
 
 
-OnTurn = Callable[[list[dict[str, Any]], dict[str, Any]], Awaitable[None]]
+# Returns False when the turn could not be stored because the scenario run was closed elsewhere (canceled or
+# deleted by another process): the conversation then stops instead of asking the target again.
+OnTurn = Callable[[list[dict[str, Any]], dict[str, Any]], Awaitable[bool | None]]
 
 
 async def play(
@@ -96,8 +98,11 @@ async def play(
         transcript.append({"turn": turn, "role": "target", "content": reply or "", "timestamp": _iso(now()),
                            "latency_ms": latency})
         timings.append({"step": "target_reply", "turn": turn, "duration_ms": latency})
-        await on_turn(transcript, {"turn": turn, "attacker_message": message, "target_response": reply or "",
-                                   "latency_ms": latency})
+        stored = await on_turn(transcript, {"turn": turn, "attacker_message": message, "target_response": reply or "",
+                                            "latency_ms": latency})
+        if stored is False:
+            stop_reason = "closed_elsewhere"
+            break
         # Grading reads every reply for the disposition; reading each one during the conversation spreads that
         # work over the turns instead of heaping it on the end, when every scenario grades at once. It is read
         # on the loop's next pass, once this conversation's next request is on its way: with many conversations

@@ -422,12 +422,14 @@ class Executor:
         for attempt in range(1, SCENARIO_ATTEMPTS + 1):
             patient = self._patient(run, scenario, max_turns, llm)
 
-            async def on_turn(transcript: list[dict[str, Any]], info: dict[str, Any]) -> None:
-                # The transcript and its event in one commit (one statement on PostgreSQL).
+            async def on_turn(transcript: list[dict[str, Any]], info: dict[str, Any]) -> bool:
+                # The transcript and its event in one commit (one statement on PostgreSQL). Nothing is stored
+                # when the row was closed elsewhere: the conversation then stops at once, not at the next heartbeat.
                 saved = store.save_turn(self.svc, run.id, sr_id, transcript, {
                     "scenario_run_id": sr_id, "scenario_id": scenario["scenario_id"], "max_turns": max_turns, **info})
                 if saved:
                     await asyncio.sleep(0)  # let live followers get the turn before the next request is built
+                return saved
 
             t0 = time.perf_counter()
             try:

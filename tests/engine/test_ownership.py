@@ -65,3 +65,24 @@ async def test_a_run_with_a_live_owner_elsewhere_is_followed_not_taken(runtime):
         stop()
     # Found after we opened: its events are republished from its first one, so screens learn of it.
     assert [e.event_type for e in seen] == ["test_run_started", "transcript_update"]
+
+
+async def test_a_conversation_closed_by_another_process_stops_asking_the_target_at_once(fake_openai, runtime, client):
+    """Another process cancels the run by changing only the database, and no heartbeat has come yet: each
+    conversation stops at its next turn write instead of asking the target until its turn limit."""
+    fake_openai.latency_s = 0.2
+    agent = (await (await client.post("/api/v1/agents", json={"provider": "openai", "name": "paced", "config": {
+        "base_url": fake_openai.url, "api_key": "k"}})).json())["id"]
+    run = (await (await client.post("/start-run", json={"agent_id": agent, "max_scenarios": 2,
+                                                        "max_turns": 20})).json())
+    for _ in range(100):  # both conversations have had a turn answered
+        if len(fake_openai.requests) >= 4:
+            break
+        await asyncio.sleep(0.05)
+    store.cancel_run(runtime.services, models.TestRun.get_by_id(run["id"]), emit=False)
+    asked_at_cancel = len(fake_openai.requests)
+    await asyncio.sleep(2.0)  # ten more turns' worth of target latency, well before the 10 s heartbeat
+    assert len(fake_openai.requests) - asked_at_cancel <= 2  # at most the request each conversation had in flight
+    rows = list(ScenarioRun.select().where(ScenarioRun.test_run == run["id"]))
+    assert {r.status for r in rows} == {"canceled"}
+    assert all(len(r.transcript or []) < 40 for r in rows)
