@@ -119,7 +119,9 @@ async def postgres_workers(server: PostgresServer, peer_url: str, latency: float
     db_url = server.create_database()
     procs: list[subprocess.Popen] = []
     with tempfile.TemporaryDirectory() as tmp:
-        settings = isolated_settings(Path(tmp), database_url=db_url)
+        # The process that starts a run records its engine in the run spec, and workers play the run with it:
+        # this one needs the model settings too, or the workers would play the run offline.
+        settings = isolated_settings(Path(tmp), database_url=db_url, openai_base_url=peer_url, openai_api_key="bench")
         try:
             async with open_runtime(settings, recover=False, follow_others=False) as rt, \
                     queue_mode(rt.executor, db_url):
