@@ -38,6 +38,7 @@ import time
 
 import aiohttp
 
+from bench.engine_bench import process_cpu
 from bench.fake_peer import STAMP, TARGET_MODEL
 
 _FRAME_END = b"\n\n"
@@ -179,16 +180,6 @@ async def stored_replies(http: aiohttp.ClientSession, base: str, run_id: str) ->
         offset += len(page["results"])
         if not page["results"] or offset >= page["total"]:
             return replies
-
-
-def process_cpu(pid: int) -> float | None:
-    """CPU seconds (user + system) a process has used so far (Linux /proc), else None."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 async def measure(http: aiohttp.ClientSession, base: str, port: int, agent_id: str, clients: int,

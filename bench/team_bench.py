@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.engine_bench import N_SCENARIOS, TURNS, start_peer
+from bench.engine_bench import N_SCENARIOS, TURNS, process_cpu, start_peer
 from preclinical.engine.dispatch import queue_mode
 from preclinical.runtime import open_runtime
 from preclinical.store import agents as agent_store
@@ -37,21 +37,13 @@ from preclinical.store.models import ScenarioRun, TestRun
 from tests.pg_server import PostgresServer
 from tests.support import isolated_settings
 
-_TICK = os.sysconf("SC_CLK_TCK")
 SHOW_STATEMENTS = False  # --statements: the most frequent SQL statements of each PostgreSQL row
 PROFILE_DIR: Path | None = None  # --profile DIR: each worker writes a cProfile file there
 
 
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU of these processes so far (0 for one that is gone)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / _TICK
+    return sum(process_cpu(pid) or 0.0 for pid in pids)
 
 
 def children(ppid: int) -> list[int]:

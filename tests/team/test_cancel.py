@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 
 import pytest
@@ -19,7 +18,7 @@ from preclinical.store import leases
 from preclinical.store.db import database
 from preclinical.store.models import ScenarioRun
 from tests.support import isolated_settings
-from tests.team.test_workers import start_worker, wait_until
+from tests.team.test_workers import start_worker, stop_worker, wait_until
 
 # The worker renews its leases every LEASE / 3 = 20 s: the heartbeat alone would stop the canceled
 # conversations only after that, well beyond the wait below.
@@ -76,11 +75,7 @@ async def test_cancel_through_the_api_stops_the_conversations_a_worker_elsewhere
             assert worker.poll() is None  # the worker itself goes on, ready for other runs
     finally:
         if worker is not None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(10)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop_worker(worker)
 
 
 @pytest.mark.slow
@@ -155,9 +150,4 @@ async def test_the_jobs_of_a_dead_worker_in_a_canceled_run_are_closed_not_resume
             assert {r.status for r in ScenarioRun.select().where(ScenarioRun.test_run == run["id"])} == {"canceled"}
     finally:
         for worker in workers:
-            if worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-                try:
-                    worker.wait(10)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+            stop_worker(worker)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
-import subprocess
 
 import pytest
 
@@ -15,7 +13,7 @@ from preclinical.server.app import make_app
 from preclinical.store.events import events_after
 from tests.engine.test_runs import parse_sse
 from tests.support import isolated_settings
-from tests.team.test_workers import start_worker
+from tests.team.test_workers import start_worker, stop_worker
 
 
 @pytest.mark.slow
@@ -48,8 +46,4 @@ async def test_sse_here_follows_a_run_executed_by_a_worker_elsewhere(postgres_da
             assert resumed == [i for i in ids if i > middle]
     finally:
         if worker is not None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(10)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop_worker(worker)

@@ -33,6 +33,16 @@ def start_worker(url: str, tmp_path, name: str, concurrency: int, lease_s: float
                              "--lease", str(lease_s)], env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
+def stop_worker(proc: subprocess.Popen) -> None:
+    """Stop a worker the way an operator does (SIGTERM), killing it if it has not gone within 10 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 async def wait_until(check, timeout=60.0, step=0.1):
     deadline = asyncio.get_running_loop().time() + timeout
     while not (result := check()):
@@ -86,12 +96,7 @@ async def test_a_killed_workers_scenario_runs_are_finished_by_another(postgres_d
             events = events_after(run.id, 0)
     finally:
         for proc in workers.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop_worker(proc)
 
     # Nothing lost: every scenario run ended with a verdict, each with its whole conversation.
     assert len(final) == N
