@@ -231,16 +231,6 @@ def add_usage(sr_id: str, prompt_tokens: int, completion_tokens: int, calls: int
     ).where(ScenarioRun.id == sr_id).execute()
 
 
-def insert_grading(svc: Services, sr_id: str, values: dict[str, Any]) -> Grading | None:
-    """Store a grading unless the scenario run was canceled meanwhile."""
-    now = svc.now()
-    with database.atomic():
-        row = db.execute("SELECT status FROM scenario_run WHERE id = ?", (sr_id,)).fetchone()
-        if row is None or row[0] == ScenarioRunStatus.CANCELED:
-            return None
-        return Grading.create(id=svc.new_id(), scenario_run=sr_id, graded_at=now, created_at=now, **values)
-
-
 def store_grading(svc: Services, sr_id: str, values: dict[str, Any], *, prompt_tokens: int, completion_tokens: int,
                   calls: int) -> bool:
     """Store a grading and add the scenario run's model usage, in one transaction, unless the run was canceled
