@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sqlite3
+import threading
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +36,11 @@ PRAGMAS = {
     "busy_timeout": 5000,
     "cache_size": -16000,  # 16 MB page cache
 }
+
+# WAL checkpoints run on a thread of their own (see `_Checkpointer`); the connection's own automatic checkpoint
+# is only a backstop, at a size that thread keeps the log far below.
+CHECKPOINT_EVERY_S = 0.5
+AUTOCHECKPOINT_PAGES = 20000
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -95,9 +102,57 @@ def _open_sqlite(path: Path) -> SqliteDatabase:
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
         os.chmod(path, 0o600)
-    db = SqliteDatabase(str(path), pragmas=PRAGMAS, timeout=5)
+    pragmas = PRAGMAS if str(path) == ":memory:" else {**PRAGMAS, "wal_autocheckpoint": AUTOCHECKPOINT_PAGES}
+    db = SqliteDatabase(str(path), pragmas=pragmas, timeout=5)
     db.connect()
+    if str(path) != ":memory:":
+        _checkpointer.start(path)
     return db
+
+
+class _Checkpointer:
+    """Copies the write-ahead log back into the database file on a thread of its own, every half second.
+
+    SQLite otherwise does this inside the commit that fills the log past its limit: a pause of several
+    milliseconds (it syncs the file) in the middle of the event loop every few hundred turns, which every
+    conversation, live follower and screen waits through. A passive checkpoint never blocks a writer or a
+    reader, and the sqlite3 module lets go of the GIL while SQLite works.
+    """
+
+    def __init__(self) -> None:
+        self._stop: threading.Event | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, path: Path) -> None:
+        self.stop()
+        stop = self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(path, stop), name="sqlite checkpoint", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._stop = self._thread = None
+
+    @staticmethod
+    def _run(path: Path, stop: threading.Event) -> None:
+        conn = None
+        try:
+            while not stop.wait(CHECKPOINT_EVERY_S):
+                if conn is None:
+                    conn = sqlite3.connect(path, timeout=0, check_same_thread=False)
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:  # busy or gone for a moment: the next beat tries again
+                    log.debug("WAL checkpoint skipped: %s", exc)
+        finally:
+            if conn is not None:
+                conn.close()
+
+
+_checkpointer = _Checkpointer()
 
 
 def open_database(target: Path | str) -> Database:
@@ -121,6 +176,7 @@ def storable(data: Any) -> None:
 
 
 def close_database() -> None:
+    _checkpointer.stop()
     if database.obj is not None and not database.is_closed():
         database.close()
 
