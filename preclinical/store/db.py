@@ -139,11 +139,12 @@ class _Checkpointer:
     @staticmethod
     def _run(path: Path, stop: threading.Event) -> None:
         conn = None
+        uri = path.resolve().as_uri() + "?mode=rw"  # never creates a file where the database was removed
         try:
             while not stop.wait(CHECKPOINT_EVERY_S):
-                if conn is None:
-                    conn = sqlite3.connect(path, timeout=0, check_same_thread=False)
                 try:
+                    if conn is None:
+                        conn = sqlite3.connect(uri, uri=True, timeout=0, check_same_thread=False)
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error as exc:  # busy or gone for a moment: the next beat tries again
                     log.debug("WAL checkpoint skipped: %s", exc)

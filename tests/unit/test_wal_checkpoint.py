@@ -44,3 +44,17 @@ def test_an_in_memory_database_has_no_checkpoint_thread():
         assert _checkpoint_threads() == []
     finally:
         store_db.close_database()
+
+
+def test_a_removed_database_is_not_created_again_by_the_thread(tmp_path):
+    path = tmp_path / "gone.db"
+    store_db.open_database(path)
+    try:
+        store_db.database.close()
+        for name in ("gone.db", "gone.db-wal", "gone.db-shm"):
+            (tmp_path / name).unlink(missing_ok=True)
+        time.sleep(store_db.CHECKPOINT_EVERY_S * 3)
+        assert not path.exists()
+        assert len(_checkpoint_threads()) == 1  # still beating, quietly
+    finally:
+        store_db.close_database()
