@@ -27,7 +27,13 @@ from typing import Any
 import orjson
 
 from preclinical.loop import run_loop
-from tests.fakes.openai_server import _requested_schema, asks_for_json, example_from_schema
+from tests.fakes.openai_server import (
+    _all_text,
+    _estimate_tokens,
+    _requested_schema,
+    asks_for_json,
+    example_from_schema,
+)
 
 _counter = itertools.count(1)
 TARGET_MODEL = "fake-target"
@@ -144,8 +150,7 @@ class _Server:
             return
         reply = varied_reply(body)  # stamped now, as it leaves
         content = reply if isinstance(reply, str) else orjson.dumps(reply).decode()
-        prompt_tokens = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4 + 1
-        completion_tokens = len(content) // 4 + 1
+        prompt_tokens, completion_tokens = _estimate_tokens(_all_text(body)), _estimate_tokens(content)
         peer.send("200 OK", orjson.dumps({
             "id": f"chatcmpl-fake-{next(_ids)}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "fake-model"),
