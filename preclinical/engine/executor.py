@@ -298,6 +298,11 @@ class Executor:
         async with asyncio.TaskGroup() as group:
             for sr_id in todo:
                 group.create_task(self._guarded(run, sr_id, slots))
+                # One scenario starts per pass of the loop, so its connection and first message go out while
+                # the next one starts. Started all at once, every conversation's first message would wait for
+                # the last scenario's start-up, reach the target in one burst, and the replies would come back
+                # in one burst, each waiting behind the others' handling; that lockstep lasts several turns.
+                await asyncio.sleep(0)
         store.finalize_run(self.svc, run_id)
 
     async def _guarded(self, run: TestRun, sr_id: str, slots: asyncio.Semaphore) -> None:

@@ -8,10 +8,12 @@ import asyncio
 
 import pytest
 
+from preclinical.domain.run import RunEvent
 from preclinical.domain.triage import TRIAGE_QUESTION
 from preclinical.runtime import open_runtime
 from preclinical.store import agents as agent_store
 from preclinical.store import runs as run_store
+from preclinical.store.events import events_after
 from preclinical.store.models import Grading, ScenarioRun
 from tests.fakes.openai_server import FakeOpenAI
 from tests.support import FixedClock, isolated_settings, seeded_rng
@@ -310,3 +312,17 @@ async def test_a_patient_model_that_refuses_is_regenerated_and_the_run_flagged(m
     assert patient_lines[1:4] == ["I'm not sure."] * 3  # turns 2-4; turn 1 and 5 are fixed texts
     assert row.metadata["flagged"] is True
     assert [r["turn"] for r in row.metadata["patient_out_of_role"]] == [2, 3, 4]
+
+
+async def test_conversations_begin_while_later_scenarios_are_still_starting(model_runtime, target):
+    """Each scenario's first message goes out as soon as that scenario starts: a follower of a large run
+    sees the first replies before the last scenario has started, not after every one has (and the target
+    is not sent every scenario's first message in one burst)."""
+    agent = make_agent(model_runtime, target)
+    run, rows = await run_to_end(model_runtime, {"agent_id": agent.id, "max_scenarios": 20, "max_turns": 5,
+                                                 "concurrency_limit": 20})
+    assert run.status == "completed" and len(rows) == 20
+    kinds = [e.event_type for e in events_after(run.id)]
+    last_start = max(i for i, kind in enumerate(kinds) if kind == RunEvent.SCENARIO_STARTED)
+    first_reply = kinds.index(RunEvent.TRANSCRIPT_UPDATE)
+    assert first_reply < last_start, kinds[:last_start + 1]
