@@ -9,7 +9,9 @@ model `fake-target`) ends with a stamp `[sent <CLOCK_MONOTONIC seconds>]` taken 
 so another process on this machine can tell how long the reply took to reach it (bench/sse_bench.py).
 
 With `--hold`, answers wait at a gate: SIGUSR1 opens it, SIGUSR2 closes it again (the SSE bench
-holds a run's first replies until all its clients are connected).
+holds a run's first replies until all its clients are connected). Held answers leave as far apart as
+they fell due: the gate shifts a run's first replies later without packing them into one burst that
+the run itself would not have sent.
 
     python -m bench.fake_peer --latency 0.2 --port 8999
 """
@@ -126,7 +128,7 @@ class _Server:
     def __init__(self, latency: float, hold: bool) -> None:
         self.latency = latency
         self.open = not hold
-        self.held: list[tuple[_Peer, dict[str, Any]]] = []
+        self.held: list[tuple[float, _Peer, dict[str, Any]]] = []  # (when it fell due, ...)
         self.loop = asyncio.get_running_loop()
 
     def received(self, peer: _Peer, method: str, path: str, raw: bytes) -> None:
@@ -146,7 +148,7 @@ class _Server:
 
     def answer(self, peer: _Peer, body: dict[str, Any]) -> None:
         if not self.open:  # held until SIGUSR1
-            self.held.append((peer, body))
+            self.held.append((self.loop.time(), peer, body))
             return
         reply = varied_reply(body)  # stamped now, as it leaves
         content = reply if isinstance(reply, str) else orjson.dumps(reply).decode()
@@ -163,8 +165,8 @@ class _Server:
         self.open = value
         if value:
             held, self.held = self.held, []
-            for peer, body in held:
-                self.answer(peer, body)
+            for due, peer, body in held:
+                self.loop.call_later(due - held[0][0], self.answer, peer, body)
 
 
 _ids = itertools.count(1)
