@@ -97,7 +97,7 @@ class Executor:
                                browser_use_api_key=settings.browser_use_api_key,
                                request_timeout_s=settings.target_timeout_s)
         self._jitter = random.Random(0)
-        self.ownership = Ownership(self, resume_limit=RESUME_LIMIT)  # one owner per run, across processes
+        self.ownership = Ownership(self)  # one owner per run, across processes
         # A run this process drives that another process canceled or deleted stops as soon as the news
         # arrives (on PostgreSQL the relay brings it at once), not only at the next lease heartbeat.
         services.bus.listen(self._stop_when_ended_elsewhere)
@@ -213,9 +213,10 @@ class Executor:
         """A scenario run whose owner died mid-conversation: start it again (True), or close it if that happened too often."""
         if sr.attempts >= RESUME_LIMIT:
             store.set_status(self.svc, sr.id, ScenarioRunStatus.ERROR, error_code=codes.INTERRUPTED,
-                             error_message="Interrupted by a restart too many times; not resumed again.")
-            self.svc.bus.emit_run(run_id, RunEvent.SCENARIO_ERROR, {"scenario_run_id": sr.id, "scenario_id": sr.scenario_id,
-                                                                    "error": "Interrupted by a restart"})
+                             error_message="Interrupted by a restart too many times; not resumed again.",
+                             event=(RunEvent.SCENARIO_ERROR, {"scenario_run_id": sr.id, "scenario_id": sr.scenario_id,
+                                                              "error": "Interrupted by a restart",
+                                                              "error_code": codes.INTERRUPTED}))
             return False
         metadata = dict(sr.metadata or {})
         metadata.setdefault("interrupted_attempts", []).append(sr.transcript or [])
@@ -325,12 +326,10 @@ class Executor:
             if code == codes.UNKNOWN:
                 log.exception("scenario run %s failed", sr_id)
         sr = ScenarioRun.get_or_none(ScenarioRun.id == sr_id)
-        prev = store.set_status(self.svc, sr_id, ScenarioRunStatus.ERROR, announce=False, error_code=code,
-                                error_message=message)
-        if prev:
-            self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_ERROR, {
-                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id if sr else None, "error": message,
-                "error_code": code, "status": ScenarioRunStatus.ERROR, "prev_status": prev})
+        store.set_status(self.svc, sr_id, ScenarioRunStatus.ERROR, error_code=code, error_message=message,
+                         event=(RunEvent.SCENARIO_ERROR, {"scenario_run_id": sr_id,
+                                                          "scenario_id": sr.scenario_id if sr else None,
+                                                          "error": message, "error_code": code}))
 
     def max_turns_for(self, run: TestRun) -> int:
         """The run's turn limit: as recorded in its spec when it started, else from today's settings."""
@@ -384,21 +383,18 @@ class Executor:
             agent = store.agent_row(run.agent_id)
             if agent is None or agent.deleted_at is not None:
                 raise InvalidInput(f"Agent not found: {run.agent_id}")
-            # The status change rides on the event that follows it (one frame per change, not two).
-            prev = store.set_status(self.svc, sr_id, ScenarioRunStatus.RUNNING, announce=False, attempts=sr.attempts + 1)
-            if not prev:
+            # Each status change rides on its event (one frame per change, not two; one commit for both).
+            if not store.set_status(self.svc, sr_id, ScenarioRunStatus.RUNNING, attempts=sr.attempts + 1,
+                                    event=(RunEvent.SCENARIO_STARTED, {"scenario_run_id": sr_id,
+                                                                       "scenario_id": sr.scenario_id,
+                                                                       "scenario_name": name})):
                 return
-            self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_STARTED, {
-                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "scenario_name": name,
-                "status": ScenarioRunStatus.RUNNING, "prev_status": prev})
             transcript, metadata, usage = await self._converse(run, sr_id, agent, scenario, metadata, llm)
-            prev = store.set_status(self.svc, sr_id, ScenarioRunStatus.GRADING, announce=False, transcript=transcript,
-                                    metadata=metadata)
-            if not prev:
+            if not store.set_status(self.svc, sr_id, ScenarioRunStatus.GRADING, transcript=transcript, metadata=metadata,
+                                    event=(RunEvent.SCENARIO_COMPLETED_TESTING, {
+                                        "scenario_run_id": sr_id, "scenario_id": sr.scenario_id,
+                                        "total_turns": metadata["total_turns"]})):
                 return
-            self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_COMPLETED_TESTING, {
-                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "total_turns": metadata["total_turns"],
-                "status": ScenarioRunStatus.GRADING, "prev_status": prev})
         self.svc.bus.emit_run(run.id, RunEvent.GRADING_STARTED, {"scenario_run_id": sr_id, "scenario_id": sr.scenario_id})
         t0 = time.perf_counter()
         outcome = await grader.grade(scenario, transcript)
@@ -413,11 +409,8 @@ class Executor:
             "total_points": outcome.total_points, "max_points": outcome.max_points,
             "triage_result": outcome.triage_result, "triage_correct": outcome.triage_correct})
         status = ScenarioRunStatus.PASSED if outcome.passed else ScenarioRunStatus.FAILED
-        prev = store.set_status(self.svc, sr_id, status, announce=False, metadata=metadata)
-        if prev:
-            self.svc.bus.emit_run(run.id, RunEvent.SCENARIO_COMPLETE, {
-                "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "status": status, "passed": outcome.passed,
-                "scenario_name": name, "prev_status": prev})
+        store.set_status(self.svc, sr_id, status, metadata=metadata, event=(RunEvent.SCENARIO_COMPLETE, {
+            "scenario_run_id": sr_id, "scenario_id": sr.scenario_id, "passed": outcome.passed, "scenario_name": name}))
 
     async def _converse(self, run: TestRun, sr_id: str, agent: Agent, scenario: dict[str, Any],
                         metadata: dict[str, Any], llm: LLM | None) -> tuple[list[dict[str, Any]], dict[str, Any], Usage]:

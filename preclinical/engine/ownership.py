@@ -16,8 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from preclinical.domain import errors as codes
-from preclinical.domain.run import TERMINAL_EVENTS, RunEvent, ScenarioRunStatus
+from preclinical.domain.run import TERMINAL_EVENTS, ScenarioRunStatus
 from preclinical.store import leases
 from preclinical.store import runs as store
 from preclinical.store.db import database
@@ -33,10 +32,9 @@ FOLLOW_S = 0.25  # how often events of runs driven elsewhere are picked up
 
 
 class Ownership:
-    def __init__(self, executor: Executor, *, resume_limit: int) -> None:
+    def __init__(self, executor: Executor) -> None:
         self.executor = executor
         self.owner_id = leases.new_owner_id()
-        self.resume_limit = resume_limit
         self._task: asyncio.Task[None] | None = None
         self._followed: dict[str, int] = {}  # run id -> last event id republished here
         # Off where another path brings other processes' events to the bus (PostgreSQL: store/relay.py).
@@ -74,19 +72,10 @@ class Ownership:
         ex = self.executor
         resumed = closed = 0
         for sr in ScenarioRun.select().where(ScenarioRun.test_run == run_id, ScenarioRun.status == ScenarioRunStatus.RUNNING):
-            if sr.attempts >= self.resume_limit:
-                prev = store.set_status(ex.svc, sr.id, ScenarioRunStatus.ERROR, announce=False,
-                                        error_code=codes.INTERRUPTED,
-                                        error_message="Interrupted by a restart too many times; not resumed again.")
-                ex.svc.bus.emit_run(run_id, RunEvent.SCENARIO_ERROR, {
-                    "scenario_run_id": sr.id, "scenario_id": sr.scenario_id, "error": "Interrupted by a restart",
-                    "error_code": codes.INTERRUPTED, "status": ScenarioRunStatus.ERROR, "prev_status": prev})
-                closed += 1
-            else:
-                metadata = dict(sr.metadata or {})
-                metadata.setdefault("interrupted_attempts", []).append(sr.transcript or [])
-                store.set_status(ex.svc, sr.id, ScenarioRunStatus.PENDING, transcript=[], metadata=metadata)
+            if ex.resume_interrupted(run_id, sr):
                 resumed += 1
+            else:
+                closed += 1
         if not store.finalize_run(ex.svc, run_id):
             ex.launch(run_id)
         return resumed, closed
