@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 _CITATION = re.compile(r"^\W*turns?\s*#?\s*(\d+)\b\W*?", re.IGNORECASE)
@@ -29,10 +30,13 @@ class EvidenceCheck:
     reason: str
 
 
+@lru_cache(maxsize=8192)
 def _words(text: str) -> str:
     """Text reduced to lowercase words, so case, punctuation, quotes and spacing do not matter.
 
     Padded with spaces so a containment test matches whole words only ("er now" is not in "water now").
+    Cached: grading checks the same transcript's messages several times (the evidence, again after a
+    regrade, the disposition quote).
     """
     text = text.translate(_UNIFY).lower().replace("'", "")
     return " " + " ".join(re.sub(r"[\W_]+", " ", text).split()) + " "

@@ -697,6 +697,7 @@ def read_ahead(reply: str, patient_message: str) -> None:
     if isinstance(reply, str) and reply:
         other_language(reply)
         _find_mentions(reply, is_triage_question(patient_message))
+        _option_picks(reply)
 
 
 def find_mentions(text: str, answers_question: bool = False) -> list[Mention]:
@@ -935,11 +936,10 @@ def read_replies(transcript: list[dict]) -> list[ReplyReading]:
         turn = entry.get("turn")
         mentions = tuple(find_mentions(text, turn in answered))
         folded = _fold(text)
-        run = _menu_run(folded)
-        refs = _option_refs(folded, [m.span() for m in run])
+        has_list, refs = _option_picks(text)
         unresolved = None
         if refs:
-            if run:
+            if has_list:
                 menu, source = numbered_menu(folded), "the numbered options in the same reply"
                 mentions = _as_menu(mentions, menu)
             elif turn in answered:
@@ -953,12 +953,21 @@ def read_replies(transcript: list[dict]) -> list[ReplyReading]:
                 menu, source = [], ""
             mentions, unresolved = _resolve(folded, text, mentions, refs, menu, source)
         readings.append(ReplyReading(entry, mentions, unresolved))
-        if run:
+        if has_list:
             last_list = len(readings) - 1
     return readings
 
 
-def _resolve(folded: str, text: str, mentions: tuple[Mention, ...], refs: list[_OptionRef], menu: list[MenuItem],
+@functools.lru_cache(maxsize=4096)
+def _option_picks(text: str) -> tuple[bool, tuple[_OptionRef, ...]]:
+    """Whether a reply holds a numbered list, and the places where it picks an option. Cached, like the mentions:
+    read as each reply arrives (`read_ahead`) and again, for the whole transcript, when the run is graded."""
+    folded = _fold(text)
+    run = _menu_run(folded)
+    return bool(run), tuple(_option_refs(folded, [m.span() for m in run]))
+
+
+def _resolve(folded: str, text: str, mentions: tuple[Mention, ...], refs: tuple[_OptionRef, ...], menu: list[MenuItem],
              source: str) -> tuple[tuple[Mention, ...], str | None]:
     # Numbers read by the fixed 1-2-3 of the triage question are read again here against the right list.
     kept = [m for m in mentions if m.kind != NUMBER]
