@@ -5,7 +5,6 @@ an edited rubric, or the same judge again (test-retest). The new gradings go bes
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import math
 from typing import Any
@@ -110,23 +109,22 @@ class Regrader:
         if task is not None:
             await asyncio.wait([task])
 
-    def _judge(self, options: dict[str, Any]) -> tuple[LLM | None, bool]:
-        """The LLM to grade with, and whether it is our own (to close afterwards)."""
+    def _judge(self, options: dict[str, Any]) -> LLM | None:
+        """The LLM to grade with: the executor's, with the judge model or temperature the regrade asks for
+        (the same HTTP sessions and what is known of each endpoint's structured output; nothing to close)."""
         base = self.executor.llm
         if options["engine"] == "rules" or base is None:
-            return None, False
-        if options["judge_model"] is None and options["temperature"] is None:
-            return base, False
+            return None
         changes: dict[str, Any] = {}
         if options["judge_model"]:
             changes["grader_model"] = options["judge_model"]
         if options["temperature"] is not None:
             changes["grader_temperature"] = options["temperature"]
-        return LLM(dataclasses.replace(base.settings, **changes)), True
+        return base.with_models(**changes) if changes else base
 
     async def _drive(self, run: TestRun, regrade: Regrade, todo: list[str], options: dict[str, Any]) -> None:
         svc = self.executor.svc
-        llm, own = self._judge(options)
+        llm = self._judge(options)
         slots = asyncio.Semaphore(CONCURRENCY)
         overrides = options["rubric_overrides"] or {}
 
@@ -160,6 +158,3 @@ class Regrader:
         except Exception:
             log.exception("regrade %s failed", regrade.id)
             store.finish_regrade(svc, regrade.id, store.RegradeStatus.FAILED)
-        finally:
-            if own and llm is not None:
-                await llm.close()
