@@ -5,8 +5,8 @@ latency-bound ideal (ceil(N/C) x sequential calls per scenario x latency), the e
 time per turn (the fake runs in another process), the fake's CPU per request, model calls per
 scenario, the 1-minute load average at the end of the row, and peak memory. On a shared machine
 the wall-clock ratio follows the CPU the engine gets; CPU per turn is the steadier figure. *Excess* is
-how long a target call took beyond the set latency, on average (at 200 ms and concurrency 60 the
-conversations move in step, so a reply waits behind the other conversations' work of that round).
+how long a target call took beyond the set latency, on average (at 200 ms and concurrency 60 a reply
+can wait behind the other conversations' replies that reached the engine just before it).
 
     python -m bench.engine_bench                 # model engine (patient + judge on the fake model)
     python -m bench.engine_bench --offline       # offline engine (scripted patient, rules grader)
@@ -74,7 +74,7 @@ async def one(latency: float, concurrency: int, offline: bool, url: str, scenari
             rows = list(ScenarioRun.select().where(ScenarioRun.test_run == run.id))
             turns = sum(sum(1 for e in r.transcript if e["role"] == "target") for r in rows)
             # How long each target call took beyond the set latency (request sent → reply read by the engine):
-            # in a 60-conversation lockstep, the time a reply waits behind the other conversations' work.
+            # with 60 conversations, mostly the time a reply waits behind the other conversations' work.
             waits = [e["latency_ms"] for r in rows for e in r.transcript if e["role"] == "target"]
             statuses = {r.status for r in rows}
             model_calls = sum(r.model_calls for r in rows) / len(rows)
