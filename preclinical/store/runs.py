@@ -158,16 +158,15 @@ def _db_value(column: str, value: Any) -> Any:
     return value
 
 
-def set_status(svc: Services, sr_id: str, status: str, *, announce: bool = True,
-               event: tuple[str, dict[str, Any]] | None = None, **fields: Any) -> str | None:
+def set_status(svc: Services, sr_id: str, status: str, *, event: tuple[str, dict[str, Any]] | None = None,
+               **fields: Any) -> str | None:
     """Move a scenario run to `status` unless it was canceled (a canceled row never changes again).
 
     Terminal statuses fill `completed_at` and `duration_ms`. Returns the previous status when the row
     changed (a non-empty string), None when it did not. A change is published as `scenario_status`
-    unless `announce` is False or an `event` (type, payload) is given: that event then carries the
-    news instead, with `status` and `prev_status` added to its payload (live followers are not sent the
-    same news twice), and it is logged in the same transaction as the change, so neither is ever kept
-    without the other.
+    unless an `event` (type, payload) is given: that event then carries the news instead, with
+    `status` and `prev_status` added to its payload (live followers are not sent the same news twice),
+    and it is logged in the same transaction as the change, so neither is ever kept without the other.
     Plain SQL on a few columns: this runs several times per scenario run, and loading the whole
     row (its transcript included) through the ORM cost ten times as much.
     """
@@ -196,7 +195,7 @@ def set_status(svc: Services, sr_id: str, status: str, *, announce: bool = True,
                              (*(_db_value(c, v) for c, v in values.items()), sr_id))
         if event is not None:
             svc.bus.emit_run(run_id, event[0], {**event[1], "status": status, "prev_status": prev})
-    if prev != status and announce and event is None:
+    if prev != status and event is None:
         svc.bus.emit_run(run_id, RunEvent.SCENARIO_STATUS, {
             "id": sr_id, "scenario_run_id": sr_id, "scenario_id": scenario_id, "status": status,
             "prev_status": prev}, table=EventTable.SCENARIO_RUNS)
