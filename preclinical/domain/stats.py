@@ -205,6 +205,9 @@ def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "accuracy": accuracy, "accuracy_ci": accuracy_ci,
             "matrix": triage_matrix((r.get("gold_standard"), r.get("triage_result"))
                                     for r in rows if _placement(r) is not None),
+            # The part of `matrix` that the cases accept (acceptable_levels): off the diagonal, yet not a mistake.
+            "matrix_acceptable": triage_matrix((r.get("gold_standard"), r.get("triage_result"))
+                                               for r in rows if _placement(r) == "acceptable"),
         },
         **({"repeats": repeats["overall"], "scenarios": len(groups)} if repeats else {}),
     }

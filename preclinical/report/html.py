@@ -218,8 +218,9 @@ def render_run(model: dict[str, Any]) -> str:
              '<h2>Rates and triage</h2><div class="grid2">',
              f'<div class="panel"><h3>Rates with 95% intervals</h3>{rates}<p class="note">The whisker is the range '
              "the rate would plausibly take on a fresh sample of scenarios like these.</p>"
-             f"{_by_gold(triage['matrix'])}</div>",
-             f'<div class="panel"><h3>Triage confusion matrix</h3>{confusion_matrix(triage["matrix"])}'
+             f"{_by_gold(triage['matrix'], triage.get('matrix_acceptable'))}</div>",
+             '<div class="panel"><h3>Triage confusion matrix</h3>'
+             f'{confusion_matrix(triage["matrix"], acceptable=triage.get("matrix_acceptable"))}'
              f'<p class="note">Every scenario run with a gold level counts, repeats included. Under-triage '
              f"{triage['under_triage']}, over-triage {triage['over_triage']}.</p></div></div>"]
     axes = model.get("axes") or []
@@ -241,27 +242,36 @@ def render_run(model: dict[str, Any]) -> str:
     return _page(f"Preclinical report: {title}", "".join(parts), model.get("generated_at"))
 
 
-def _by_gold(matrix: dict[str, dict[str, int]]) -> str:
-    """Triage by gold level: cases, correct, under, over, no answer (the matrix read row by row)."""
+def _by_gold(matrix: dict[str, dict[str, int]], acceptable: dict[str, dict[str, int]] | None = None) -> str:
+    """Triage by gold level: cases, correct, under, over, no answer (the matrix read row by row). An answer the case
+    accepts though it is not the gold level (`acceptable`, same shape) is counted apart, as the triage tally does,
+    not as under- or over-triage; the column shows only when there are such answers."""
     lines = []
+    accepted_any = any(n for counts in (acceptable or {}).values() for n in counts.values())
     for gold in reversed(LEVELS):
         counts = matrix.get(gold, {})
         total = sum(counts.values())
         if not total:
             continue
-        under = sum(n for level, n in counts.items() if level in RANK and RANK[level] < RANK[gold])
-        over = sum(n for level, n in counts.items() if level in RANK and RANK[level] > RANK[gold])
+        ok = (acceptable or {}).get(gold, {})
+        under = sum(n - ok.get(level, 0) for level, n in counts.items() if level in RANK and RANK[level] < RANK[gold])
+        over = sum(n - ok.get(level, 0) for level, n in counts.items() if level in RANK and RANK[level] > RANK[gold])
+        accepted = sum(n for level, n in ok.items() if level != gold)
         none = counts.get(NO_LEVEL, 0)
         lines.append(f"<tr><td>{esc(DISPLAY[gold])}</td><td class=\"num\">{total}</td>"
                      f"<td class=\"num\">{counts.get(gold, 0)}</td>"
-                     f"<td class=\"num{' under' if under else ''}\">{under}</td>"
+                     + (f"<td class=\"num\">{accepted}</td>" if accepted_any else "")
+                     + f"<td class=\"num{' under' if under else ''}\">{under}</td>"
                      f"<td class=\"num{' over' if over else ''}\">{over}</td>"
                      f"<td class=\"num{' under' if none else ''}\">{none}</td></tr>")
     if not lines:
         return ""
     return ('<h3 style="margin-top:16px">Triage by gold level</h3><table><thead><tr><th>Gold</th><th class="num">Cases'
-            '</th><th class="num">Correct</th><th class="num">Under</th><th class="num">Over</th>'
-            '<th class="num">No answer</th></tr></thead><tbody>' + "".join(lines) + "</tbody></table>")
+            '</th><th class="num">Correct</th>' + ('<th class="num">Alt.*</th>' if accepted_any else "")
+            + '<th class="num">Under</th><th class="num">Over</th>'
+            '<th class="num">No answer</th></tr></thead><tbody>' + "".join(lines) + "</tbody></table>"
+            + ('<p class="note">* Alt.: not the gold level but one the case accepts (its acceptable levels); counted '
+               "apart, neither correct nor under- or over-triage.</p>" if accepted_any else ""))
 
 
 def _scenario_table(rows: list[dict[str, Any]], k: int = 1) -> str:
@@ -528,8 +538,11 @@ def render_comparison(model: dict[str, Any]) -> str:
              f'<h2>Rates with 95% intervals</h2><div class="panel">{rates}<p class="note">Overlapping intervals do '
              "not settle a difference: the paired test on the scenarios both runs played does.</p></div>",
              '<h2>Triage confusion matrices</h2><div class="grid2">',
-             f'<div class="panel"><h3>Base</h3>{confusion_matrix(base["triage"]["matrix"])}</div>',
-             f'<div class="panel"><h3>Candidate</h3>{confusion_matrix(cand["triage"]["matrix"])}</div></div>']
+             '<div class="panel"><h3>Base</h3>'
+             f'{confusion_matrix(base["triage"]["matrix"], acceptable=base["triage"].get("matrix_acceptable"))}</div>',
+             '<div class="panel"><h3>Candidate</h3>'
+             f'{confusion_matrix(cand["triage"]["matrix"], acceptable=cand["triage"].get("matrix_acceptable"))}'
+             '</div></div>']
     labels = (("new_under_triaged_emergencies", "Emergencies newly under-triaged", RED), ("broken", "Broken", RED),
               ("fixed", "Fixed", GREEN), ("triage_changed", "Triage changed", AMBER))
     for key, label, _ in labels:

@@ -76,10 +76,13 @@ def _cell_colour(gold: str, predicted: str) -> str:
     return AMBER
 
 
-def confusion_matrix(matrix: dict[str, dict[str, int]], *, label: str = "Triage confusion matrix") -> str:
+def confusion_matrix(matrix: dict[str, dict[str, int]], *, acceptable: dict[str, dict[str, int]] | None = None,
+                     label: str = "Triage confusion matrix") -> str:
     """Gold level (rows, most urgent first) against the agent's disposition (columns), counts and row shares.
 
     Green is correct, red under-triage or no answer, amber over-triage; the shade grows with the share.
+    `acceptable` (same shape) counts the answers the cases accept though they are not the gold level: a cell
+    says how many of its answers those are, and is green when all of them are.
     """
     golds = list(reversed(LEVELS))
     predicted = [*reversed(LEVELS), NO_LEVEL]
@@ -96,15 +99,20 @@ def confusion_matrix(matrix: dict[str, dict[str, int]], *, label: str = "Triage 
         parts.append(_text(left - 10, top + ch * i + ch / 2 + 4, SHORT[gold], anchor="end", size=12, weight="600"))
         for j, level in enumerate(predicted):
             n = counts.get(level, 0)
+            accepted = (acceptable or {}).get(gold, {}).get(level, 0) if level != gold else 0
             share = n / total if total else 0
             x, y = left + cw * j, top + ch * i
             opacity = 0.08 + 0.8 * share if n else 0.0
             parts.append(f'<rect x="{x + 2}" y="{y + 2}" width="{cw - 4}" height="{ch - 4}" rx="5" fill="#f7fafc" '
                          f'stroke="{RULE}"/>')
             if n:
+                colour = GREEN if accepted == n else _cell_colour(gold, level)
                 parts.append(f'<rect x="{x + 2}" y="{y + 2}" width="{cw - 4}" height="{ch - 4}" rx="5" '
-                             f'fill="{_cell_colour(gold, level)}" fill-opacity="{opacity:.2f}"/>')
+                             f'fill="{colour}" fill-opacity="{opacity:.2f}"/>')
             dark = share > 0.55
+            if accepted:
+                parts.append(_text(x + cw / 2, y + 15, f"{accepted} acceptable", anchor="middle", size=10,
+                                   fill="#ffffff" if dark else MUTED))
             parts.append(_text(x + cw / 2, y + ch / 2 + 2, n, anchor="middle", size=18, weight="700",
                                fill="#ffffff" if dark else (INK if n else GREY)))
             if n:

@@ -367,7 +367,9 @@ SCHEMAS: dict[str, Any] = {
                 "acceptable": {**_INT, "description": "Not the gold level but one the case accepts (acceptable_levels); "
                                                       "counted apart from correct, not in accuracy"},
                 "accuracy": _NUM_OR_NULL, "accuracy_ci": _PERCENT_CI,
-                "matrix": {"type": "object", "description": "gold level → agent's level (or none) → count"}}},
+                "matrix": {"type": "object", "description": "gold level → agent's level (or none) → count"},
+                "matrix_acceptable": {"type": "object", "description": "the part of `matrix` that the cases accept "
+                                                                      "(acceptable_levels), same shape"}}},
         },
     },
     "ReviewRequest": {

@@ -48,7 +48,9 @@ def rate_bar(label: str, value: float | None, ci: list[float] | None, style: str
     return line
 
 
-def matrix_table(matrix: dict[str, dict[str, int]]) -> Table:
+def matrix_table(matrix: dict[str, dict[str, int]], acceptable: dict[str, dict[str, int]] | None = None) -> Table:
+    """Gold against the agent's disposition; a cell says how many of its answers the cases accept (acceptable
+    levels), and is green when all of them are."""
     table = Table(title="Triage confusion matrix (rows: gold · columns: the agent's disposition)", title_justify="left",
                   show_lines=True, pad_edge=True)
     predicted = [*reversed(LEVELS), NO_LEVEL]
@@ -64,13 +66,15 @@ def matrix_table(matrix: dict[str, dict[str, int]]) -> Table:
             if not n:
                 cells.append(Text("·", style="dim"))
                 continue
-            if level == gold:
+            accepted = (acceptable or {}).get(gold, {}).get(level, 0) if level != gold else 0
+            if level == gold or accepted == n:
                 style = "bold white on dark_green"
             elif level == NO_LEVEL or RANK[level] < RANK[gold]:
                 style = "bold white on dark_red"  # under-triage: the dangerous direction
             else:
                 style = "bold black on dark_goldenrod"
-            cells.append(Text(f" {n} ({n / total * 100:.0f}%) ", style=style))
+            cells.append(Text(f" {n} ({n / total * 100:.0f}%) " + (f"\n {accepted} acceptable " if accepted else ""),
+                              style=style))
         table.add_row(Text(SHORT[gold], style="bold"), *cells)
     return table
 
@@ -135,7 +139,7 @@ def charts(run_id: str) -> Group:
              f"no answer {triage['no_answer']}"
              + (f" · acceptable alternative {triage['acceptable']}" if triage.get("acceptable") else ""),
              style="red" if triage["under_triage"] else ""),
-        Text(""), matrix_table(triage["matrix"]), Text(""),
+        Text(""), matrix_table(triage["matrix"], triage.get("matrix_acceptable")), Text(""),
         axis_bars(axis_totals(regrades.grading_rows(run))),
     ]
     consistency = stats.get("consistency")
