@@ -59,11 +59,13 @@ def axis_totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             decision = result.get("decision") if result.get("decision") in scoring.DECISIONS else scoring.NOT_MET
             axis[decision] += 1
             if decision != scoring.UNGRADED:
+                # As a scenario's score counts them: a penalty (negative points) takes points away when MET and
+                # never adds to what was possible, so an axis never shows more than 100 % (nor less than 0).
                 axis["awarded"] += float(result.get("points_awarded") or 0)
-                axis["possible"] += float(result.get("points_possible") or 0)
+                axis["possible"] += max(float(result.get("points_possible") or 0), 0.0)
     ordered = sorted(totals.values(), key=lambda a: (a["axis"] == UNTAGGED, a["axis"]))
     for axis in ordered:
-        axis["percent"] = axis["awarded"] / axis["possible"] * 100 if axis["possible"] else None
+        axis["percent"] = max(axis["awarded"], 0.0) / axis["possible"] * 100 if axis["possible"] else None
     return ordered
 
 

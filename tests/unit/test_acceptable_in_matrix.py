@@ -61,3 +61,4 @@ def test_the_terminal_matrix_marks_them_too():
     console = Console(width=120, record=True)
     console.print(matrix_table(triage["matrix"], triage["matrix_acceptable"]))
     assert console.export_text().count("1 acceptable") == 2
+
