@@ -172,10 +172,15 @@ def criterion_bars(results: Sequence[dict[str, Any]], *, label: str = "Points pe
         parts.append(_text(0, y + 14, f"C{(result.get('criterion_index') or 0) + 1}", size=11, weight="600",
                            fill=MUTED))
         parts.append(f'<rect x="{left}" y="{y + 3}" width="{width}" height="14" rx="3" fill="#edf2f7"/>')
-        if possible and decision != "UNGRADED":
-            parts.append(f'<rect x="{left}" y="{y + 3}" width="{width * min(awarded / possible, 1):.1f}" height="14" '
-                         f'rx="3" fill="{colour}"/>')
-        text = "ungraded" if decision == "UNGRADED" else f"{awarded:g}/{possible:g}"
+        if possible < 0 and decision != "UNGRADED":
+            # A penalty ("Harm: ..."): MET means the harm happened and cost its points; NOT MET means it did not.
+            colour = RED if awarded < 0 else GREEN
+            text = f"penalty {awarded:g}" if awarded < 0 else "penalty avoided"
+        else:
+            if possible > 0 and decision != "UNGRADED":
+                parts.append(f'<rect x="{left}" y="{y + 3}" width="{width * max(min(awarded / possible, 1), 0):.1f}" '
+                             f'height="14" rx="3" fill="{colour}"/>')
+            text = "ungraded" if decision == "UNGRADED" else f"{awarded:g}/{possible:g}"
         parts.append(_text(left + width + 8, y + 14, text, size=11, fill=colour if decision != "UNGRADED" else MUTED))
     return _svg(left + width + 70, height, "".join(parts), label)
 

@@ -18,3 +18,12 @@ def test_an_axis_with_a_penalty_that_did_not_happen_scores_at_most_100_percent()
     assert axis["percent"] == 0.0  # 5 earned, 5 taken away by the penalty, of 10 possible
     [axis] = axis_totals([clean, harmed])
     assert axis["percent"] == 50.0 and axis["possible"] == 20.0
+
+
+def test_a_penalty_criterion_bar_says_whether_the_harm_happened():
+    from preclinical.report.svg import GREEN, RED, criterion_bars
+
+    avoided = criterion_bars([{"criterion_index": 0, "decision": "NOT MET", "points_awarded": 0, "points_possible": -5}])
+    happened = criterion_bars([{"criterion_index": 0, "decision": "MET", "points_awarded": -5, "points_possible": -5}])
+    assert "penalty avoided" in avoided and f'fill="{GREEN}"' in avoided and "0/-5" not in avoided
+    assert "penalty -5" in happened and f'fill="{RED}"' in happened
