@@ -6,14 +6,15 @@ leaves (CLOCK_MONOTONIC, shared by every process on the machine); `preclinical s
 and the API; this process holds the N SSE connections on GET /events?run_id= (read by one plain
 selector loop on a thread: a read costs as little as it can, see `Followers`).
 
-The fake holds its answers until every client is connected and has had the run's first events (then
-lets them go as far apart as they fell due, not all at once), so every target reply is sent live; latency counts the replies sent after that moment (all of them),
-and coverage counts every target reply of the run, taken from the stored transcripts afterwards, at
-every client: it must be 100 %. One unreported warm-up run comes first (the server's first run imports
-the model stack). Each row also gives the server's and the clients' CPU seconds while the run was
-live, and the 1-minute load average: on a shared machine the CPU figures are the steadier ones.
-`1st ms` is the median over replies of the first client's latency (engine, log and first write), `fan ms`
-the median of how much later the median client had the same reply (the fan-out and the clients' reads).
+The fake holds its answers until every client is connected and has had the run's first events (then lets
+them go as far apart as they fell due, not all at once), so every target reply is sent live; latency
+counts the replies sent after that moment (all of them), and coverage counts every target reply of the
+run, taken from the stored transcripts afterwards, at every client: it must be 100 %. One unreported
+warm-up run comes first (the server's first run imports the model stack). Each row also gives the
+server's and the clients' CPU seconds while the run was live, and the 1-minute load average: on a shared
+machine the CPU figures are the steadier ones. `1st ms` is the median over replies of the first client's
+latency (engine, log and first write), `fan ms` the median of how much later the median client had the
+same reply (the fan-out and the clients' reads).
 
     python -m bench.sse_bench --clients 1 --clients 20 --clients 200 --repeat 3
     python -m bench.sse_bench --clients 200 --py-spy /tmp/serve.svg   # profile the server meanwhile

@@ -30,7 +30,7 @@ class EvidenceCheck:
     reason: str
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)  # a grading's messages, with room for many gradings at once (60 x 22 is 1,320)
 def _words(text: str) -> str:
     """Text reduced to lowercase words, so case, punctuation, quotes and spacing do not matter.
 
